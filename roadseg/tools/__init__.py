@@ -1,0 +1,1 @@
+"""Subcommands of the ``roadseg`` CLI, one module each (see :mod:`roadseg.cli`)."""
