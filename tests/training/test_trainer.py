@@ -1,0 +1,142 @@
+"""Trainer: the loss decreases, resume continues from the same step, checkpoints load."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+import torch
+from safetensors.torch import load_file
+
+from roadseg.models import load_checkpoint
+from roadseg.training import TrainConfig, load_recipe, train
+from roadseg.training.trainer import find_pairs
+
+
+def _write_png(path, array):
+    count = 1 if array.ndim == 2 else array.shape[0]
+    data = array[None] if array.ndim == 2 else array
+    with rasterio.open(
+        path, "w", driver="PNG", width=data.shape[2], height=data.shape[1], count=count, dtype="uint8"
+    ) as dst:
+        dst.write(data)
+
+
+@pytest.fixture()
+def road_tiles(tmp_path):
+    """Three 96×96 tiles: grey ground, dark horizontal and vertical roads, a white corner."""
+    rng = np.random.default_rng(0)
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir()
+    masks.mkdir()
+    for k in range(3):
+        img = rng.integers(110, 150, size=(3, 96, 96)).astype(np.uint8)
+        mask = np.zeros((96, 96), np.uint8)
+        r, c = 20 + 15 * k, 60 - 10 * k
+        mask[r : r + 5, :] = 255
+        mask[:, c : c + 5] = 255
+        img[:, mask > 0] = 40
+        img[:, :16, :16] = 255  # no-imagery corner, labels would continue through it
+        _write_png(images / f"t{k}.png", img)
+        _write_png(masks / f"t{k}.png", mask)
+    return images, masks
+
+
+def _config(images, masks, out, **kw) -> TrainConfig:
+    base = dict(
+        images_dir=str(images),
+        masks_dir=str(masks),
+        out_dir=str(out),
+        arch_args={"filters": [4, 8, 16]},
+        gsd_m=1.0,
+        crop=32,
+        batch_size=4,
+        crops_per_epoch=24,
+        epochs=2,
+        lr=0.01,
+        schedule="constant",
+        loss="bce_dice",
+        augment="d4",
+        max_invalid_fraction=0.5,
+        val_every=0,
+        plot=False,
+        threads=1,
+    )
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_loss_decreases(road_tiles, tmp_path):
+    torch.manual_seed(0)
+    result = train(_config(*road_tiles, tmp_path / "run", epochs=4, crops_per_epoch=48))
+    losses = [row["loss"] for row in result.history]
+    assert len(losses) == 4
+    assert losses[-1] < 0.8 * losses[0]
+
+
+def test_resume_continues_from_the_same_step(road_tiles, tmp_path):
+    straight = train(_config(*road_tiles, tmp_path / "a", epochs=2))
+    first = train(_config(*road_tiles, tmp_path / "b", epochs=1))
+    assert first.steps_done == 6
+    resumed = train(_config(*road_tiles, tmp_path / "b", epochs=2))
+    assert resumed.steps_done == straight.steps_done == 12
+    assert [r["step"] for r in resumed.history] == [6, 12]
+    a = load_file(str(straight.last))
+    b = load_file(str(resumed.last))
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6)
+
+
+def test_no_resume_starts_afresh(road_tiles, tmp_path):
+    train(_config(*road_tiles, tmp_path / "c", epochs=1))
+    again = train(_config(*road_tiles, tmp_path / "c", epochs=1, resume=False))
+    assert again.steps_done == 6
+
+
+def test_checkpoint_carries_recipe_and_holdout(road_tiles, tmp_path):
+    images, masks = road_tiles
+    result = train(_config(images, masks, tmp_path / "d", epochs=1, holdout=["t2"]))
+    model, meta = load_checkpoint(result.last)
+    assert meta.provenance["train_tiles"] == ["t0", "t1"]
+    assert meta.provenance["validation_tiles"] == ["t2"]
+    assert meta.provenance["recipe"]["loss"] == "bce_dice"
+    assert meta.gsd_m == 1.0 and meta.tile == 32
+    with torch.no_grad():
+        out = model(torch.zeros(1, 3, 32, 32))
+    assert out.shape == (1, 1, 32, 32)
+
+
+def test_coarser_training_gsd_halves_the_tiles(road_tiles, tmp_path):
+    from roadseg.training.tiles import load_tile
+
+    images, masks = road_tiles
+    tile = load_tile(images / "t0.png", masks / "t0.png", gsd_m=2.0, source_gsd_m=1.0)
+    assert tile.image.shape == (3, 48, 48)
+    # a 5 px road at 1 m keeps its area at 2 m: mean label is preserved by area averaging
+    full = load_tile(images / "t0.png", masks / "t0.png", gsd_m=1.0, source_gsd_m=1.0)
+    assert abs(tile.label.mean() - full.label.mean()) < 1e-6
+    assert not tile.valid[:8, :8].any() and tile.valid[20:, 20:].all()
+
+
+def test_bundled_recipes_load():
+    paper = load_recipe("paper")
+    assert (paper.optimizer, paper.lr, paper.epochs, paper.batch_size, paper.loss) == ("sgd", 0.001, 50, 8, "mse")
+    assert paper.crops_per_epoch == 30000 and paper.step_epochs == 20 and paper.gamma == 0.1
+    modern = load_recipe("modern")
+    assert (modern.optimizer, modern.schedule, modern.loss) == ("adamw", "cosine", "bce_dice")
+
+
+def test_bad_recipe_key_is_named(tmp_path):
+    from roadseg.errors import InputError
+
+    bad = tmp_path / "r.yaml"
+    bad.write_text("learning_rate: 0.1\n")
+    with pytest.raises(InputError, match="learning_rate"):
+        load_recipe(str(bad))
+
+
+def test_missing_data_folder_is_named(tmp_path):
+    from roadseg.errors import InputError
+
+    with pytest.raises(InputError, match="nowhere"):
+        find_pairs(TrainConfig(images_dir=str(tmp_path / "nowhere"), masks_dir=str(tmp_path)))
