@@ -1,0 +1,86 @@
+"""Which scenes to process: files, folders and VRT mosaics expanded to a list.
+
+* a raster file is one scene;
+* a folder stands for the rasters directly inside it (``*.tif``, ``*.tiff``,
+  ``*.vrt``, ``*.jp2``, ``*.img``), sorted by name;
+* a VRT mosaic (``.vrt``) given among several inputs, or with ``expand_vrt``,
+  stands for its source rasters, so each tile of the mosaic becomes a scene of
+  its own (the per-scene work then runs in parallel and the networks are
+  merged across the tile borders).
+
+Duplicates (the same file reached twice) are dropped, keeping the first.
+Missing paths are not dropped here: they are reported per scene later, so one
+bad path does not stop the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from roadseg.errors import InputError
+
+log = logging.getLogger(__name__)
+
+RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".jp2", ".img")
+
+
+def vrt_sources(vrt: str | os.PathLike[str]) -> list[Path]:
+    """The source rasters a VRT mosaic reads, in the VRT's order."""
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
+    vrt = Path(vrt)
+    try:
+        with rasterio.open(vrt) as ds:
+            files = [Path(f) for f in ds.files]
+    except RasterioIOError as exc:
+        raise InputError(f"{vrt}: not a readable VRT ({exc})") from exc
+    sources = [f for f in files if f.resolve() != vrt.resolve()]
+    if not sources:
+        raise InputError(f"{vrt}: the VRT lists no source rasters")
+    return sources
+
+
+def expand_scenes(inputs: Iterable[str | os.PathLike[str]], expand_vrt: bool | None = None) -> list[Path]:
+    """Expand files, folders and VRT mosaics into the list of scenes to process.
+
+    Args:
+        inputs: paths as given by the user.
+        expand_vrt: replace each VRT by its sources; ``None`` means "when there is
+            more than one input or the input is a folder", i.e. a single VRT given
+            alone is processed as one scene unless asked otherwise.
+    """
+    inputs = [Path(p) for p in inputs]
+    if not inputs:
+        raise InputError("no input scenes given")
+    out: list[Path] = []
+    for path in inputs:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in RASTER_SUFFIXES)
+            if not found:
+                raise InputError(f"{path}: folder holds no rasters ({', '.join(RASTER_SUFFIXES)})")
+            out.extend(found)
+        else:
+            out.append(path)
+    expand = expand_vrt if expand_vrt is not None else len(out) > 1 or inputs[0].is_dir()
+    if expand_vrt is None and len(inputs) == 1 and inputs[0].suffix.lower() == ".vrt":
+        expand = False
+    scenes: list[Path] = []
+    for path in out:
+        if expand and path.suffix.lower() == ".vrt" and path.is_file():
+            scenes.extend(vrt_sources(path))
+        else:
+            scenes.append(path)
+    seen: set[str] = set()
+    unique = []
+    for s in scenes:
+        key = str(s.resolve()) if s.exists() else str(s)
+        if key in seen:
+            log.warning("%s: given twice; processed once", s)
+            continue
+        seen.add(key)
+        unique.append(s)
+    return unique
