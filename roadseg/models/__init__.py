@@ -10,13 +10,20 @@ from roadseg.models.checkpoint import (
 )
 from roadseg.models.registry import WIDTHS, available_models, build_model, register_model
 from roadseg.models.resunet import ResUNet
+from roadseg.models.resunet_variants import DepthResUNet, KerasResUNet, ResUnet2D, ResUNetMaxPool
+from roadseg.models.unet import UNet
 
 __all__ = [
     "WIDTHS",
     "CheckpointError",
     "CheckpointMeta",
+    "DepthResUNet",
+    "KerasResUNet",
     "Normalisation",
     "ResUNet",
+    "ResUNetMaxPool",
+    "ResUnet2D",
+    "UNet",
     "available_models",
     "build_model",
     "default_weights_path",

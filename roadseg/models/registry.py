@@ -71,3 +71,76 @@ def _resunet(**kwargs: Any) -> nn.Module:
 
 
 register_model("resunet")(_resunet)
+
+
+# ---------------------------------------------------------------- the published variants
+# Every factory takes ``in_channels`` (the checkpoint loader passes ``meta.in_bands``) and a
+# width: ``filters`` = "paper" | "lite" | explicit channels (``res_unet`` also takes
+# ``filter_root``/``depth``). Builders import lazily so that importing the registry stays cheap.
+
+
+def _resunet_keras(**kwargs: Any) -> nn.Module:
+    from roadseg.models.resunet_variants import KerasResUNet
+    from roadseg.models.widths import resolve_filters
+
+    filters = resolve_filters(kwargs.pop("filters", "paper"), levels=4)
+    return KerasResUNet(filters=filters, **kwargs)
+
+
+def _unet(**kwargs: Any) -> nn.Module:
+    from roadseg.models.unet import UNet
+    from roadseg.models.widths import resolve_filters
+
+    # the U-Net has one level more than the ResUNet: 64 -> 1024 at the paper's width
+    filters = resolve_filters(kwargs.pop("filters", "paper"), levels=5)
+    return UNet(filters=filters, **kwargs)
+
+
+def _resunet_maxpool(**kwargs: Any) -> nn.Module:
+    from roadseg.models.resunet_variants import ResUNetMaxPool
+    from roadseg.models.widths import resolve_filters
+
+    filters = resolve_filters(kwargs.pop("filters", "paper"), levels=4)
+    return ResUNetMaxPool(filters=filters, **kwargs)
+
+
+def _res_unet(**kwargs: Any) -> nn.Module:
+    from roadseg.models.resunet_variants import DepthResUNet
+    from roadseg.models.widths import base_width
+
+    filters = kwargs.pop("filters", None)
+    if filters is not None:
+        if "filter_root" in kwargs:
+            raise ValueError("give either filters or filter_root, not both")
+        if isinstance(filters, str):
+            kwargs["filter_root"] = base_width(filters)
+            kwargs.setdefault("depth", len(WIDTHS[filters]))
+        else:
+            filters = [int(f) for f in filters]
+            if not filters or any(f != filters[0] * 2**i for i, f in enumerate(filters)):
+                raise ValueError(f"res_unet filters must double per level, got {filters}")
+            kwargs["filter_root"] = filters[0]
+            if kwargs.setdefault("depth", len(filters)) != len(filters):
+                raise ValueError(f"depth {kwargs['depth']} does not match filters {filters}")
+    root = kwargs.get("filter_root", "lite")
+    if isinstance(root, str):
+        kwargs["filter_root"] = base_width(root)
+    return DepthResUNet(**kwargs)
+
+
+def _resunet2d(**kwargs: Any) -> nn.Module:
+    from roadseg.models.resunet_variants import ResUnet2D
+    from roadseg.models.widths import base_width
+
+    # its published width is 16 (bridge 16 x 16 = 256): 'paper' -> 16, 'lite' -> 16 / 4
+    filters = kwargs.pop("filters", "paper")
+    if isinstance(filters, str):
+        filters = base_width(filters) // 4
+    return ResUnet2D(filters=filters, **kwargs)
+
+
+register_model("resunet_keras")(_resunet_keras)
+register_model("unet")(_unet)
+register_model("resunet_maxpool")(_resunet_maxpool)
+register_model("res_unet")(_res_unet)
+register_model("resunet2d")(_resunet2d)
