@@ -19,6 +19,7 @@ from roadseg.errors import RoadsegError
 #: Subcommand modules under ``roadseg.tools``, in the order ``--help`` lists them.
 TOOLS: tuple[str, ...] = (
     "train",
+    "calibrate",
 )
 
 log = logging.getLogger("roadseg")
