@@ -44,7 +44,9 @@ def vrt_sources(vrt: str | os.PathLike[str]) -> list[Path]:
     return sources
 
 
-def expand_scenes(inputs: Iterable[str | os.PathLike[str]], expand_vrt: bool | None = None) -> list[Path]:
+def expand_scenes(
+    inputs: Iterable[str | os.PathLike[str]], expand_vrt: bool | None = None
+) -> list[Path]:
     """Expand files, folders and VRT mosaics into the list of scenes to process.
 
     Args:

@@ -1,0 +1,89 @@
+"""Resumable intermediates, keyed by the input file and the parameters that made them.
+
+Each stage's output is stored under a key that hashes (SHA-256, first 16 hex
+digits) everything that determines it:
+
+* the input's identity -- resolved path, size in bytes and modification time in
+  nanoseconds (changing the file in place changes the key);
+* the parameters of that stage *and of every stage before it* (the key of the
+  previous stage is part of the next one), and the identity of the weights file.
+
+An entry is written atomically (:func:`roadseg.atomic.atomic_path`), so an
+entry that exists is complete; a run that was interrupted finds the entries of
+the stages it finished and resumes after the last of them. Changing any
+parameter of stage *k* changes the keys of stages *k, k+1, ...* only.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> scene = root / "s.tif"; _ = scene.write_bytes(b"x")
+    >>> k1 = stage_key("predict", file_identity(scene), {"tile": 224})
+    >>> k1 == stage_key("predict", file_identity(scene), {"tile": 224})
+    True
+    >>> k1 == stage_key("predict", file_identity(scene), {"tile": 256})
+    False
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+def file_identity(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """What identifies an input file's content cheaply: resolved path, size and mtime (ns)."""
+    path = Path(path).resolve()
+    st = path.stat()
+    return {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def stage_key(*parts: Any) -> str:
+    """A short stable hash of JSON-able ``parts`` (dict keys sorted)."""
+    blob = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+class StageCache:
+    """A folder of stage outputs named ``<scene>.<stage>-<key><suffix>``.
+
+    Args:
+        root: the cache folder (created on first use).
+        scene_name: a readable prefix (the scene's file stem) for the entries.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], scene_name: str) -> None:
+        self.root = Path(root)
+        self.scene_name = scene_name
+
+    def path(self, stage: str, key: str, suffix: str) -> Path:
+        """Where the output of ``stage`` under ``key`` lives (whether or not it exists yet)."""
+        return self.root / f"{self.scene_name}.{stage}-{key}{suffix}"
+
+    def lookup(self, stage: str, key: str, suffix: str) -> Path | None:
+        """The complete entry for ``stage``/``key``, or ``None``."""
+        p = self.path(stage, key, suffix)
+        return p if p.exists() else None
+
+    def ensure(self) -> Path:
+        self.root.mkdir(parents=True, exist_ok=True)
+        return self.root
+
+    def entries(self) -> list[Path]:
+        """Every complete entry of this scene (partial files start with a dot)."""
+        if not self.root.is_dir():
+            return []
+        return sorted(self.root.glob(f"{self.scene_name}.*-*"))
+
+    def clear(self, keep: set[Path] | None = None) -> None:
+        """Remove this scene's entries (all but ``keep``), and the folder when it is empty."""
+        keep = {p.resolve() for p in keep or set()}
+        for p in self.entries():
+            if p.resolve() not in keep:
+                p.unlink(missing_ok=True)
+        try:
+            self.root.rmdir()
+        except OSError:
+            pass  # not empty (other scenes, kept entries) or already gone
