@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from roadseg.errors import InputError
 from roadseg.models.checkpoint import Normalisation
 from roadseg.training.tiles import TrainingTile
 
@@ -60,7 +61,7 @@ class CropSampler:
             raise ValueError(f"augment must be 'none', 'd4' or 'd4_colour', got {augment!r}")
         small = [t.name for t in tiles if min(t.shape) < crop]
         if small:
-            raise ValueError(f"tiles smaller than the {crop}px crop: {', '.join(small)}")
+            raise InputError(f"{', '.join(small)}: smaller than the {crop} px training crop")
         self.tiles = list(tiles)
         self.crop = crop
         self.max_invalid_fraction = max_invalid_fraction

@@ -52,5 +52,5 @@ def test_d4_keeps_image_and_label_aligned():
 def test_rejects_bad_arguments():
     with pytest.raises(ValueError, match="augment"):
         CropSampler([_tile()], augment="mixup")
-    with pytest.raises(ValueError, match="smaller than"):
+    with pytest.raises(ValueError, match="smaller than the 128 px"):
         CropSampler([_tile()], crop=128)

@@ -140,3 +140,44 @@ def test_missing_data_folder_is_named(tmp_path):
 
     with pytest.raises(InputError, match="nowhere"):
         find_pairs(TrainConfig(images_dir=str(tmp_path / "nowhere"), masks_dir=str(tmp_path)))
+
+
+def test_cli_trains_and_resumes(road_tiles, tmp_path):
+    from roadseg.cli import main
+
+    images, masks = road_tiles
+    argv = [
+        "train", "--recipe", "modern", "--images", str(images), "--masks", str(masks),
+        "--out", str(tmp_path / "cli"), "--threads", "1",
+        "--set", "crops_per_epoch=8", "--set", "crop=32",
+        "--set", "arch_args={filters: [4, 8]}", "--set", "val_every=0", "--set", "plot=false",
+    ]
+    assert main([*argv, "--set", "epochs=1"]) == 0
+    assert (tmp_path / "cli" / "last.safetensors").is_file()
+    assert main([*argv, "--set", "epochs=2"]) == 0
+    import json
+
+    assert json.loads((tmp_path / "cli" / "state.json").read_text())["epoch"] == 2
+    assert main(["train", "--recipe", "nonexistent", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_ddp_two_processes_with_torchrun(road_tiles, tmp_path):
+    """Two CPU ranks (gloo) train together; rank 0 writes the checkpoint and log."""
+    import subprocess
+    import sys
+
+    images, masks = road_tiles
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+        "-m", "roadseg.cli", "train", "--recipe", "modern", "--images", str(images),
+        "--masks", str(masks), "--out", str(tmp_path / "ddp"), "--threads", "1",
+        "--set", "epochs=1", "--set", "crops_per_epoch=16", "--set", "crop=32",
+        "--set", "batch_size=4", "--set", "arch_args={filters: [4, 8]}",
+        "--set", "val_every=0", "--set", "plot=false",
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    import json
+
+    log = json.loads((tmp_path / "ddp" / "log.json").read_text())
+    assert [row["step"] for row in log] == [2]  # 16 crops / (batch 4 x 2 ranks)
