@@ -1,0 +1,200 @@
+"""Road centrelines from OSM files (.osm.pbf, .osm XML) and vector files.
+
+:func:`load_roads` returns a GeoDataFrame of LineStrings with the columns
+``highway`` (the OSM class, or None when the source has no such attribute),
+``osm_id`` (way id, or None) and ``geometry``, reprojected to the requested CRS
+and optionally clipped to a scene footprint.
+
+OSM files are read with pyosmium: every *way* with a ``highway`` tag that
+passes the class filter becomes one LineString through its node locations
+(relations are not needed for centrelines). Extracts often cut ways at their
+border and leave node references without a location; such a way is split into
+its runs of located nodes rather than bridged by a straight chord.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+from shapely.geometry import LineString, MultiLineString
+from shapely.geometry.base import BaseGeometry
+
+from roadseg.errors import InputError
+from roadseg.osm.highways import resolve_highway_filter
+
+log = logging.getLogger(__name__)
+
+OSM_SUFFIXES = (".pbf", ".osm", ".o5m", ".osm.bz2", ".osm.gz", ".osm.pbf")
+VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".parquet", ".geoparquet", ".fgb")
+
+
+def is_osm_file(path: str | Path) -> bool:
+    name = Path(path).name.lower()
+    return any(name.endswith(s) for s in OSM_SUFFIXES)
+
+
+def is_vector_file(path: str | Path) -> bool:
+    name = Path(path).name.lower()
+    return any(name.endswith(s) for s in VECTOR_SUFFIXES)
+
+
+@dataclass
+class RoadLoadConfig:
+    """How to load road centrelines.
+
+    Attributes:
+        highways: a preset (``massachusetts``, ``all``), a comma-separated list or a
+            list of classes. None: ``massachusetts`` for OSM files; for vector files
+            the filter is applied only if they have a ``highway`` column.
+        crs: target CRS (anything pyproj understands); None keeps the source CRS.
+        clip: footprint in the target CRS to clip to (e.g. ``SceneGrid.footprint()``).
+        layer: layer name for multi-layer vector files (GeoPackage).
+    """
+
+    highways: str | Iterable[str] | None = None
+    crs: object | None = None
+    clip: BaseGeometry | None = None
+    layer: str | None = None
+
+
+def _as_lines(geom: BaseGeometry | None) -> list[LineString]:
+    if geom is None or geom.is_empty:
+        return []
+    if isinstance(geom, LineString):
+        return [geom] if geom.length > 0 else []
+    if isinstance(geom, MultiLineString):
+        return [g for g in geom.geoms if g.length > 0]
+    if hasattr(geom, "geoms"):
+        return [line for g in geom.geoms for line in _as_lines(g)]
+    return []
+
+
+def _read_osm(path: Path, classes: frozenset[str] | None, bbox4326) -> gpd.GeoDataFrame:
+    import osmium
+
+    rows: list[tuple[str, int, LineString]] = []
+    fp = (
+        osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+        .with_locations()
+        .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+        .with_filter(osmium.filter.KeyFilter("highway"))
+    )
+    n_ways = n_cut = 0
+    try:
+        for way in fp:
+            cls = way.tags.get("highway")
+            if classes is not None and cls not in classes:
+                continue
+            n_ways += 1
+            runs: list[list[tuple[float, float]]] = [[]]
+            for node in way.nodes:
+                loc = node.location
+                if loc.valid():
+                    runs[-1].append((loc.lon, loc.lat))
+                elif runs[-1]:
+                    runs.append([])
+            if len(runs) > 1 or not runs[0] or len(runs[0]) < len(way.nodes):
+                n_cut += 1
+            for run in runs:
+                if len(run) < 2:
+                    continue
+                if bbox4326 is not None:
+                    xs = [p[0] for p in run]
+                    ys = [p[1] for p in run]
+                    if (max(xs) < bbox4326[0] or min(xs) > bbox4326[2]
+                            or max(ys) < bbox4326[1] or min(ys) > bbox4326[3]):
+                        continue
+                rows.append((cls, way.id, LineString(run)))
+    except RuntimeError as exc:
+        raise InputError(f"{path}: cannot read as an OSM file ({exc})") from exc
+    if n_cut:
+        log.info("%s: %d of %d highway ways lack some node locations (cut by the extract)",
+                 path, n_cut, n_ways)
+    return gpd.GeoDataFrame(
+        {"highway": [r[0] for r in rows], "osm_id": [r[1] for r in rows]},
+        geometry=[r[2] for r in rows],
+        crs="EPSG:4326",
+    )
+
+
+def _read_vector(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            gdf = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises several types for unreadable files
+        raise InputError(f"{path}: cannot read as a vector file ({exc})") from exc
+    if gdf.crs is None:
+        if path.suffix.lower() in (".geojson", ".json"):
+            gdf = gdf.set_crs("EPSG:4326")  # RFC 7946: GeoJSON is WGS84 lon/lat
+        else:
+            raise InputError(f"{path}: the vector file has no CRS")
+    return gdf
+
+
+def load_roads(path: str | Path, config: RoadLoadConfig | None = None) -> gpd.GeoDataFrame:
+    """Load road centrelines as LineStrings (see the module docstring).
+
+    Raises:
+        InputError: unreadable file, no line geometry, a class filter on a file
+            without ``highway`` attribute, or (with ``clip``) no road inside the
+            footprint.
+    """
+    cfg = config or RoadLoadConfig()
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    bbox4326 = None
+    if cfg.clip is not None and cfg.crs is not None:
+        bbox4326 = gpd.GeoSeries([cfg.clip], crs=cfg.crs).to_crs("EPSG:4326").total_bounds
+    if is_osm_file(path):
+        classes = resolve_highway_filter("massachusetts" if cfg.highways is None else cfg.highways)
+        gdf = _read_osm(path, classes, bbox4326)
+    else:
+        gdf = _read_vector(path, cfg.layer)
+        if "highway" in gdf.columns:
+            classes = resolve_highway_filter(
+                "massachusetts" if cfg.highways is None else cfg.highways
+            )
+            if classes is not None:
+                gdf = gdf[gdf["highway"].isin(classes)]
+        else:
+            if cfg.highways is not None and resolve_highway_filter(cfg.highways) is not None:
+                raise InputError(
+                    f"{path}: a highway filter was asked for but the file has no 'highway' "
+                    "attribute; use --highways all"
+                )
+            gdf = gdf.assign(highway=None)
+        if "osm_id" not in gdf.columns:
+            gdf = gdf.assign(osm_id=gdf["id"] if "id" in gdf.columns else None)
+        gdf = gdf[["highway", "osm_id", "geometry"]]
+    src_crs = gdf.crs
+    gdf = gdf.explode(index_parts=False, ignore_index=True)
+    gdf = gdf[gdf.geometry.notna() & gdf.geom_type.isin(["LineString"])]
+    if gdf.empty:
+        raise InputError(f"{path}: no road line geometry found (after the highway filter)")
+    if cfg.crs is not None:
+        gdf = gdf.to_crs(cfg.crs)
+    if cfg.clip is not None:
+        bounds = gdf.total_bounds
+        clipped = gdf.geometry.intersection(cfg.clip)
+        keep = [(i, line) for i, g in zip(gdf.index, clipped) for line in _as_lines(g)]
+        if not keep:
+            raise InputError(
+                f"{path}: no road overlaps the scene footprint (roads span "
+                f"{tuple(round(float(b), 6) for b in bounds)}, scene "
+                f"{tuple(round(float(b), 6) for b in cfg.clip.bounds)} in {cfg.crs or src_crs})"
+            )
+        idx = [i for i, _ in keep]
+        gdf = gpd.GeoDataFrame(
+            gdf.loc[idx, ["highway", "osm_id"]].reset_index(drop=True),
+            geometry=[g for _, g in keep],
+            crs=gdf.crs,
+        )
+    log.info("%s: %d road lines (%s)", path, len(gdf), gdf.crs)
+    return gdf.reset_index(drop=True)
