@@ -294,7 +294,7 @@ class BreakEvenResult:
             between the two neighbouring levels; when the curve never crosses, the
             smaller of P and R at ``level`` (a conservative stand-in, ``crossed`` False).
         crossing_threshold: the interpolated probability of that crossing (NaN if none).
-        level: the level where |P − R| is smallest.
+        level: the level where |P − R| is smallest (the middle one of tied levels).
         breakeven_threshold: ``level / 255``, a threshold usable as is for binarisation.
         precision_at_level, recall_at_level: P and R at ``level``.
         crossed: whether P − R changes sign between two neighbouring levels.
@@ -358,7 +358,9 @@ def breakeven(counts: PixelCounts) -> BreakEvenResult:
             counts.n_images,
         )
     absd = np.where(finite, np.abs(d), np.inf)
-    level = int(np.argmin(absd))
+    # ties (a binary prediction gives the same P, R at levels 1..255) → the middle one
+    tied = np.flatnonzero(absd == absd.min())
+    level = int(tied[(len(tied) - 1) // 2])
     crossings = [
         k
         for k in range(N_LEVELS - 1)

@@ -54,7 +54,12 @@ class SceneGrid:
     def footprint(self) -> Polygon:
         """The outline of the grid in its CRS (the pixel edges, not centres)."""
         t = self.transform
-        corners = [t * (0, 0), t * (self.width, 0), t * (self.width, self.height), t * (0, self.height)]
+        corners = [
+            t * (0, 0),
+            t * (self.width, 0),
+            t * (self.width, self.height),
+            t * (0, self.height),
+        ]
         xs, ys = zip(*corners)
         return box(min(xs), min(ys), max(xs), max(ys))
 

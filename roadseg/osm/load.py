@@ -54,12 +54,15 @@ class RoadLoadConfig:
         crs: target CRS (anything pyproj understands); None keeps the source CRS.
         clip: footprint in the target CRS to clip to (e.g. ``SceneGrid.footprint()``).
         layer: layer name for multi-layer vector files (GeoPackage).
+        allow_empty: return an empty table instead of raising when no line is
+            left (a prediction may legitimately hold no road).
     """
 
     highways: str | Iterable[str] | None = None
     crs: object | None = None
     clip: BaseGeometry | None = None
     layer: str | None = None
+    allow_empty: bool = False
 
 
 def _as_lines(geom: BaseGeometry | None) -> list[LineString]:
@@ -106,15 +109,23 @@ def _read_osm(path: Path, classes: frozenset[str] | None, bbox4326) -> gpd.GeoDa
                 if bbox4326 is not None:
                     xs = [p[0] for p in run]
                     ys = [p[1] for p in run]
-                    if (max(xs) < bbox4326[0] or min(xs) > bbox4326[2]
-                            or max(ys) < bbox4326[1] or min(ys) > bbox4326[3]):
+                    if (
+                        max(xs) < bbox4326[0]
+                        or min(xs) > bbox4326[2]
+                        or max(ys) < bbox4326[1]
+                        or min(ys) > bbox4326[3]
+                    ):
                         continue
                 rows.append((cls, way.id, LineString(run)))
     except RuntimeError as exc:
         raise InputError(f"{path}: cannot read as an OSM file ({exc})") from exc
     if n_cut:
-        log.info("%s: %d of %d highway ways lack some node locations (cut by the extract)",
-                 path, n_cut, n_ways)
+        log.info(
+            "%s: %d of %d highway ways lack some node locations (cut by the extract)",
+            path,
+            n_cut,
+            n_ways,
+        )
     return gpd.GeoDataFrame(
         {"highway": [r[0] for r in rows], "osm_id": [r[1] for r in rows]},
         geometry=[r[2] for r in rows],
@@ -135,6 +146,10 @@ def _read_vector(path: Path, layer: str | None) -> gpd.GeoDataFrame:
         else:
             raise InputError(f"{path}: the vector file has no CRS")
     return gdf
+
+
+def _empty(crs) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"highway": [], "osm_id": []}, geometry=[], crs=crs)
 
 
 def load_roads(path: str | Path, config: RoadLoadConfig | None = None) -> gpd.GeoDataFrame:
@@ -177,6 +192,8 @@ def load_roads(path: str | Path, config: RoadLoadConfig | None = None) -> gpd.Ge
     gdf = gdf.explode(index_parts=False, ignore_index=True)
     gdf = gdf[gdf.geometry.notna() & gdf.geom_type.isin(["LineString"])]
     if gdf.empty:
+        if cfg.allow_empty:
+            return _empty(cfg.crs or src_crs)
         raise InputError(f"{path}: no road line geometry found (after the highway filter)")
     if cfg.crs is not None:
         gdf = gdf.to_crs(cfg.crs)
@@ -185,6 +202,8 @@ def load_roads(path: str | Path, config: RoadLoadConfig | None = None) -> gpd.Ge
         clipped = gdf.geometry.intersection(cfg.clip)
         keep = [(i, line) for i, g in zip(gdf.index, clipped) for line in _as_lines(g)]
         if not keep:
+            if cfg.allow_empty:
+                return _empty(gdf.crs)
             raise InputError(
                 f"{path}: no road overlaps the scene footprint (roads span "
                 f"{tuple(round(float(b), 6) for b in bounds)}, scene "

@@ -1,0 +1,484 @@
+"""Evaluate predictions against labels: the high-level entry point behind ``roadseg evaluate``.
+
+Inputs, per scene (the i-th entry of each list; a single label file is shared
+by every scene):
+
+* predictions: a probability raster (uint8 0..255, or float 0..1), a binary
+  mask ({0,1} or {0,255}), and/or a road network (GeoJSON, GeoPackage, ...);
+* labels: an OSM file (.osm.pbf, .osm), a vector file, or a label raster
+  ({0,255} or {0,1}, such as the Massachusetts ``map/*.tif`` masks);
+* optionally the scene imagery (its grid is the reference grid, and it is the
+  background of the overlay), a valid-data mask (0 = excluded) and
+  ``exclude_white``: exclude the pixels where the imagery is pure white
+  (255 in every one of its first three bands), the no-imagery areas of the
+  Massachusetts tiles.
+
+Which metrics apply:
+
+* ``pixel`` whenever a pixel grid exists (scene, raster prediction or raster
+  labels): vector labels are rasterised ``label_width_px`` (default 7 px, the
+  Massachusetts convention) or ``label_width_m`` wide, and a vector prediction
+  without a raster prediction the same way. The counts of all scenes are pooled
+  (the paper's way of scoring a set), the break-even point comes from the
+  pooled curve, and the relaxed and strict metrics are taken at ``threshold``.
+* ``buffer`` and ``graph`` when both the prediction and the labels are vectors;
+  buffer lengths are pooled over scenes, APLS and TOPO are averaged over scenes
+  (as SpaceNet averages APLS over chips).
+
+Grids: every raster of a scene must be on the reference grid (same size and,
+when both are georeferenced, same CRS and transform). A prediction raster on
+another georeferenced grid is an error unless ``resample_pred`` is set; it is
+then warped onto the reference grid (bilinear for probabilities, nearest for
+binary masks). Rasters without CRS (Massachusetts PNGs) are accepted when the
+sizes match (pixel coordinates; logged as a warning). Vector labels in another
+CRS are reprojected to the scene's CRS and clipped to its footprint; labels
+that miss the footprint are an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from roadseg.errors import InputError
+from roadseg.evaluation.buffer import DEFAULT_BUFFER_M, buffer_lengths, buffer_ratios
+from roadseg.evaluation.graph import APLSConfig, TOPOConfig, graph_metrics
+from roadseg.evaluation.pixel import (
+    DEFAULT_RHO,
+    BreakEvenResult,
+    PixelCounts,
+    breakeven,
+    level_for_threshold,
+    pool,
+    relaxed_counts,
+    to_levels,
+)
+from roadseg.osm.grid import SceneGrid
+from roadseg.osm.load import RoadLoadConfig, is_osm_file, is_vector_file, load_roads
+from roadseg.osm.rasterize import MASSACHUSETTS_WIDTH_PX, rasterize_roads
+
+log = logging.getLogger(__name__)
+
+RASTER_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".vrt", ".img", ".jp2")
+
+
+def is_raster_file(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in RASTER_SUFFIXES
+
+
+@dataclass
+class EvaluateConfig:
+    """Everything ``roadseg evaluate`` needs.
+
+    Attributes:
+        pred: prediction files; rasters (probability/binary) and/or vector networks.
+            Rasters, if any, are one per scene; vector networks likewise.
+        labels: label files, one per scene or one shared by all.
+        scene: imagery, one per scene (optional).
+        valid_mask: valid-data rasters, one per scene (optional; 0 = excluded).
+        exclude_white: exclude pixels that are white (255) in all of the first three scene bands.
+        rho: relaxed-metric slack in pixels ((2ρ+1)² window).
+        threshold: probability threshold for the relaxed and strict metrics at one level.
+        highways: OSM class filter for the labels (preset, comma list or list; None: preset
+            ``massachusetts`` where a highway attribute exists).
+        label_width_px, label_width_m: width to rasterise vector labels (one of them;
+            ``label_width_m`` wins when set).
+        buffer_m: buffer half-width for completeness/correctness/quality.
+        resample_pred: warp a prediction raster on another grid onto the reference grid.
+        apls, topo: graph-metric parameters.
+        json_path, plot_path, curve_csv: optional outputs (written atomically). With several
+            scenes, the overlay of scene i goes to ``<plot stem>_<i>_<scene name>.png``.
+    """
+
+    pred: list[Path]
+    labels: list[Path]
+    scene: list[Path] = field(default_factory=list)
+    valid_mask: list[Path] = field(default_factory=list)
+    exclude_white: bool = False
+    rho: int = DEFAULT_RHO
+    threshold: float = 0.5
+    highways: str | list[str] | None = None
+    label_width_px: float = MASSACHUSETTS_WIDTH_PX
+    label_width_m: float | None = None
+    buffer_m: float = DEFAULT_BUFFER_M
+    resample_pred: bool = False
+    apls: APLSConfig = field(default_factory=APLSConfig)
+    topo: TOPOConfig = field(default_factory=TOPOConfig)
+    json_path: Path | None = None
+    plot_path: Path | None = None
+    curve_csv: Path | None = None
+
+
+@dataclass
+class EvaluationResult:
+    """The report plus what it was computed from."""
+
+    report: dict
+    counts: PixelCounts | None = None
+    breakeven: BreakEvenResult | None = None
+    per_scene: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class _Raster:
+    data: np.ndarray  # bands × H × W
+    grid: SceneGrid
+    path: Path
+
+
+def _read_raster(path: Path) -> _Raster:
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning
+
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(path) as ds:
+                data = ds.read()
+                grid = SceneGrid(ds.width, ds.height, ds.transform, ds.crs)
+    except rasterio.errors.RasterioIOError as exc:
+        raise InputError(f"{path}: cannot read as a raster ({exc})") from exc
+    return _Raster(data, grid, path)
+
+
+def _same_grid(a: SceneGrid, b: SceneGrid) -> bool:
+    if a.shape != b.shape:
+        return False
+    if a.crs is None or b.crs is None:
+        return True
+    return a.crs == b.crs and a.transform.almost_equals(b.transform, precision=1e-9)
+
+
+def _grid_text(g: SceneGrid) -> str:
+    crs = g.crs.to_string() if g.crs is not None else "no CRS"
+    return f"{g.width}x{g.height}, {crs}, origin ({g.transform.c:.6f}, {g.transform.f:.6f})"
+
+
+def _check_on_grid(r: _Raster, ref: SceneGrid, ref_path: Path, what: str) -> None:
+    if not _same_grid(r.grid, ref):
+        raise InputError(
+            f"{r.path}: {what} is on another grid ({_grid_text(r.grid)}) than {ref_path} "
+            f"({_grid_text(ref)})"
+        )
+    if (r.grid.crs is None) != (ref.crs is None):
+        log.warning(
+            "%s and %s: one has no CRS; same size, so taken as the same pixel grid",
+            r.path,
+            ref_path,
+        )
+
+
+def _prediction_levels(r: _Raster, ref: SceneGrid, ref_path: Path, resample: bool) -> np.ndarray:
+    """Band 1 of a prediction raster as uint8 levels on the reference grid."""
+    if r.data.shape[0] != 1:
+        raise InputError(
+            f"{r.path}: a prediction raster must have 1 band, it has {r.data.shape[0]}"
+        )
+    band = r.data[0]
+    if band.dtype != np.uint8 and np.issubdtype(band.dtype, np.integer):
+        if band.size and (band.min() < 0 or band.max() > 255):
+            raise InputError(f"{r.path}: integer prediction values must lie in 0..255")
+        band = band.astype(np.uint8)
+    binary01 = band.dtype == np.uint8 and band.size > 0 and band.max() <= 1
+    if binary01:
+        band = band * np.uint8(255)  # a {0,1} mask
+    elif np.issubdtype(band.dtype, np.floating) and band.size and np.nanmax(band) > 1.0:
+        raise InputError(f"{r.path}: float probabilities must lie in [0, 1]")
+    levels = to_levels(band)
+    if _same_grid(r.grid, ref):
+        _check_on_grid(r, ref, ref_path, "the prediction")
+        return levels
+    if not resample or r.grid.crs is None or ref.crs is None:
+        _check_on_grid(r, ref, ref_path, "the prediction")  # raises
+    from rasterio.enums import Resampling
+    from rasterio.warp import reproject
+
+    is_binary = set(np.unique(levels[:: max(1, levels.shape[0] // 64)]).tolist()) <= {0, 255}
+    out = np.zeros(ref.shape, np.uint8)
+    reproject(
+        levels,
+        out,
+        src_transform=r.grid.transform,
+        src_crs=r.grid.crs,
+        dst_transform=ref.transform,
+        dst_crs=ref.crs,
+        src_nodata=None,
+        dst_nodata=0,
+        resampling=Resampling.nearest if is_binary else Resampling.bilinear,
+    )
+    log.warning("%s: prediction resampled onto the grid of %s", r.path, ref_path)
+    return out
+
+
+def _label_mask_from_raster(r: _Raster) -> np.ndarray:
+    band = r.data[0]
+    if band.size == 0:
+        return np.zeros(band.shape, bool)
+    # {0,1} masks: > 0; {0,255} masks (maybe with resampling noise): >= 128
+    return band > 0 if band.max() <= 1 else band >= 128
+
+
+def _metric_crs(gdf):
+    """A metric CRS for vector metrics: the data's own if projected in metres, else local UTM."""
+    if gdf.crs is not None and gdf.crs.is_projected:
+        unit = gdf.crs.axis_info[0].unit_name if gdf.crs.axis_info else "metre"
+        if unit in ("metre", "meter", "m"):
+            return gdf.crs
+    return gdf.estimate_utm_crs()
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            files = sorted(
+                f
+                for f in p.iterdir()
+                if f.is_file() and (is_raster_file(f) or is_vector_file(f) or is_osm_file(f))
+            )
+            if not files:
+                raise InputError(f"{p}: the folder holds no raster or vector file")
+            out += files
+        else:
+            out.append(p)
+    return out
+
+
+def _per_scene(lst: list[Path], n: int, what: str, shared_ok: bool = False) -> list[Path | None]:
+    if not lst:
+        return [None] * n
+    if len(lst) == n:
+        return list(lst)
+    if shared_ok and len(lst) == 1:
+        return list(lst) * n
+    raise InputError(f"{lst[0]}: {len(lst)} {what} file(s) for {n} scene(s); give one per scene")
+
+
+def _nan_mean(values: list[float]) -> float:
+    vals = [v for v in values if v is not None and not math.isnan(v)]
+    return float(np.mean(vals)) if vals else math.nan
+
+
+def run_evaluation(cfg: EvaluateConfig) -> EvaluationResult:
+    """Evaluate and write the requested outputs; returns the report and its ingredients."""
+    from roadseg.evaluation.overlay import overlay_rgb, write_overlay
+    from roadseg.evaluation.report import write_curve_csv, write_json
+
+    if not 0.0 <= cfg.threshold <= 1.0:
+        raise InputError(f"--threshold must lie in [0, 1], got {cfg.threshold}")
+    preds = _expand(cfg.pred)
+    labels = _expand(cfg.labels)
+    scenes = _expand(cfg.scene)
+    raster_preds = [p for p in preds if is_raster_file(p)]
+    vector_preds = [p for p in preds if not is_raster_file(p)]
+    for p in vector_preds:
+        if not is_vector_file(p):
+            raise InputError(f"{p}: not a raster or vector prediction (unknown file type)")
+    if not preds:
+        raise InputError("no prediction given")
+    if not labels:
+        raise InputError("no labels given")
+    n = max(len(raster_preds), len(vector_preds))
+    r_preds = _per_scene(raster_preds, n, "raster prediction")
+    v_preds = _per_scene(vector_preds, n, "network prediction")
+    lab = _per_scene(labels, n, "label", shared_ok=True)
+    scn = _per_scene(scenes, n, "scene")
+    vmask = _per_scene(list(cfg.valid_mask), n, "valid-mask")
+    if cfg.exclude_white and not scenes:
+        raise InputError("--exclude-white needs the scene imagery (--scene)")
+
+    all_counts: list[PixelCounts] = []
+    buf_len = np.zeros(4)  # matched_ref, ref, matched_ext, ext
+    graph_rows: list[dict] = []
+    per_scene: list[dict] = []
+    level = level_for_threshold(cfg.threshold)
+    for i in range(n):
+        info: dict = {
+            "pred": r_preds[i],
+            "pred_network": v_preds[i],
+            "labels": lab[i],
+            "scene": scn[i],
+            "valid_mask": vmask[i],
+        }
+        scene_r = _read_raster(scn[i]) if scn[i] else None
+        pred_r = _read_raster(r_preds[i]) if r_preds[i] else None
+        label_r = _read_raster(lab[i]) if is_raster_file(lab[i]) else None
+        ref_r = scene_r or pred_r or label_r
+        grid = ref_r.grid if ref_r else None
+        if grid is not None:
+            info.update(
+                crs=grid.crs.to_string() if grid.crs else None,
+                gsd_m=grid.gsd_m(),
+                shape=list(grid.shape),
+            )
+            if grid.crs is None:
+                log.warning("%s: no CRS; evaluating in pixel coordinates", ref_r.path)
+
+        # labels: a mask on the grid and/or lines
+        label_mask = label_lines = None
+        if label_r is not None:
+            if grid is not None and label_r is not ref_r:
+                _check_on_grid(label_r, grid, ref_r.path, "the label raster")
+            label_mask = _label_mask_from_raster(label_r)
+        else:
+            if grid is not None and grid.crs is None:
+                raise InputError(
+                    f"{lab[i]}: vector labels need a georeferenced grid, "
+                    f"and {ref_r.path} has no CRS"
+                )
+            load_cfg = RoadLoadConfig(
+                highways=cfg.highways,
+                crs=grid.crs if grid is not None else None,
+                clip=grid.footprint() if grid is not None else None,
+            )
+            label_lines = load_roads(lab[i], load_cfg)
+            info["label_lines"] = len(label_lines)
+            if grid is not None:
+                label_mask = rasterize_roads(
+                    label_lines, grid, cfg.label_width_px, cfg.label_width_m
+                )
+
+        pred_lines = None
+        if v_preds[i] is not None:
+            pcfg = RoadLoadConfig(
+                highways="all",
+                allow_empty=True,
+                crs=grid.crs
+                if grid is not None and grid.crs is not None
+                else (label_lines.crs if label_lines is not None else None),
+                clip=grid.footprint() if grid is not None and grid.crs is not None else None,
+            )
+            pred_lines = load_roads(v_preds[i], pcfg)
+            info["pred_lines"] = len(pred_lines)
+
+        # pixel metrics
+        levels = None
+        if pred_r is not None:
+            levels = _prediction_levels(pred_r, grid, ref_r.path, cfg.resample_pred)
+        elif pred_lines is not None and grid is not None and grid.crs is not None:
+            levels = rasterize_roads(pred_lines, grid, cfg.label_width_px, cfg.label_width_m)
+            levels = levels.astype(np.uint8) * np.uint8(255)
+        valid = None
+        if vmask[i] is not None:
+            vr = _read_raster(vmask[i])
+            _check_on_grid(vr, grid, ref_r.path, "the valid mask")
+            valid = vr.data[0] != 0
+        if cfg.exclude_white:
+            img = scene_r.data[:3]
+            white = np.all(
+                img
+                == (
+                    255
+                    if img.dtype == np.uint8
+                    else np.iinfo(img.dtype).max
+                    if np.issubdtype(img.dtype, np.integer)
+                    else 1.0
+                ),
+                axis=0,
+            )
+            info["white_fraction"] = float(white.mean())
+            valid = ~white if valid is None else valid & ~white
+        if levels is not None and label_mask is not None:
+            counts = relaxed_counts(levels, label_mask, valid, cfg.rho)
+            all_counts.append(counts)
+            info["valid_pixels"] = counts.valid
+            if cfg.plot_path is not None:
+                out = Path(cfg.plot_path)
+                if n > 1:
+                    name = (scn[i] or r_preds[i] or v_preds[i]).stem
+                    out = out.with_name(f"{out.stem}_{i}_{name}{out.suffix or '.png'}")
+                rgb = overlay_rgb(
+                    levels >= level, label_mask, scene_r.data if scene_r else None, cfg.rho, valid
+                )
+                write_overlay(rgb, out, title=f"threshold {cfg.threshold:g}, ρ = {cfg.rho} px")
+                info["overlay"] = out
+
+        # vector metrics
+        if pred_lines is not None and label_lines is not None:
+            if label_lines.crs is None:
+                raise InputError(f"{lab[i]}: labels have no CRS")
+            mcrs = _metric_crs(label_lines)
+            ref_m = list(label_lines.to_crs(mcrs).geometry)
+            ext_m = list(pred_lines.to_crs(mcrs).geometry) if len(pred_lines) else []
+            buf_len += buffer_lengths(ref_m, ext_m, cfg.buffer_m)
+            graph_rows.append(graph_metrics(ref_m, ext_m, cfg.apls, cfg.topo))
+            info["metric_crs"] = mcrs.to_string()
+        per_scene.append(info)
+
+    report: dict = {}
+    be = pooled = None
+    if all_counts:
+        pooled = pool(all_counts)
+        be = breakeven(pooled)
+        relaxed = pooled.relaxed_at(level)
+        strict = pooled.strict_at(level)
+        report["pixel"] = {
+            "relaxed_precision": relaxed["relaxed_precision"],
+            "relaxed_recall": relaxed["relaxed_recall"],
+            "breakeven": be.breakeven,
+            "breakeven_threshold": be.breakeven_threshold,
+            "iou": strict["iou"],
+            "precision": strict["precision"],
+            "recall": strict["recall"],
+            "f1": strict["f1"],
+        }
+    if graph_rows:
+        report["buffer"] = buffer_ratios(buf_len)
+        keys = (
+            "apls",
+            "apls_gt_to_prop",
+            "apls_prop_to_gt",
+            "topo_precision",
+            "topo_recall",
+            "topo_f1",
+        )
+        report["graph"] = {k: _nan_mean([row[k] for row in graph_rows]) for k in keys}
+    if not report:
+        raise InputError(
+            f"{preds[0]}: no metric applies: pixel metrics need a prediction and labels on a "
+            "pixel grid, buffer/graph metrics a network prediction and vector labels"
+        )
+    report["inputs"] = {
+        "scenes": per_scene,
+        "parameters": {
+            "rho": cfg.rho,
+            "threshold": cfg.threshold,
+            "threshold_level": level,
+            "exclude_white": cfg.exclude_white,
+            "highways": cfg.highways if cfg.highways is not None else "auto",
+            "label_width_px": None if cfg.label_width_m is not None else cfg.label_width_px,
+            "label_width_m": cfg.label_width_m,
+            "buffer_m": cfg.buffer_m,
+            "resample_pred": cfg.resample_pred,
+            "apls": asdict(cfg.apls),
+            "topo": asdict(cfg.topo),
+        },
+    }
+    if be is not None:
+        report["inputs"]["parameters"]["breakeven_detail"] = {
+            "level": be.level,
+            "crossed": be.crossed,
+            "crossing_threshold": be.crossing_threshold,
+            "precision_at_level": be.precision_at_level,
+            "recall_at_level": be.recall_at_level,
+        }
+    if cfg.json_path is not None:
+        write_json(report, cfg.json_path)
+    if cfg.curve_csv is not None:
+        if be is None:
+            raise InputError(f"{cfg.curve_csv}: no pixel metrics, so no precision/recall curve")
+        write_curve_csv(be, cfg.curve_csv)
+    return EvaluationResult(report=report, counts=pooled, breakeven=be, per_scene=per_scene)
+
+
+def evaluate(cfg: EvaluateConfig) -> dict:
+    """Evaluate and return the report dict (groups pixel/buffer/graph/inputs)."""
+    return run_evaluation(cfg).report

@@ -1,0 +1,95 @@
+"""PNG overlay of a binary prediction against labels over the imagery.
+
+Colours: true positives (predicted road pixels within ρ of a label pixel)
+green, false positives (predicted, no label within ρ) red, misses (label road
+pixels with no prediction within ρ) blue, drawn over the dimmed imagery (or a
+grey background when there is none). The PNG is written atomically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+from roadseg.atomic import atomic_path
+
+TP_COLOUR = (0, 200, 0)
+FP_COLOUR = (230, 30, 30)
+MISS_COLOUR = (40, 90, 255)
+
+
+def to_rgb8(image: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
+    """Imagery (bands × H × W, any dtype) as an H × W × 3 uint8 picture.
+
+    Non-uint8 data is stretched between its 2nd and 98th percentiles; a single
+    band is shown in grey. None gives a mid-grey background.
+    """
+    if image is None:
+        return np.full((*shape, 3), 128, np.uint8)
+    img = np.asarray(image)
+    if img.ndim == 2:
+        img = img[None]
+    img = img[:3] if img.shape[0] >= 3 else np.repeat(img[:1], 3, axis=0)
+    if img.dtype != np.uint8:
+        f = img.astype(np.float32)
+        lo, hi = np.percentile(f, [2, 98])
+        img = np.clip((f - lo) / max(hi - lo, 1e-6) * 255, 0, 255).astype(np.uint8)
+    return np.moveaxis(img, 0, -1)
+
+
+def overlay_rgb(
+    pred: np.ndarray,
+    label: np.ndarray,
+    image: np.ndarray | None = None,
+    rho: int = 3,
+    valid: np.ndarray | None = None,
+) -> np.ndarray:
+    """The overlay as an H × W × 3 uint8 array (see module docstring)."""
+    pred = np.asarray(pred, bool)
+    label = np.asarray(label, bool)
+    if valid is not None:
+        pred, label = pred & valid, label & valid
+    size = 2 * rho + 1
+    near_label = ndimage.maximum_filter(label.view(np.uint8), size=size, mode="constant") > 0
+    near_pred = ndimage.maximum_filter(pred.view(np.uint8), size=size, mode="constant") > 0
+    rgb = (to_rgb8(image, pred.shape).astype(np.float32) * 0.55).astype(np.uint8)
+    if valid is not None:
+        rgb[~valid] = (rgb[~valid] * 0.4).astype(np.uint8)
+    rgb[pred & near_label] = TP_COLOUR
+    rgb[pred & ~near_label] = FP_COLOUR
+    rgb[label & ~near_pred] = MISS_COLOUR
+    return rgb
+
+
+def write_overlay(rgb: np.ndarray, path: str | Path, title: str | None = None) -> None:
+    """Write the overlay at native resolution with a colour legend below, atomically."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    h, w = rgb.shape[:2]
+    dpi = 100
+    legend_in = 0.45
+    fig = Figure(figsize=(w / dpi, h / dpi + legend_in), dpi=dpi)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0, legend_in / (h / dpi + legend_in), 1, (h / dpi) / (h / dpi + legend_in)))
+    ax.imshow(rgb, interpolation="nearest")
+    ax.set_axis_off()
+    handles = [
+        Patch(color=np.array(TP_COLOUR) / 255, label="true positive"),
+        Patch(color=np.array(FP_COLOUR) / 255, label="false positive"),
+        Patch(color=np.array(MISS_COLOUR) / 255, label="missed road"),
+    ]
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        ncol=3,
+        frameon=False,
+        fontsize=max(6, min(12, w / 60)),
+        title=title,
+        title_fontsize=8,
+    )
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi)
