@@ -30,11 +30,12 @@ Deviations from the published network, each deliberate:
   ``torch.sigmoid`` (the 2-class softmax over (background, road) equals a sigmoid of
   the logit difference).
 * ``batch_norm=True`` inserts BN after every 3x3 convolution (off by default: the 2015
-  network predates BN). Dropout rate: the paper gives none; 0.5 is the value of the
-  widely used Keras/Caffe ports.
+  network predates BN). Dropout: the paper names dropout "at the end of the contracting
+  path" without a rate; 0.5 is the rate of the widely copied Keras port (which also
+  drops the level-4 output; here only the bottom level, as the paper's words say).
 
-Parameters at the published width with one output: **31,031,745** (the well-known
-31,031,810 of the 2-class original minus one 64->1 output column: 65 = 64 + 1 bias);
+Parameters at the published width with one output: **31,031,745**, i.e. the well-known
+31,031,810 of the 2-class original minus one output channel (64 weights + 1 bias);
 see ``tests/models/test_unet.py`` for the level-by-level sum.
 
 Example:
