@@ -20,6 +20,7 @@ from roadseg.errors import RoadsegError
 TOOLS: tuple[str, ...] = (
     "train",
     "calibrate",
+    "data",
     "evaluate",
 )
 

@@ -100,27 +100,35 @@ def tile_transform(tile: str) -> Affine:
     return Affine(PIXEL_M, 0.0, x0, 0.0, -PIXEL_M, y0)
 
 
-def pam_sidecar_xml(tile: str) -> str:
-    """GDAL PAM (``<file>.aux.xml``) text that attaches the derived georeferencing.
+def pam_xml(crs_wkt: str, transform: Affine, metadata: dict[str, str]) -> str:
+    """GDAL PAM (``<file>.aux.xml``) text giving a raster a CRS, a geotransform and metadata.
 
-    Used for downloaded files, which must stay byte-identical (their sha256 is
-    checked): GDAL and rasterio read CRS and geotransform from the side-car
-    when the file itself has none.
+    GDAL and rasterio read CRS and geotransform from this side-car when the
+    file itself has none; the file's bytes stay untouched.
     """
-    from xml.sax.saxutils import escape
+    from xml.sax.saxutils import escape, quoteattr
 
-    from rasterio.crs import CRS
-
-    t = tile_transform(tile)
-    wkt = CRS.from_epsg(MASSACHUSETTS_EPSG).to_wkt()
-    gt = ", ".join(repr(float(v)) for v in t.to_gdal())  # repr: shortest exact round trip
+    gt = ", ".join(repr(float(v)) for v in transform.to_gdal())  # repr: exact round trip
+    items = "".join(f"    <MDI key={quoteattr(k)}>{escape(v)}</MDI>\n" for k, v in metadata.items())
     return (
         "<PAMDataset>\n"
-        f"  <SRS>{escape(wkt)}</SRS>\n"
+        f"  <SRS>{escape(crs_wkt)}</SRS>\n"
         f"  <GeoTransform>{gt}</GeoTransform>\n"
-        "  <Metadata>\n"
-        f'    <MDI key="georeferencing">{DERIVED}</MDI>\n'
-        f'    <MDI key="georeferencing_rule">{escape(RULE_TEXT)}</MDI>\n'
-        "  </Metadata>\n"
+        f"  <Metadata>\n{items}  </Metadata>\n"
         "</PAMDataset>\n"
+    )
+
+
+def pam_sidecar_xml(tile: str) -> str:
+    """PAM side-car text attaching the georeferencing derived from ``tile``'s name.
+
+    Used for downloaded files, which must stay byte-identical (their sha256 is
+    checked); the metadata item ``georeferencing=derived-from-tile-name`` says
+    where it came from.
+    """
+    from rasterio.crs import CRS
+
+    wkt = CRS.from_epsg(MASSACHUSETTS_EPSG).to_wkt()
+    return pam_xml(
+        wkt, tile_transform(tile), {"georeferencing": DERIVED, "georeferencing_rule": RULE_TEXT}
     )

@@ -193,19 +193,27 @@ def source_pairs(src_images: Path, src_masks: Path) -> list[TilePair]:
 
 
 @dataclass
-class _Header:
+class RasterHeader:
     width: int
     height: int
     count: int
     dtype: str
     crs: Any
     transform: Any
+    tag: str | None = None  # a ``georeferencing`` tag written by roadseg, if any
 
     @property
     def georeferenced(self) -> bool:
         from affine import Affine
 
         return self.crs is not None and self.transform != Affine.identity()
+
+    @property
+    def mode(self) -> str:
+        """How this file is georeferenced, as recorded in provenance.json."""
+        if not self.georeferenced:
+            return NONE
+        return self.tag or FROM_FILE
 
 
 @contextlib.contextmanager
@@ -223,9 +231,18 @@ def _quiet_open(path: Path) -> Iterator[Any]:
             yield ds
 
 
-def _header(path: Path) -> _Header:
+def read_header(path: Path) -> RasterHeader:
+    """Size, bands, dtype and georeferencing of a raster (no pixels read)."""
     with _quiet_open(path) as ds:
-        return _Header(ds.width, ds.height, ds.count, ds.dtypes[0], ds.crs, ds.transform)
+        return RasterHeader(
+            ds.width,
+            ds.height,
+            ds.count,
+            ds.dtypes[0],
+            ds.crs,
+            ds.transform,
+            ds.tags().get("georeferencing"),
+        )
 
 
 @dataclass
@@ -243,7 +260,7 @@ def _ingest_pair(
     store: ChecksumStore,
     prov: Provenance,
 ) -> _Done:
-    img_h, lab_h = _header(src.image), _header(src.label)
+    img_h, lab_h = read_header(src.image), read_header(src.label)
     if (img_h.width, img_h.height) != (lab_h.width, lab_h.height):
         raise InputError(
             f"{src.label}: label is {lab_h.width}x{lab_h.height} px but its image "
@@ -254,9 +271,8 @@ def _ingest_pair(
 
     # Decide per file: keep as is, or write a GeoTIFF on a given grid.
     img_grid = lab_grid = None  # (crs, transform, mode) to write, None: keep the file as is
-    img_mode = FROM_FILE if img_h.georeferenced else NONE
-    lab_mode = FROM_FILE if lab_h.georeferenced else NONE
-    rule_offset = _rule_offset(src.tile, img_h)
+    img_mode, lab_mode = img_h.mode, lab_h.mode
+    offset_m = rule_offset(src.tile, img_h)
     if cfg.georeference:
         if img_h.georeferenced:
             if not lab_h.georeferenced:
@@ -281,17 +297,17 @@ def _ingest_pair(
         (src.label, lab_dest, lab_grid, lab_mode),
     ):
         how = "geotiff" if grid else cfg.copy_mode
-        written += _place(s, dest, grid, mode, how, cfg, store, prov, src.tile, rule_offset)
+        written += _place(s, dest, grid, mode, how, cfg, store, prov, src.tile, offset_m)
     return _Done(TilePair(src.tile, img_dest, lab_dest), written, img_mode)
 
 
-def _rule_offset(tile: str, h: _Header) -> float | None:
+def rule_offset(tile: str, h: RasterHeader) -> float | None:
     """Distance (m) between a georeferenced file's corner and the name rule's, if both exist.
 
     Logged so that the reported rule gets checked whenever an original
     GeoTIFF passes through here.
     """
-    if not h.georeferenced or h.crs.to_epsg() != MASSACHUSETTS_EPSG:
+    if not h.georeferenced or h.mode != FROM_FILE or h.crs.to_epsg() != MASSACHUSETTS_EPSG:
         return None
     try:
         t = tile_transform(tile)
