@@ -1,0 +1,241 @@
+"""Reading a probability or mask raster by window, as probabilities.
+
+Accepted rasters (band 1 is used):
+
+* uint8 probability, ``p = v / 255`` (the inference stage's output), nodata allowed;
+* a binary mask stored as ``{0, 255}`` (read as a probability: 0 or 1) or ``{0, 1}``
+  (any integer type; detected by a scan of the whole raster);
+* other integer rasters whose values lie in ``0..255`` (read as uint8 probabilities);
+* float rasters holding probabilities in ``[0, 1]`` (NaN and nodata are background).
+
+Internally a window is either a uint8 *code* (``p = code / 255``) or a float32
+probability; nodata pixels read as 0 (background).
+
+The *virtual raster* is the raster padded by ``pad`` pixels on every side by
+edge replication (``border="extend"``): windows are addressed in its
+coordinates so that the block-wise and whole-image computations see exactly
+the same pixels.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from roadseg.errors import InputError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RasterInfo:
+    """Grid, georeferencing and value interpretation of the input raster."""
+
+    path: Path
+    height: int
+    width: int
+    transform: object  # affine.Affine
+    crs: object | None  # rasterio CRS or None
+    nodata: float | None
+    dtype: str
+    kind: str  # "code" (uint8 codes, p = v/255), "binary01" ({0,1} -> code*255), "float"
+    gsd_x: float  # metres per pixel along columns
+    gsd_y: float  # metres per pixel along rows
+    pixel_coords: bool  # no CRS: coordinates are the raster's own (pixel) units
+    histogram: np.ndarray  # 256 counts of codes (float: 256 bins over [0, 1]) of valid pixels
+
+    @property
+    def gsd(self) -> float:
+        """Mean GSD in metres (geometric mean of the two axes)."""
+        return math.sqrt(self.gsd_x * self.gsd_y)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.height, self.width
+
+
+def _gsd_metres(transform, crs, height: int, width: int) -> tuple[float, float]:
+    """Pixel size in metres along x (columns) and y (rows)."""
+    gx = math.hypot(transform.a, transform.d)
+    gy = math.hypot(transform.b, transform.e)
+    if crs is None:
+        return gx, gy
+    if crs.is_geographic:
+        # degrees → metres at the raster centre (spherical approximation, ~0.5 %)
+        lon, lat = transform * (width / 2, height / 2)
+        m_per_deg = 6371008.8 * math.pi / 180.0
+        return gx * m_per_deg * math.cos(math.radians(lat)), gy * m_per_deg
+    factor = crs.linear_units_factor[1] if crs.linear_units_factor else 1.0
+    return gx * factor, gy * factor
+
+
+def open_source(path: str | Path, block_size: int = 2048) -> RasterInfo:
+    """Open ``path``, validate it and scan its values once (histogram, mask detection).
+
+    Raises :class:`InputError` naming the file when it is not a readable
+    single-band-usable raster or its values are not probabilities.
+    """
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            ds = rasterio.open(path)
+    except (RasterioIOError, OSError) as exc:
+        raise InputError(f"{path}: not a readable raster ({exc})") from None
+    with ds:
+        if ds.count < 1:
+            raise InputError(f"{path}: raster has no bands")
+        if ds.count > 1:
+            log.warning("%s: %d bands; using band 1 as the probability/mask", path, ds.count)
+        dtype = np.dtype(ds.dtypes[0])
+        if dtype.kind not in "uif":
+            raise InputError(f"{path}: band 1 has type {dtype}, expected integers or floats")
+        crs = ds.crs
+        transform = ds.transform
+        pixel_coords = crs is None
+        if pixel_coords:
+            log.warning(
+                "%s: raster has no CRS; the network is in the raster's own (pixel) coordinates "
+                "and lengths assume 1 unit = 1 m",
+                path,
+            )
+        gx, gy = _gsd_metres(transform, crs, ds.height, ds.width)
+        if not (gx > 0 and gy > 0 and math.isfinite(gx) and math.isfinite(gy)):
+            raise InputError(f"{path}: degenerate geotransform {tuple(transform)[:6]}")
+        info = RasterInfo(
+            path=path,
+            height=ds.height,
+            width=ds.width,
+            transform=transform,
+            crs=crs,
+            nodata=ds.nodata,
+            dtype=str(dtype),
+            kind="float" if dtype.kind == "f" else "code",
+            gsd_x=gx,
+            gsd_y=gy,
+            pixel_coords=pixel_coords,
+            histogram=np.zeros(256, np.int64),
+        )
+        _scan(ds, info, block_size)
+    return info
+
+
+def _scan(ds, info: RasterInfo, block_size: int) -> None:
+    """One pass over the raster: value range checks, {0,1} detection, histogram."""
+    hist = np.zeros(256, np.int64)
+    vmin, vmax = math.inf, -math.inf
+    for r0 in range(0, info.height, block_size):
+        for c0 in range(0, info.width, block_size):
+            from rasterio.windows import Window
+
+            win = Window(
+                c0, r0, min(block_size, info.width - c0), min(block_size, info.height - r0)
+            )
+            a = ds.read(1, window=win)
+            valid = _valid(a, info.nodata)
+            v = a[valid] if not valid.all() else a.ravel()
+            if v.size == 0:
+                continue
+            vmin = min(vmin, float(v.min()))
+            vmax = max(vmax, float(v.max()))
+            if info.kind == "float":
+                if vmin < -1e-6 or vmax > 1 + 1e-6:
+                    raise InputError(
+                        f"{info.path}: float values in [{vmin:g}, {vmax:g}] are not probabilities in [0, 1]"
+                    )
+                idx = np.clip((v.astype(np.float64) * 255.0 + 0.5).astype(np.int64), 0, 255)
+                hist += np.bincount(idx, minlength=256)
+            else:
+                if vmin < 0 or vmax > 255:
+                    raise InputError(
+                        f"{info.path}: integer values in [{vmin:g}, {vmax:g}] are neither a mask nor "
+                        "uint8 probabilities (0..255)"
+                    )
+                hist += np.bincount(v.astype(np.uint8).ravel(), minlength=256)
+    if info.kind == "code" and vmax <= 1:
+        info.kind = "binary01"
+        hist = _binary_hist(hist)
+    info.histogram = hist
+
+
+def _binary_hist(hist: np.ndarray) -> np.ndarray:
+    out = np.zeros(256, np.int64)
+    out[0], out[255] = hist[0], hist[1]
+    return out
+
+
+def _valid(a: np.ndarray, nodata: float | None) -> np.ndarray:
+    valid = np.ones(a.shape, bool)
+    if a.dtype.kind == "f":
+        valid &= ~np.isnan(a)
+    if nodata is not None and not (isinstance(nodata, float) and math.isnan(nodata)):
+        valid &= a != nodata
+    return valid
+
+
+class WindowReader:
+    """Reads windows of the virtual (edge-padded) raster as codes or float probabilities."""
+
+    def __init__(self, info: RasterInfo, pad: int):
+        import rasterio
+
+        self.info = info
+        self.pad = pad
+        self._ds = rasterio.open(info.path)
+
+    def close(self) -> None:
+        self._ds.close()
+
+    def __enter__(self) -> WindowReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def vshape(self) -> tuple[int, int]:
+        return self.info.height + 2 * self.pad, self.info.width + 2 * self.pad
+
+    def read(self, vr0: int, vr1: int, vc0: int, vc1: int) -> np.ndarray:
+        """Window rows ``vr0:vr1``, cols ``vc0:vc1`` of the virtual raster (must lie inside it)."""
+        from rasterio.windows import Window
+
+        p, h, w = self.pad, self.info.height, self.info.width
+        r0, r1, c0, c1 = vr0 - p, vr1 - p, vc0 - p, vc1 - p
+        rr0, rr1, cc0, cc1 = max(r0, 0), min(r1, h), max(c0, 0), min(c1, w)
+        a = self._ds.read(1, window=Window(cc0, rr0, cc1 - cc0, rr1 - rr0))
+        a = self._to_values(a)
+        if (rr0, rr1, cc0, cc1) != (r0, r1, c0, c1):
+            a = np.pad(a, ((rr0 - r0, r1 - rr1), (cc0 - c0, c1 - cc1)), mode="edge")
+        return a
+
+    def _to_values(self, a: np.ndarray) -> np.ndarray:
+        valid = _valid(a, self.info.nodata)
+        if self.info.kind == "float":
+            out = np.where(valid, a, 0).astype(np.float32)
+            return np.clip(out, 0.0, 1.0, out=out)
+        out = (
+            np.where(valid, a, 0).astype(np.uint8)
+            if not valid.all()
+            else a.astype(np.uint8, copy=False)
+        )
+        if self.info.kind == "binary01":
+            out = out * np.uint8(255)
+        return out
+
+
+def values_to_probability(values: np.ndarray) -> np.ndarray:
+    """Codes (uint8, p = v/255) or float probabilities → float32 probabilities."""
+    if values.dtype == np.uint8:
+        return values.astype(np.float32) / np.float32(255.0)
+    return values.astype(np.float32, copy=False)

@@ -1,0 +1,149 @@
+"""The road network table pair (edges, nodes) and its georeferencing.
+
+Pixel (row, col) → map (x, y) goes through the raster's affine transform at the
+pixel centre: ``(x, y) = A · (col + 0.5, row + 0.5)``. Coordinates stay in the
+raster's native CRS; :mod:`roadseg.vector.export` reprojects to EPSG:4326 for
+GeoJSON.
+
+Edge columns: ``geometry`` (LineString, first point at node ``u``), ``u``, ``v``,
+``length_m`` (metres, on the pixel grid scaled by the GSD), ``mean_prob`` (mean
+probability of the skeleton pixels along the edge; bridged gaps excluded; NaN if
+none), ``width_m`` (median over the edge of ``2 d - 1`` pixels, ``d`` the Euclidean
+distance from the skeleton pixel to the nearest background pixel), ``bridged``.
+Node columns: ``geometry`` (Point), ``node_id``, ``degree`` (a self-loop counts 2),
+``border`` (touches the raster border).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+EDGE_COLUMNS = ["u", "v", "length_m", "mean_prob", "width_m", "bridged"]
+NODE_COLUMNS = ["node_id", "degree", "border"]
+
+
+@dataclass
+class RoadNetwork:
+    """A road network: ``edges`` and ``nodes`` GeoDataFrames in ``crs`` (None: pixel coordinates)."""
+
+    edges: Any  # geopandas.GeoDataFrame
+    nodes: Any  # geopandas.GeoDataFrame
+    crs: Any  # pyproj.CRS or None
+    gsd: float  # metres per pixel of the source raster
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def total_length_m(self) -> float:
+        return float(self.edges["length_m"].sum()) if len(self.edges) else 0.0
+
+    def __repr__(self) -> str:
+        return (
+            f"RoadNetwork({len(self.edges)} edges, {len(self.nodes)} nodes, "
+            f"{self.total_length_m:.1f} m, crs={self.crs.to_string() if self.crs else None})"
+        )
+
+
+def pixel_to_map(transform, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Map coordinates of pixel positions through ``transform`` at pixel centres."""
+    a, b, c, d, e, f = (
+        transform.a,
+        transform.b,
+        transform.c,
+        transform.d,
+        transform.e,
+        transform.f,
+    )
+    cc = np.asarray(cols, np.float64) + 0.5
+    rr = np.asarray(rows, np.float64) + 0.5
+    return a * cc + b * rr + c, d * cc + e * rr + f
+
+
+def empty_network(crs, gsd: float, metadata: dict | None = None) -> RoadNetwork:
+    import geopandas as gpd
+
+    edges = gpd.GeoDataFrame({c: [] for c in EDGE_COLUMNS}, geometry=[], crs=crs)
+    edges = edges.astype(
+        {
+            "u": "int64",
+            "v": "int64",
+            "length_m": "float64",
+            "mean_prob": "float64",
+            "width_m": "float64",
+            "bridged": "bool",
+        }
+    )
+    nodes = gpd.GeoDataFrame({c: [] for c in NODE_COLUMNS}, geometry=[], crs=crs)
+    nodes = nodes.astype({"node_id": "int64", "degree": "int64", "border": "bool"})
+    return RoadNetwork(edges, nodes, crs, gsd, dict(metadata or {}))
+
+
+def graph_to_network(
+    g: nx.MultiGraph,
+    transform,
+    crs,
+    gsd_rc: tuple[float, float],
+    metadata: dict | None = None,
+) -> RoadNetwork:
+    """Georeference a pixel-space graph (see :mod:`roadseg.postprocess.graph`)."""
+    import geopandas as gpd
+    import shapely
+
+    from roadseg.postprocess.clean import edge_length_m
+
+    gsd = math.sqrt(gsd_rc[0] * gsd_rc[1])
+    if g.number_of_nodes() == 0:
+        return empty_network(crs, gsd, metadata)
+    ids = {n: i for i, n in enumerate(sorted(g.nodes))}
+    n = len(ids)
+    pos = np.empty((n, 2), np.float64)
+    border = np.zeros(n, bool)
+    degree = np.zeros(n, np.int64)
+    for node, i in ids.items():
+        pos[i] = g.nodes[node]["pos"]
+        border[i] = g.nodes[node]["border"]
+        degree[i] = g.degree(node)
+    x, y = pixel_to_map(transform, pos[:, 0], pos[:, 1])
+    nodes = gpd.GeoDataFrame(
+        {"node_id": np.arange(n, dtype=np.int64), "degree": degree, "border": border},
+        geometry=shapely.points(x, y),
+        crs=crs,
+    )
+    us, vs, lengths, probs, widths, bridged, parts = [], [], [], [], [], [], []
+    for _, _, d in g.edges(data=True):
+        c = d["coords"]
+        us.append(ids[d["start"]])
+        vs.append(ids[d["end"]])
+        lengths.append(edge_length_m(c, gsd_rc))
+        p = d["prob"][np.isfinite(d["prob"])]
+        probs.append(float(p.mean()) if p.size else math.nan)
+        dd = d["dist"][np.isfinite(d["dist"])]
+        widths.append(float(np.median(2.0 * dd - 1.0)) * gsd if dd.size else math.nan)
+        bridged.append(bool(d.get("bridged", False)))
+        parts.append(c)
+    if parts:
+        counts = np.array([len(c) for c in parts])
+        allc = np.concatenate(parts)
+        ex, ey = pixel_to_map(transform, allc[:, 0], allc[:, 1])
+        geoms = shapely.linestrings(
+            np.stack([ex, ey], axis=1), indices=np.repeat(np.arange(len(parts)), counts)
+        )
+    else:
+        geoms = []
+    edges = gpd.GeoDataFrame(
+        {
+            "u": np.asarray(us, np.int64),
+            "v": np.asarray(vs, np.int64),
+            "length_m": np.asarray(lengths, np.float64),
+            "mean_prob": np.asarray(probs, np.float64),
+            "width_m": np.asarray(widths, np.float64),
+            "bridged": np.asarray(bridged, bool),
+        },
+        geometry=geoms,
+        crs=crs,
+    )
+    return RoadNetwork(edges, nodes, crs, gsd, dict(metadata or {}))
