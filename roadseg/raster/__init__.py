@@ -1,1 +1,24 @@
-"""roadseg.raster"""
+"""Raster I/O: open and validate scenes, resample to the model's GSD, tile grids, windowed writes."""
+
+from roadseg.raster.grid import TileGrid, TileWindow, crop_to, pad_to_tile, tile_starts
+from roadseg.raster.resample import needs_resampling, warp_back, warped_view
+from roadseg.raster.scene import BandScaling, RasterView, Scene, open_scene, pixel_size_m
+from roadseg.raster.write import StripWriter, quantise
+
+__all__ = [
+    "BandScaling",
+    "RasterView",
+    "Scene",
+    "StripWriter",
+    "TileGrid",
+    "TileWindow",
+    "crop_to",
+    "needs_resampling",
+    "open_scene",
+    "pad_to_tile",
+    "pixel_size_m",
+    "quantise",
+    "tile_starts",
+    "warp_back",
+    "warped_view",
+]

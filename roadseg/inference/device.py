@@ -1,0 +1,157 @@
+"""Device, mixed precision, memory format and test-time augmentation for the forward pass.
+
+:func:`make_forward` turns a model (any callable mapping a float tensor
+``(N, C, h, w)`` to ``(N, 1, h, w)``) into a numpy function
+``(N, C, h, w) float32 -> (N, h, w) float32`` that the tiled predictor calls
+once per batch. ``outputs`` says what the model returns:
+
+* ``"logits"`` (every roadseg model): ``sigmoid`` is applied, probabilities are blended;
+* ``"probabilities"`` (or any value to blend as is): used unchanged.
+
+Test-time augmentation (``tta=True``) averages the 8 symmetries of the square
+(the dihedral group D4: 4 rotations x optional flip), each undone on the output:
+``p = 1/8 Σ_g g⁻¹(f(g(x)))``.
+
+Example:
+    >>> import numpy as np, torch
+    >>> f = make_forward(lambda x: x[:, :1], outputs="probabilities", tta=True)
+    >>> x = np.random.rand(2, 3, 8, 8).astype(np.float32)
+    >>> bool(np.allclose(f(x), x[:, 0], atol=1e-6))
+    True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+log = logging.getLogger(__name__)
+
+ForwardFn = Callable[[np.ndarray], np.ndarray]
+OUTPUTS = ("logits", "probabilities")
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto`` -> ``cuda`` when available, else ``cpu``; ``ValueError`` for unknown names."""
+    name = str(device).lower()
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device {device!r} requested but CUDA is not available; use cpu or auto"
+            )
+        return torch.device(name)
+    if name == "cpu":
+        return torch.device("cpu")
+    raise ValueError(f"device must be auto, cpu or cuda[:N], got {device!r}")
+
+
+def resolve_amp(amp: bool | str | None, device: torch.device) -> torch.dtype | None:
+    """Autocast dtype: ``auto``/``True`` -> bf16 on CUDA if supported else fp16, none on CPU.
+
+    ``"bf16"``/``"fp16"`` force a dtype (CUDA only); ``False``/``"off"`` disable AMP.
+    """
+    if amp in (False, None, "off", "none", "no"):
+        return None
+    if device.type != "cuda":
+        if amp not in (True, "auto"):
+            log.warning("AMP %s ignored on %s (CUDA only)", amp, device)
+        return None
+    if amp == "bf16":
+        return torch.bfloat16
+    if amp == "fp16":
+        return torch.float16
+    if amp in (True, "auto"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    raise ValueError(f"amp must be auto, bf16, fp16 or off, got {amp!r}")
+
+
+def d4_transforms() -> list[tuple[int, bool]]:
+    """The 8 elements of D4 as ``(quarter turns, flip)``."""
+    return [(k, flip) for flip in (False, True) for k in range(4)]
+
+
+def _apply(x: torch.Tensor, k: int, flip: bool) -> torch.Tensor:
+    if flip:
+        x = torch.flip(x, dims=(3,))
+    return torch.rot90(x, k, dims=(2, 3)) if k else x
+
+
+def _undo(y: torch.Tensor, k: int, flip: bool) -> torch.Tensor:
+    if k:
+        y = torch.rot90(y, -k, dims=(2, 3))
+    return torch.flip(y, dims=(3,)) if flip else y
+
+
+def prepare_model(
+    model: Any, device: torch.device, channels_last: bool = True, compile: bool = False
+) -> Any:
+    """Move an ``nn.Module`` to ``device`` in eval mode, optionally channels_last / compiled."""
+    if isinstance(model, torch.nn.Module):
+        model = model.to(device).eval()
+        if channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        if compile:
+            model = torch.compile(model)
+    return model
+
+
+def make_forward(
+    model: Callable[[torch.Tensor], torch.Tensor],
+    device: str | torch.device = "cpu",
+    outputs: str = "logits",
+    tta: bool = False,
+    amp: torch.dtype | None = None,
+    channels_last: bool = False,
+) -> ForwardFn:
+    """Wrap ``model`` as ``(N, C, h, w) float32 ndarray -> (N, h, w) float32 ndarray``.
+
+    Args:
+        model: maps ``(N, C, h, w)`` float tensors to ``(N, 1, h, w)`` (see ``outputs``).
+        device: where the model runs (the model must already be there).
+        outputs: ``"logits"`` (sigmoid applied) or ``"probabilities"`` (blended as is).
+        tta: average the 8 D4 symmetries (square tiles only).
+        amp: autocast dtype on CUDA (see :func:`resolve_amp`), or ``None``.
+        channels_last: feed the input in channels_last memory format.
+    """
+    if outputs not in OUTPUTS:
+        raise ValueError(f"outputs must be one of {OUTPUTS}, got {outputs!r}")
+    device = torch.device(device)
+    transforms = d4_transforms() if tta else [(0, False)]
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        ctx = (
+            torch.autocast(device.type, dtype=amp) if amp is not None else contextlib.nullcontext()
+        )
+        with ctx:
+            y = model(x)
+        if y.ndim != 4 or y.shape[1] != 1 or y.shape[2:] != x.shape[2:]:
+            raise ValueError(
+                f"model must map (N, C, h, w) to (N, 1, h, w); got {tuple(x.shape)} -> {tuple(y.shape)}"
+            )
+        y = y.float()
+        return torch.sigmoid(y) if outputs == "logits" else y
+
+    def forward(batch: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
+            if device.type == "cuda":
+                x = x.pin_memory().to(device, non_blocking=True)
+            acc: torch.Tensor | None = None
+            for k, flip in transforms:
+                y = _undo(run(_apply(x, k, flip)), k, flip)
+                acc = y if acc is None else acc + y
+            assert acc is not None
+            if len(transforms) > 1:
+                acc = acc / len(transforms)
+            return acc[:, 0].cpu().numpy()
+
+    return forward

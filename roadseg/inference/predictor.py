@@ -1,0 +1,323 @@
+"""Predict road probabilities for a whole scene (streamed) or an in-memory image.
+
+Two entry points share one code path (:func:`roadseg.inference.engine.run_tiles`):
+
+* :func:`predict_scene` reads a GeoTIFF (or any GDAL raster) by strips, resamples
+  it to the model's GSD when needed, and writes a probability GeoTIFF on the
+  input's grid (see :mod:`roadseg.raster.write` for the format and nodata).
+* :func:`predict_array` predicts a ``(bands, H, W)`` array in memory, e.g. a
+  whole held-out tile during training validation.
+
+Example:
+    >>> import numpy as np
+    >>> from roadseg.models import CheckpointMeta, build_model
+    >>> net = build_model("resunet", filters=[4, 8])
+    >>> meta = CheckpointMeta("resunet", {"filters": [4, 8]}, tile=32)
+    >>> img = np.random.randint(0, 255, (3, 40, 50), dtype=np.uint8)
+    >>> prob = predict_array(net, meta, img, PredictConfig(overlap=4, progress=False))
+    >>> prob.shape, prob.dtype, bool((prob >= 0).all() and (prob <= 1).all())
+    ((40, 50), dtype('float32'), True)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from roadseg.atomic import atomic_path
+from roadseg.errors import InputError
+from roadseg.inference.blending import BlendMode
+from roadseg.inference.device import make_forward, prepare_model, resolve_amp, resolve_device
+from roadseg.inference.engine import RunStats, array_reader, run_tiles
+from roadseg.models import CheckpointMeta, default_weights_path, load_checkpoint
+from roadseg.raster.grid import TileGrid, check_tile_overlap
+from roadseg.raster.resample import needs_resampling, warp_back, warped_view
+from roadseg.raster.scene import open_scene
+from roadseg.raster.write import StripWriter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PredictConfig:
+    """Options of the tiled predictor.
+
+    Attributes:
+        weights: checkpoint (``.safetensors``); ``None``: the installed default model.
+        tile: tile side in pixels; ``None``: the checkpoint's training tile (224).
+        overlap: overlap between neighbouring tiles in pixels (paper: 14).
+        blend: ``mean`` (paper), ``linear``, ``cosine`` or ``spline`` (see
+            :mod:`roadseg.inference.blending`).
+        tta: average the 8 D4 symmetries of every tile (8x slower).
+        device: ``auto`` (CUDA when available), ``cpu`` or ``cuda[:N]``.
+        amp: ``auto`` (bf16, else fp16, on CUDA; off on CPU), ``bf16``, ``fp16`` or ``off``.
+        channels_last: run convolutions in channels_last memory format.
+        compile: wrap the model in ``torch.compile`` (worth it for large scenes).
+        batch_size: tiles per forward call.
+        prefetch: batches the reader thread prepares while the model runs.
+        bands: 1-based input bands in model order (``"1,2,3"``); ``None``: all non-alpha bands.
+        gsd_tolerance: resample when ``|scene GSD / model GSD - 1|`` exceeds this.
+        progress: show a tqdm progress bar.
+    """
+
+    weights: str | os.PathLike[str] | None = None
+    tile: int | None = None
+    overlap: int = 14
+    blend: BlendMode | str = BlendMode.COSINE
+    tta: bool = False
+    device: str = "auto"
+    amp: bool | str = "auto"
+    channels_last: bool = True
+    compile: bool = False
+    batch_size: int = 8
+    prefetch: int = 2
+    bands: tuple[int, ...] | str | None = None
+    gsd_tolerance: float = 0.05
+    progress: bool = True
+
+
+@dataclass
+class PredictResult:
+    """What :func:`predict_scene` did.
+
+    Attributes:
+        out_path: the probability GeoTIFF.
+        shape: ``(height, width)`` of the scene (and of the output).
+        predicted_shape: ``(height, width)`` of the grid the model ran on
+            (differs from ``shape`` when the scene was resampled).
+        tiles: tiles in the grid; tiles_predicted: those sent to the model
+            (tiles without any valid pixel are skipped).
+        seconds: wall time of the whole call.
+        scene_gsd_m / model_gsd_m: ground sample distances (scene: ``None`` without CRS).
+        resampled: whether the scene was read at the model's GSD.
+        device: where the model ran.
+    """
+
+    out_path: Path
+    shape: tuple[int, int]
+    predicted_shape: tuple[int, int]
+    tiles: int
+    tiles_predicted: int
+    seconds: float
+    scene_gsd_m: float | None
+    model_gsd_m: float
+    resampled: bool
+    device: str
+    tile: int
+    overlap: int
+
+
+def load_model(
+    weights: str | os.PathLike[str] | None, device: torch.device | str = "cpu"
+) -> tuple[torch.nn.Module, CheckpointMeta]:
+    """Load ``weights`` (or the default model) onto ``device``.
+
+    Raises:
+        InputError: no ``weights`` given and no default model installed, or a bad checkpoint.
+    """
+    if weights is None:
+        path = default_weights_path()
+        if not path.is_file():
+            raise InputError(
+                f"{path}: no default model is installed; pass a checkpoint with --weights"
+            )
+    else:
+        path = Path(weights)
+    return load_checkpoint(path, device=device)
+
+
+def _check_tile(tile: int, overlap: int, model: Any, source: str) -> None:
+    try:
+        check_tile_overlap(tile, overlap)
+    except ValueError as exc:
+        raise InputError(f"{source}: {exc}") from None
+    factor = int(getattr(model, "down_factor", 1))
+    if tile % factor:
+        raise InputError(f"{source}: tile {tile} must be a multiple of {factor} for this model")
+
+
+def predict_array(
+    model: torch.nn.Module,
+    meta: CheckpointMeta,
+    image: np.ndarray,
+    config: PredictConfig | None = None,
+    valid: np.ndarray | None = None,
+) -> np.ndarray:
+    """Road probabilities for an in-memory ``(bands, H, W)`` image; ``(H, W)`` float32 in [0, 1].
+
+    ``image`` holds values in the model's input range (0..255, uint8 or float,
+    as the training tiles); it is normalised with ``meta.normalisation`` strip
+    by strip. The model runs on the device of its parameters (``config.device``
+    is not used: the caller owns the model), in eval mode; its training mode is
+    restored afterwards. Pixels where ``valid`` is ``False`` come out as 0.
+    """
+    config = config or PredictConfig()
+    if image.ndim != 3:
+        raise ValueError(f"image must be (bands, height, width), got shape {image.shape}")
+    meta.check_bands(image.shape[0], "image")
+    tile = int(config.tile or meta.tile)
+    _check_tile(tile, config.overlap, model, "image")
+    try:
+        device = next(model.parameters()).device
+    except (StopIteration, AttributeError):
+        device = torch.device("cpu")
+    forward = make_forward(
+        model,
+        device=device,
+        outputs="logits",
+        tta=config.tta,
+        amp=resolve_amp(config.amp, device),
+        channels_last=False,
+    )
+    h, w = image.shape[1:]
+    out = np.zeros((h, w), dtype=np.float32)
+
+    def sink(row_off: int, values: np.ndarray, _valid: np.ndarray) -> None:
+        out[row_off : row_off + values.shape[0]] = values
+
+    was_training = bool(getattr(model, "training", False))
+    if isinstance(model, torch.nn.Module):
+        model.eval()
+    try:
+        run_tiles(
+            TileGrid(h, w, tile, config.overlap),
+            array_reader(image, valid, prepare=meta.normalisation.apply),
+            forward,
+            sink,
+            blend=config.blend,
+            batch_size=config.batch_size,
+            prefetch=config.prefetch,
+        )
+    finally:
+        if was_training:
+            model.train()
+    return out
+
+
+def predict_scene(
+    scene_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    config: PredictConfig | None = None,
+) -> PredictResult:
+    """Predict ``scene_path`` and write the probability GeoTIFF ``out_path`` (atomically).
+
+    Raises:
+        InputError: unreadable/unsuitable scene, bad options, missing or unfit weights
+            (no output file is left behind).
+        OutputError: the output cannot be written.
+    """
+    t0 = time.perf_counter()
+    config = config or PredictConfig()
+    scene_path, out_path = Path(scene_path), Path(out_path)
+    try:
+        blend = BlendMode.parse(config.blend)
+        device = resolve_device(config.device)
+    except ValueError as exc:
+        raise InputError(f"{scene_path}: {exc}") from None
+    if config.batch_size < 1:
+        raise InputError(f"{scene_path}: batch size must be >= 1, got {config.batch_size}")
+    if out_path.resolve() == scene_path.resolve():
+        raise InputError(f"{out_path}: the output would overwrite the input scene")
+    model, meta = load_model(config.weights, device)
+    tile = int(config.tile or meta.tile)
+    _check_tile(tile, config.overlap, model, str(scene_path))
+    model = prepare_model(model, device, channels_last=config.channels_last, compile=config.compile)
+    forward = make_forward(
+        model,
+        device=device,
+        outputs="logits",
+        tta=config.tta,
+        amp=resolve_amp(config.amp, device),
+        channels_last=config.channels_last,
+    )
+    normalise = meta.normalisation.apply
+
+    with open_scene(scene_path, bands=config.bands) as scene:
+        meta.check_bands(scene.count, scene_path)
+        resample = needs_resampling(scene.gsd_m, meta.gsd_m, config.gsd_tolerance)
+        if resample:
+            log.info(
+                "%s: GSD %.3f m differs from the model's %.3f m by more than %.0f%%; resampling",
+                scene_path,
+                scene.gsd_m,
+                meta.gsd_m,
+                100 * config.gsd_tolerance,
+            )
+
+        def run(view: Any, sink: Any) -> tuple[RunStats, tuple[int, int]]:
+            grid = TileGrid(view.height, view.width, tile, config.overlap)
+
+            def read_strip(row_off: int, n_rows: int) -> tuple[np.ndarray, np.ndarray | None]:
+                image, valid = view.read_rows(row_off, n_rows)
+                return normalise(image), valid
+
+            with tqdm(
+                total=grid.n_tiles, unit="tile", desc=scene_path.name, disable=not config.progress
+            ) as bar:
+                stats = run_tiles(
+                    grid, read_strip, forward, sink, blend, config.batch_size, config.prefetch, bar
+                )
+            return stats, (view.height, view.width)
+
+        with atomic_path(out_path) as tmp:
+            with StripWriter(
+                tmp,
+                scene.height,
+                scene.width,
+                scene.crs,
+                scene.transform,
+                masked=scene.masked or resample,
+            ) as writer:
+                if not resample:
+                    stats, pshape = run(scene.view(), writer.write_rows)
+                else:
+                    with (
+                        tempfile.TemporaryDirectory(
+                            dir=out_path.parent, prefix=".roadseg-predict-"
+                        ) as tmpdir,
+                        warped_view(scene, meta.gsd_m) as (view, mgrid),
+                    ):
+                        model_raster = Path(tmpdir) / "prob_model_gsd.tif"
+                        with StripWriter(
+                            model_raster,
+                            mgrid.height,
+                            mgrid.width,
+                            scene.crs,
+                            mgrid.transform,
+                            dtype="float32",
+                        ) as tw:
+                            stats, pshape = run(view, tw.write_rows)
+                        warp_back(model_raster, scene, writer)
+        result = PredictResult(
+            out_path=out_path,
+            shape=(scene.height, scene.width),
+            predicted_shape=pshape,
+            tiles=stats.tiles,
+            tiles_predicted=stats.tiles_predicted,
+            seconds=time.perf_counter() - t0,
+            scene_gsd_m=scene.gsd_m,
+            model_gsd_m=meta.gsd_m,
+            resampled=resample,
+            device=str(device),
+            tile=tile,
+            overlap=config.overlap,
+        )
+    log.info(
+        "%s: %d tiles (%d predicted) in %.1f s on %s -> %s",
+        scene_path,
+        result.tiles,
+        result.tiles_predicted,
+        result.seconds,
+        result.device,
+        out_path,
+    )
+    return result

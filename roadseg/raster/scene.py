@@ -1,0 +1,417 @@
+"""Open and validate an input scene: bands, valid-pixel mask, GSD and value scaling.
+
+Any raster GDAL can read is accepted (GeoTIFF, PNG, JPEG, VRT, ...), with 1-4
+bands of an integer or floating type. :func:`open_scene` checks it once, up
+front, and returns a :class:`Scene` whose :meth:`Scene.view` reads windows
+already scaled to the models' 0..255 input range, with a boolean valid mask.
+
+Band selection
+    ``bands`` is a list of 1-based band indices, in the order the model wants
+    them (``[3, 2, 1]`` reorders BGR to RGB). By default every band except
+    alpha bands is used (an RGBA GeoTIFF gives R, G, B; its alpha becomes the
+    valid mask).
+
+Valid mask
+    A pixel is valid when GDAL's mask of *every* selected band says so: the
+    mask comes from the nodata value, an alpha band or an internal/external
+    mask band (``rasterio``'s ``read_masks``). For floating-point data NaN and
+    ±inf are invalid too. Invalid pixels are filled with 0 before the model
+    sees them (NaN would spread through the convolutions) and are written as
+    nodata in the output.
+
+Value scaling rule (documented choice; the models are trained on 8-bit imagery)
+    * ``uint8``: used as is.
+    * floating point with every valid value in ``[0, 1]``: multiplied by 255.
+    * floating point with every valid value in ``[0, 255]``: used as is.
+    * anything else (``uint16`` 11/12/16-bit imagery, ``int16``, other floats):
+      a per-band linear stretch that maps the 2nd percentile to 0 and the 98th
+      to 255, clipped, ``v' = clip(255 · (v - p2) / (p98 - p2), 0, 255)``.
+      The percentiles are measured once per scene on the valid pixels of a
+      decimated read (at most 1024 px on the long side; GDAL uses overviews
+      when the file has them), so every tile of the scene gets the same
+      mapping and no seam can come from it.
+
+Ground sample distance (GSD)
+    In metres per pixel. Projected CRS: the pixel size times the CRS's linear
+    unit. Geographic CRS (e.g. EPSG:4326, as the SpaceNet chips): the geodesic
+    length of one pixel step east and north at the scene centre (WGS84
+    ellipsoid). Without a CRS the GSD is unknown: a warning is logged, the
+    scene is processed in pixel coordinates at the model's GSD and the output
+    carries the input's pixel grid without a CRS.
+
+Example:
+    >>> import tempfile, pathlib, numpy as np, rasterio
+    >>> from rasterio.transform import from_origin
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.tif"
+    >>> with rasterio.open(p, "w", driver="GTiff", width=32, height=16, count=3, dtype="uint8",
+    ...                    crs="EPSG:32619", transform=from_origin(300000, 4600000, 1.0, 1.0)) as d:
+    ...     d.write(np.full((3, 16, 32), 7, np.uint8))
+    >>> with open_scene(p) as scene:
+    ...     (scene.count, scene.height, scene.width, round(scene.gsd_m, 3))
+    (3, 16, 32, 1.0)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+from rasterio.enums import ColorInterp, MaskFlags, Resampling
+from rasterio.errors import NotGeoreferencedWarning, RasterioError
+from rasterio.windows import Window
+
+from roadseg.errors import InputError
+
+log = logging.getLogger(__name__)
+
+#: Longest side of the decimated read used to estimate stretch percentiles.
+STATS_MAX_SIDE = 1024
+#: Percentiles of the linear stretch applied to non-8-bit imagery.
+STRETCH_PERCENTILES = (2.0, 98.0)
+MAX_BANDS = 4
+
+
+@dataclass(frozen=True)
+class BandScaling:
+    """Per-band linear map to 0..255: ``v' = clip((v - low) · 255 / (high - low), 0, 255)``.
+
+    ``kind`` is ``"none"`` (uint8, or floats already in 0..255: values used as
+    is), ``"unit"`` (floats in 0..1: ``low=0, high=1``) or ``"stretch"``
+    (percentile stretch, see the module docstring).
+    """
+
+    kind: str
+    low: tuple[float, ...] = ()
+    high: tuple[float, ...] = ()
+
+    def apply(self, data: np.ndarray) -> np.ndarray:
+        """Scale a ``(bands, h, w)`` array; uint8 input with kind ``none`` is returned as is."""
+        if self.kind == "none":
+            return data if data.dtype == np.uint8 else data.astype(np.float32, copy=False)
+        shape = (-1,) + (1,) * (data.ndim - 1)
+        low = np.asarray(self.low, dtype=np.float32).reshape(shape)
+        span = np.asarray(self.high, dtype=np.float32).reshape(shape) - low
+        out = (data.astype(np.float32) - low) * (np.float32(255.0) / span)
+        return np.clip(out, 0.0, 255.0, out=out)
+
+
+@dataclass
+class RasterView:
+    """Reads windows of selected bands, scaled to 0..255, with their valid mask.
+
+    ``dataset`` is a rasterio dataset: the scene file itself or a
+    :class:`rasterio.vrt.WarpedVRT` over it (see :mod:`roadseg.raster.resample`).
+    """
+
+    dataset: Any
+    bands: tuple[int, ...]
+    scaling: BandScaling
+    masked: bool
+    path: str
+    is_float: bool = False
+
+    @property
+    def height(self) -> int:
+        return int(self.dataset.height)
+
+    @property
+    def width(self) -> int:
+        return int(self.dataset.width)
+
+    def read(self, window: Window) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(image, valid)`` for ``window``: image ``(bands, h, w)`` uint8 or float32 in
+        0..255 (invalid pixels set to 0), valid ``(h, w)`` bool or ``None`` (all valid).
+
+        Raises:
+            InputError: the pixels cannot be read (a corrupt or truncated file).
+        """
+        try:
+            data = self.dataset.read(indexes=list(self.bands), window=window)
+            valid = None
+            if self.masked:
+                masks = self.dataset.read_masks(indexes=list(self.bands), window=window)
+                valid = np.all(masks > 0, axis=0)
+        except RasterioError as exc:
+            raise InputError(
+                f"{self.path}: could not read pixels in rows {window.row_off}.."
+                f"{window.row_off + window.height - 1}; the file looks corrupt or truncated ({exc})"
+            ) from exc
+        if self.is_float:
+            finite = np.all(np.isfinite(data), axis=0)
+            valid = finite if valid is None else valid & finite
+        image = self.scaling.apply(data)
+        if valid is not None and not valid.all():
+            if image is data:
+                image = image.copy()
+            image[:, ~valid] = 0
+        return image, valid
+
+    def read_valid(self, window: Window) -> np.ndarray | None:
+        """Only the valid mask of ``window`` (``None``: all valid); cheaper than :meth:`read`."""
+        if self.is_float:
+            return self.read(window)[1]
+        if not self.masked:
+            return None
+        try:
+            masks = self.dataset.read_masks(indexes=list(self.bands), window=window)
+        except RasterioError as exc:
+            raise InputError(f"{self.path}: could not read the nodata mask ({exc})") from exc
+        return np.all(masks > 0, axis=0)
+
+    def read_rows(self, row_off: int, n_rows: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """Full-width strip of ``n_rows`` rows starting at ``row_off`` (see :meth:`read`)."""
+        return self.read(Window(0, row_off, self.width, n_rows))
+
+
+@dataclass
+class Scene:
+    """An opened, validated input raster (use as a context manager or call :meth:`close`).
+
+    Attributes:
+        path: the file.
+        dataset: the open rasterio dataset.
+        bands: selected 1-based band indices, in model order.
+        crs: the CRS, or ``None`` (pixel coordinates; a warning was logged).
+        transform: the affine pixel -> map transform.
+        gsd_xy_m: ``(east, north)`` pixel size in metres, or ``None`` without a CRS.
+        masked: whether any selected band has a nodata value, alpha or mask band
+            (or is floating point, where NaN counts as nodata).
+        scaling: the value scaling rule chosen for this scene.
+    """
+
+    path: Path
+    dataset: Any
+    bands: tuple[int, ...]
+    crs: Any
+    transform: Any
+    gsd_xy_m: tuple[float, float] | None
+    masked: bool
+    scaling: BandScaling
+    is_float: bool = False
+    profile: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def count(self) -> int:
+        """Number of selected bands."""
+        return len(self.bands)
+
+    @property
+    def height(self) -> int:
+        return int(self.dataset.height)
+
+    @property
+    def width(self) -> int:
+        return int(self.dataset.width)
+
+    @property
+    def gsd_m(self) -> float | None:
+        """Geometric mean of the east and north pixel sizes (metres), ``None`` without CRS."""
+        if self.gsd_xy_m is None:
+            return None
+        return math.sqrt(self.gsd_xy_m[0] * self.gsd_xy_m[1])
+
+    def view(self, dataset: Any = None) -> RasterView:
+        """A :class:`RasterView` on the scene, or on ``dataset`` (a VRT over it)."""
+        return RasterView(
+            dataset=self.dataset if dataset is None else dataset,
+            bands=self.bands,
+            scaling=self.scaling,
+            masked=self.masked,
+            path=str(self.path),
+            is_float=self.is_float,
+        )
+
+    def close(self) -> None:
+        self.dataset.close()
+
+    def __enter__(self) -> Scene:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def pixel_size_m(crs: Any, transform: Any, width: int, height: int) -> tuple[float, float] | None:
+    """``(east, north)`` size of one pixel in metres at the raster centre, ``None`` without CRS."""
+    if crs is None:
+        return None
+    dx = math.hypot(transform.a, transform.d)
+    dy = math.hypot(transform.b, transform.e)
+    if crs.is_geographic:
+        from pyproj import Geod
+
+        geod = Geod(ellps="WGS84")
+        lon, lat = transform @ (width / 2.0, height / 2.0)
+        _, _, gx = geod.inv(lon, lat, lon + dx, lat)
+        _, _, gy = geod.inv(lon, lat - dy / 2.0, lon, lat + dy / 2.0)
+        return (float(gx), float(gy))
+    try:
+        unit = float(crs.linear_units_factor[1])
+    except Exception:  # noqa: BLE001 - CRS without a usable linear unit
+        unit = 1.0
+    return (dx * unit, dy * unit)
+
+
+def _choose_scaling(dataset: Any, bands: tuple[int, ...], path: Path, masked: bool) -> BandScaling:
+    dtype = np.dtype(dataset.dtypes[bands[0] - 1])
+    if dtype == np.uint8:
+        return BandScaling("none")
+    # one decimated read of the whole scene: the same statistics for every tile
+    scale = min(1.0, STATS_MAX_SIDE / max(dataset.height, dataset.width))
+    shape = (
+        len(bands),
+        max(1, round(dataset.height * scale)),
+        max(1, round(dataset.width * scale)),
+    )
+    try:
+        data = dataset.read(indexes=list(bands), out_shape=shape, resampling=Resampling.nearest)
+        valid = np.ones(shape[1:], dtype=bool)
+        if masked:
+            masks = dataset.read_masks(
+                indexes=list(bands), out_shape=shape, resampling=Resampling.nearest
+            )
+            valid &= np.all(masks > 0, axis=0)
+    except RasterioError as exc:
+        raise InputError(f"{path}: could not read pixels; the file looks corrupt ({exc})") from exc
+    if dtype.kind == "f":
+        valid &= np.all(np.isfinite(data), axis=0)
+    values = data[:, valid].astype(np.float64)
+    if values.size == 0:
+        raise InputError(f"{path}: has no valid pixels (everything is nodata)")
+    lo_all, hi_all = float(values.min()), float(values.max())
+    if dtype.kind == "f" and lo_all >= 0.0 and hi_all <= 1.0:
+        n = len(bands)
+        return BandScaling("unit", (0.0,) * n, (1.0,) * n)
+    if dtype.kind == "f" and lo_all >= 0.0 and hi_all <= 255.0:
+        return BandScaling("none")
+    low = np.percentile(values, STRETCH_PERCENTILES[0], axis=1)
+    high = np.percentile(values, STRETCH_PERCENTILES[1], axis=1)
+    high = np.where(high > low, high, low + 1.0)
+    log.info(
+        "%s: %s data stretched per band from the %g-%g%% percentiles %s..%s to 0..255",
+        path,
+        dtype,
+        *STRETCH_PERCENTILES,
+        np.round(low, 2).tolist(),
+        np.round(high, 2).tolist(),
+    )
+    return BandScaling("stretch", tuple(float(v) for v in low), tuple(float(v) for v in high))
+
+
+def parse_bands(text: str | Sequence[int] | None) -> tuple[int, ...] | None:
+    """``"1,2,3"`` or ``[1, 2, 3]`` -> ``(1, 2, 3)``; ``None`` stays ``None``.
+
+    Raises:
+        ValueError: not a comma-separated list of positive integers.
+    """
+    if text is None:
+        return None
+    if isinstance(text, str):
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        try:
+            values = tuple(int(p) for p in parts)
+        except ValueError:
+            raise ValueError(
+                f"bands must be comma-separated 1-based band numbers like 1,2,3, got {text!r}"
+            ) from None
+    else:
+        values = tuple(int(v) for v in text)
+    if not values or any(v < 1 for v in values):
+        raise ValueError(f"bands must be 1-based band numbers like 1,2,3, got {text!r}")
+    return values
+
+
+def open_scene(path: str | os.PathLike[str], bands: Sequence[int] | str | None = None) -> Scene:
+    """Open ``path`` with rasterio and validate it (see the module docstring).
+
+    Args:
+        path: any GDAL-readable raster with 1-4 bands.
+        bands: 1-based band indices in model order (``"1,2,3"`` accepted);
+            ``None``: every non-alpha band.
+
+    Raises:
+        InputError: missing file, not a raster, no bands, more than 4 bands,
+            a band index out of range, an unsupported data type, or no valid pixel.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a raster file")
+    try:
+        selected = parse_bands(bands)
+    except ValueError as exc:
+        raise InputError(f"{path}: {exc}") from None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            dataset = rasterio.open(path)
+    except RasterioError as exc:
+        raise InputError(f"{path}: not a raster GDAL can read ({exc})") from exc
+    try:
+        return _validate(path, dataset, selected)
+    except BaseException:
+        dataset.close()
+        raise
+
+
+def _validate(path: Path, dataset: Any, selected: tuple[int, ...] | None) -> Scene:
+    count = int(dataset.count)
+    if count == 0:
+        subs = list(getattr(dataset, "subdatasets", []) or [])
+        hint = f" (it holds sub-datasets, e.g. {subs[0]}: open one of them)" if subs else ""
+        raise InputError(f"{path}: raster has no bands{hint}")
+    if dataset.width < 1 or dataset.height < 1:
+        raise InputError(f"{path}: raster is empty ({dataset.width}x{dataset.height})")
+    if selected is None:
+        interp = list(dataset.colorinterp)
+        selected = tuple(i + 1 for i in range(count) if interp[i] != ColorInterp.alpha) or (1,)
+    bad = [b for b in selected if b > count]
+    if bad:
+        raise InputError(
+            f"{path}: has {count} band(s); band(s) {bad} do not exist (bands are 1..{count})"
+        )
+    if len(selected) > MAX_BANDS:
+        raise InputError(
+            f"{path}: {len(selected)} bands selected; at most {MAX_BANDS} are supported "
+            f"(choose some with --bands, e.g. --bands 1,2,3)"
+        )
+    dtypes = {np.dtype(dataset.dtypes[b - 1]) for b in selected}
+    if len(dtypes) > 1:
+        raise InputError(f"{path}: selected bands mix data types {sorted(map(str, dtypes))}")
+    dtype = dtypes.pop()
+    if dtype.kind not in "uif":
+        raise InputError(
+            f"{path}: data type {dtype} is not supported (integer or float bands expected)"
+        )
+    flags = dataset.mask_flag_enums
+    masked = dtype.kind == "f" or any(MaskFlags.all_valid not in flags[b - 1] for b in selected)
+    crs = dataset.crs
+    if crs is None:
+        log.warning(
+            "%s: no CRS; working in pixel coordinates and assuming the model's GSD "
+            "(the output has no CRS either)",
+            path,
+        )
+    gsd = pixel_size_m(crs, dataset.transform, dataset.width, dataset.height)
+    scaling = _choose_scaling(dataset, selected, path, masked)
+    return Scene(
+        path=path,
+        dataset=dataset,
+        bands=selected,
+        crs=crs,
+        transform=dataset.transform,
+        gsd_xy_m=gsd,
+        masked=masked,
+        scaling=scaling,
+        is_float=dtype.kind == "f",
+        profile=dict(dataset.profile),
+    )

@@ -1,0 +1,190 @@
+"""Windowed GeoTIFF writers: probabilities streamed out strip by strip.
+
+Output format (the probability raster)
+    single band ``uint8``, tiled 256 x 256, DEFLATE-compressed (horizontal
+    predictor), BigTIFF when needed, same CRS and transform as the input.
+    A probability ``p`` is stored as ``round(255 · p)``, so the full 0..255
+    range carries probabilities (``p = v / 255``).
+
+Nodata (documented choice)
+    The input's nodata *value* has no meaning for a probability (an input
+    nodata of 0 would collide with "certainly not a road"), so nodata is not
+    a value: pixels that are nodata in the input are written as 0 **and**
+    flagged invalid in an internal GDAL mask band (``GDAL_TIFF_INTERNAL_MASK``).
+    Every GDAL reader honours it: ``rasterio``'s ``read(masked=True)`` and
+    ``dataset_mask()``, QGIS, ``gdalwarp``. The same *pixels* are nodata in the
+    output as in the input. A scene without any nodata gets no mask band.
+
+Writes are buffered to whole 256-row block rows so that GDAL never has to
+re-read, re-compress and append a half-written block.
+
+Example:
+    >>> import tempfile, pathlib, numpy as np
+    >>> from affine import Affine
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "prob.tif"
+    >>> with StripWriter(p, height=3, width=4, crs=None, transform=Affine.translation(0, 3) @ Affine.scale(1, -1)) as w:
+    ...     w.write_rows(0, np.full((3, 4), 0.5, np.float32))
+    >>> import rasterio
+    >>> with rasterio.open(p) as d:
+    ...     int(d.read(1)[0, 0])
+    128
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+from rasterio.errors import RasterioError
+from rasterio.windows import Window
+
+from roadseg.errors import OutputError
+
+BLOCK = 256
+
+
+def quantise(prob: np.ndarray) -> np.ndarray:
+    """Probabilities in [0, 1] -> uint8 ``round(255 p)`` (NaN -> 0)."""
+    q = np.nan_to_num(prob, nan=0.0) * np.float32(255.0) + np.float32(0.5)
+    return np.clip(q, 0, 255).astype(np.uint8)
+
+
+class StripWriter:
+    """Write a single-band raster by consecutive row strips, buffered to block rows.
+
+    Args:
+        path: the file to create (pass the temporary path of :func:`roadseg.atomic.atomic_path`).
+        height, width, crs, transform: the output grid.
+        masked: write an internal mask band from the ``valid`` arrays.
+        dtype: ``"uint8"`` (probabilities, quantised with :func:`quantise`) or
+            ``"float32"`` (values as given, invalid pixels NaN; used for the
+            temporary raster at the model's GSD).
+
+    Rows must arrive in order, without gaps: ``write_rows(0, a)``,
+    ``write_rows(len(a), b)``, ...
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        height: int,
+        width: int,
+        crs: Any,
+        transform: Any,
+        masked: bool = False,
+        dtype: str = "uint8",
+    ) -> None:
+        if dtype not in ("uint8", "float32"):
+            raise ValueError(f"dtype must be 'uint8' or 'float32', got {dtype!r}")
+        self.path = Path(path)
+        self.height, self.width = int(height), int(width)
+        self.masked = masked and dtype == "uint8"
+        self.dtype = dtype
+        self.next_row = 0
+        self._pending: list[tuple[np.ndarray, np.ndarray | None]] = []
+        self._pending_rows = 0
+        self.windows_written: list[Window] = []
+        profile: dict[str, Any] = {
+            "driver": "GTiff",
+            "height": self.height,
+            "width": self.width,
+            "count": 1,
+            "dtype": dtype,
+            "crs": crs,
+            "transform": transform,
+            "tiled": True,
+            "blockxsize": BLOCK,
+            "blockysize": BLOCK,
+            "compress": "deflate",
+            "predictor": 2 if dtype == "uint8" else 3,
+            "BIGTIFF": "IF_SAFER",
+        }
+        if dtype == "float32":
+            profile["nodata"] = float("nan")
+        self._env = rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True)
+        self._env.__enter__()
+        try:
+            self._dst = rasterio.open(self.path, "w", **profile)
+        except (RasterioError, OSError) as exc:
+            self._env.__exit__(None, None, None)
+            raise OutputError(f"{self.path}: cannot create GeoTIFF ({exc})") from exc
+
+    def write_rows(self, row_off: int, values: np.ndarray, valid: np.ndarray | None = None) -> None:
+        """Queue rows ``[row_off, row_off + len(values))``; full block rows are written."""
+        if row_off != self.next_row:
+            raise ValueError(
+                f"rows must arrive in order: expected row {self.next_row}, got {row_off}"
+            )
+        if values.shape[1] != self.width or row_off + values.shape[0] > self.height:
+            raise ValueError(
+                f"strip {values.shape} at row {row_off} does not fit {self.height}x{self.width}"
+            )
+        self._pending.append((values, valid))
+        self._pending_rows += values.shape[0]
+        self.next_row += values.shape[0]
+        if self._pending_rows >= BLOCK or self.next_row == self.height:
+            self._drain(final=self.next_row == self.height)
+
+    def _drain(self, final: bool) -> None:
+        values = np.concatenate([v for v, _ in self._pending], axis=0)
+        valids = [m if m is not None else np.ones(v.shape, bool) for v, m in self._pending]
+        valid = np.concatenate(valids, axis=0)
+        start = self.next_row - values.shape[0]
+        n = values.shape[0] if final else (values.shape[0] // BLOCK) * BLOCK
+        # keep block rows aligned: write whole multiples of BLOCK, carry the rest
+        if (start % BLOCK) != 0:
+            raise AssertionError("internal: pending rows do not start on a block boundary")
+        self._write(start, values[:n], valid[:n])
+        rest_v, rest_m = values[n:], valid[n:]
+        self._pending = [(rest_v, rest_m)] if rest_v.shape[0] else []
+        self._pending_rows = rest_v.shape[0]
+
+    def _write(self, row_off: int, values: np.ndarray, valid: np.ndarray) -> None:
+        if values.shape[0] == 0:
+            return
+        window = Window(0, row_off, self.width, values.shape[0])
+        try:
+            if self.dtype == "uint8":
+                data = quantise(values)
+                data[~valid] = 0
+                self._dst.write(data, 1, window=window)
+                if self.masked:
+                    self._dst.write_mask(np.where(valid, 255, 0).astype(np.uint8), window=window)
+            else:
+                data = np.where(valid, values, np.nan).astype(np.float32)
+                self._dst.write(data, 1, window=window)
+        except (RasterioError, OSError) as exc:
+            raise OutputError(f"{self.path}: write failed ({exc})") from exc
+        self.windows_written.append(window)
+
+    def close(self) -> None:
+        """Close the file; raises if rows are missing (an incomplete raster is an error)."""
+        if getattr(self, "_dst", None) is None:
+            return
+        try:
+            if self._pending_rows:
+                self._drain(final=True)
+            self._dst.close()
+        finally:
+            self._dst = None
+            self._env.__exit__(None, None, None)
+        if self.next_row != self.height:
+            raise OutputError(
+                f"{self.path}: only {self.next_row} of {self.height} rows were written"
+            )
+
+    def __enter__(self) -> StripWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:  # the caller's error wins; just release the file
+            try:
+                self._dst.close()
+            finally:
+                self._dst = None
+                self._env.__exit__(None, None, None)
