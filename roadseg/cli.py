@@ -19,6 +19,7 @@ from roadseg.errors import RoadsegError
 #: Subcommand modules under ``roadseg.tools``, in the order ``--help`` lists them.
 TOOLS: tuple[str, ...] = (
     "predict",
+    "vectorize",
     "train",
     "calibrate",
     "data",
