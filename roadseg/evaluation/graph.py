@@ -64,7 +64,6 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 from shapely.geometry import LineString
-from shapely.ops import substring
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +98,10 @@ class RoadGraph:
         return deg
 
     def csr(self) -> sparse.csr_matrix:
-        """Symmetric adjacency with edge lengths; parallel edges keep the shortest."""
+        """Symmetric adjacency with edge lengths; parallel edges keep the shortest.
+
+        Symmetric already, so Dijkstra runs with ``directed=True`` (no symmetrising copy).
+        """
         n = self.n_nodes
         if not self.edges:
             return sparse.csr_matrix((n, n))
@@ -142,6 +144,20 @@ def build_graph(lines: Iterable[LineString]) -> RoadGraph:
     return RoadGraph(np.array(coords, float).reshape(-1, 2), edges)
 
 
+def _interp(cs: np.ndarray, cum: np.ndarray, t: float) -> np.ndarray:
+    """The point at arc length ``t`` along vertices ``cs`` with cumulative lengths ``cum``."""
+    k = int(np.clip(np.searchsorted(cum, t, side="right") - 1, 0, len(cum) - 2))
+    seg = cum[k + 1] - cum[k]
+    f = (t - cum[k]) / seg if seg > 0 else 0.0
+    return cs[k] + f * (cs[k + 1] - cs[k])
+
+
+def _piece(cs: np.ndarray, cum: np.ndarray, t0: float, t1: float) -> LineString:
+    """The part of the polyline between arc lengths t0 < t1 (a fast ``substring``)."""
+    inner = cs[(cum > t0) & (cum < t1)]
+    return LineString(np.vstack([_interp(cs, cum, t0), inner, _interp(cs, cum, t1)]))
+
+
 def _split_edges(
     graph: RoadGraph, cuts: dict[int, list[float]]
 ) -> tuple[RoadGraph, dict[tuple[int, float], int]]:
@@ -154,7 +170,9 @@ def _split_edges(
         if not ts:
             edges.append((u, v, g))
             continue
-        length = g.length
+        cs = np.asarray(g.coords)[:, :2]
+        cum = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(cs, axis=0).T))])
+        length = float(cum[-1])
         inner = sorted({t for t in ts if _EPS < t < length - _EPS})
         for t in ts:
             if t <= _EPS:
@@ -163,16 +181,12 @@ def _split_edges(
                 where[(i, t)] = v
         prev_t, prev_n = 0.0, u
         for t in inner:
-            p = g.interpolate(t)
             n = len(coords)
-            coords.append((p.x, p.y))
-            edges.append((prev_n, n, substring(g, prev_t, t)))
+            coords.append(tuple(_interp(cs, cum, t)))
+            edges.append((prev_n, n, _piece(cs, cum, prev_t, t)))
             where[(i, t)] = n
             prev_t, prev_n = t, n
-        edges.append((prev_n, v, substring(g, prev_t, length)))
-        for t in ts:
-            if (i, t) not in where:  # a duplicate of an inner position within rounding
-                where[(i, t)] = where[(i, min(inner, key=lambda s, t=t: abs(s - t)))]
+        edges.append((prev_n, v, _piece(cs, cum, prev_t, length)))
     return RoadGraph(np.array(coords, float).reshape(-1, 2), edges), where
 
 
@@ -225,12 +239,12 @@ def apls_one_way(source: RoadGraph, target: RoadGraph, cfg: APLSConfig | None = 
     cfg = cfg or APLSConfig()
     src, control = _with_control_points(source, cfg.control_spacing_m)
     if len(control) > cfg.max_control_points:
+        log.info("APLS: %d control points sampled out of %d", cfg.max_control_points, len(control))
         rng = np.random.default_rng(cfg.seed)
         control = np.sort(rng.choice(control, cfg.max_control_points, replace=False))
-        log.info("APLS: %d control points sampled out of %d", cfg.max_control_points, len(control))
     if len(control) < 2:
         return math.nan
-    d_src = csgraph.dijkstra(src.csr(), directed=False, indices=control)[:, control]
+    d_src = csgraph.dijkstra(src.csr(), directed=True, indices=control)[:, control]
     pair = np.isfinite(d_src) & (d_src >= cfg.min_path_m)
     np.fill_diagonal(pair, False)
     if not pair.any():
@@ -239,7 +253,7 @@ def apls_one_way(source: RoadGraph, target: RoadGraph, cfg: APLSConfig | None = 
     d_tgt = np.full_like(d_src, np.inf)
     has = cp >= 0
     if has.any():
-        rows = csgraph.dijkstra(tgt.csr(), directed=False, indices=cp[has])
+        rows = csgraph.dijkstra(tgt.csr(), directed=True, indices=cp[has])
         d_tgt[np.ix_(has, has)] = rows[:, cp[has]]
     with np.errstate(invalid="ignore"):
         diff = np.where(
@@ -308,7 +322,7 @@ class _Samples:
     def within(self, edge: int, t: float, radius: float) -> np.ndarray:
         """Indices of the samples within network distance ``radius`` of (edge, t)."""
         u, v, length = self.u[edge], self.v[edge], self.length[edge]
-        d = csgraph.dijkstra(self.csr, directed=False, indices=[u, v], limit=radius + length)
+        d = csgraph.dijkstra(self.csr, directed=True, indices=[u, v], limit=radius + length)
         d_node = np.minimum(t + d[0], (length - t) + d[1])
         du = d_node[self.u[self.edge]] + self.t
         dv = d_node[self.v[self.edge]] + (self.length[self.edge] - self.t)
