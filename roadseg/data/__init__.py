@@ -23,22 +23,52 @@ Writers:
   on the scene grid.
 """
 
+from roadseg.data.checksums import ChecksumStore, sha256_file, verify_root
+from roadseg.data.download import (
+    ChecksumError,
+    DownloadConfig,
+    DownloadError,
+    DownloadJob,
+    download_file,
+    download_many,
+)
+from roadseg.data.generic import GenericConfig, GenericReport, prepare_generic
 from roadseg.data.georef import DERIVED, MASSACHUSETTS_EPSG, tile_origin, tile_transform
 from roadseg.data.ingest import IngestConfig, IngestReport, ingest_local, run_ingest
 from roadseg.data.layout import SPLITS, TilePair, image_dir, label_dir, list_pairs
+from roadseg.data.manifest import ManifestRow, build_manifest, read_manifest
+from roadseg.data.massachusetts import PrepareConfig, PrepareReport, prepare_massachusetts
 
 __all__ = [
     "DERIVED",
     "MASSACHUSETTS_EPSG",
     "SPLITS",
+    "ChecksumError",
+    "ChecksumStore",
+    "DownloadConfig",
+    "DownloadError",
+    "DownloadJob",
+    "GenericConfig",
+    "GenericReport",
     "IngestConfig",
     "IngestReport",
+    "ManifestRow",
+    "PrepareConfig",
+    "PrepareReport",
     "TilePair",
+    "build_manifest",
+    "download_file",
+    "download_many",
     "image_dir",
     "ingest_local",
     "label_dir",
     "list_pairs",
+    "prepare_generic",
+    "prepare_massachusetts",
+    "read_manifest",
     "run_ingest",
+    "sha256_file",
     "tile_origin",
     "tile_transform",
+    "verify_root",
 ]
