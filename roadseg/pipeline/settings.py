@@ -98,6 +98,11 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     if _is_dataclass_type(tp):
         if isinstance(value, tp):
             return value
+        if not isinstance(value, Mapping) and callable(getattr(tp, "parse", None)):
+            try:  # a compact spelling, e.g. a threshold given as 0.4 or "otsu"
+                return tp.parse(value)
+            except (TypeError, ValueError) as exc:
+                raise InputError(f"{where}: {exc}") from exc
         if not isinstance(value, Mapping):
             raise InputError(f"{where}: expected a mapping of options, got {value!r}")
         return from_mapping(tp, value, source=where)
@@ -139,34 +144,53 @@ def from_mapping(cls: type[T], data: Mapping[str, Any], source: str = "config") 
         raise InputError(f"{source}: {exc}") from exc
 
 
-def set_path(obj: Any, dotted: str, value: Any, source: str = "--set") -> None:
-    """Set ``obj.a.b = value`` for ``dotted = "a.b"``, coercing to the field's type."""
-    *parents, last = dotted.split(".")
-    target = obj
-    for name in parents:
-        if not dataclasses.is_dataclass(target) or not hasattr(target, name):
-            raise InputError(f"{source}: unknown option {dotted!r}")
-        target = getattr(target, name)
-    if not dataclasses.is_dataclass(target) or last not in {
-        f.name for f in dataclasses.fields(target)
-    }:
-        raise InputError(f"{source}: unknown option {dotted!r}")
-    tp = _field_types(type(target)).get(last, Any)
-    setattr(target, last, _coerce(value, tp, f"{source} {dotted}"))
-
-
-def apply_overrides(obj: T, overrides: Iterable[str]) -> T:
-    """Apply ``key.path=value`` strings (values parsed as YAML scalars) to ``obj`` in place."""
-    for item in overrides:
+def parse_assignments(items: Iterable[str]) -> dict[str, Any]:
+    """``["a.b=1", "c=x"]`` -> ``{"a.b": 1, "c": "x"}``, values parsed as YAML scalars."""
+    out: dict[str, Any] = {}
+    for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise InputError(f"--set {item}: expected KEY=VALUE, e.g. predict.tile=512")
         try:
-            value = yaml.safe_load(raw) if raw.strip() else None
+            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
         except yaml.YAMLError as exc:
             raise InputError(f"--set {item}: cannot parse the value ({exc})") from exc
-        set_path(obj, key.strip(), value, source=f"--set {item}")
-    return obj
+    return out
+
+
+def merge_dotted(mapping: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of the nested ``mapping`` with ``{"a.b": v}`` entries set at ``mapping["a"]["b"]``."""
+    out = _deep_copy(mapping)
+    for dotted, value in values.items():
+        *parents, last = dotted.split(".")
+        node = out
+        for name in parents:
+            child = node.get(name)
+            if not isinstance(child, dict):
+                child = {} if child is None else child
+                if not isinstance(child, dict):
+                    raise InputError(f"{dotted}: {name!r} is a value, not a section of options")
+                node[name] = child
+            node = child
+        node[last] = value
+    return out
+
+
+def _deep_copy(m: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _deep_copy(v) if isinstance(v, Mapping) else v for k, v in m.items()}
+
+
+def apply_overrides(obj: T, overrides: Iterable[str] | Mapping[str, Any]) -> T:
+    """A copy of dataclass ``obj`` with ``key.path=value`` overrides applied (frozen-safe).
+
+    ``overrides`` is a list of ``KEY=VALUE`` strings (values parsed as YAML) or a
+    mapping of dotted keys to values.
+    """
+    values = dict(overrides) if isinstance(overrides, Mapping) else parse_assignments(overrides)
+    if not values:
+        return obj
+    merged = merge_dotted(to_mapping(obj), values)
+    return from_mapping(type(obj), merged, source="--set")
 
 
 def to_mapping(obj: Any) -> dict[str, Any]:
