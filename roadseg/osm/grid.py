@@ -1,7 +1,7 @@
 """The pixel grid of a scene: CRS, affine transform and size, its footprint and GSD.
 
 Pixel (row, col) maps to map coordinates through the affine at the pixel centre,
-``(x, y) = transform * (col + 0.5, row + 0.5)``.
+``(x, y) = transform @ (col + 0.5, row + 0.5)``.
 """
 
 from __future__ import annotations
@@ -55,10 +55,10 @@ class SceneGrid:
         """The outline of the grid in its CRS (the pixel edges, not centres)."""
         t = self.transform
         corners = [
-            t * (0, 0),
-            t * (self.width, 0),
-            t * (self.width, self.height),
-            t * (0, self.height),
+            t @ (0, 0),
+            t @ (self.width, 0),
+            t @ (self.width, self.height),
+            t @ (0, self.height),
         ]
         xs, ys = zip(*corners)
         return box(min(xs), min(ys), max(xs), max(ys))
@@ -78,7 +78,7 @@ class SceneGrid:
             from pyproj import Geod
 
             geod = Geod(ellps="WGS84")
-            cx, cy = t * (self.width / 2, self.height / 2)
+            cx, cy = t @ (self.width / 2, self.height / 2)
             _, _, dx = geod.inv(cx, cy, cx + px, cy)
             _, _, dy = geod.inv(cx, cy, cx, cy + py)
             return float((abs(dx) + abs(dy)) / 2)
