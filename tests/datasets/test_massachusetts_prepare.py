@@ -196,3 +196,48 @@ def test_pipeline_script_ingests_local_copies(mass_src, tmp_path):
         cwd=REPO,
     )
     assert bad.returncode == 2 and f"{tmp_path / 'nope'}: no such folder" in bad.stderr
+
+
+def test_downloaded_geotiff_keeps_its_georeferencing_and_label_gets_its_grid(
+    file_server, mass_src, tmp_path
+):
+    import numpy as np
+    from affine import Affine
+
+    images, masks = mass_src
+    own = tile_transform(TRAIN) @ Affine.translation(2, -3)  # 2 m east, 3 m north of the rule
+    src = tmp_path / "orig.tiff"
+    with rasterio.open(
+        src,
+        "w",
+        driver="GTiff",
+        width=64,
+        height=64,
+        count=3,
+        dtype="uint8",
+        crs="EPSG:26986",
+        transform=own,
+    ) as ds:
+        ds.write(np.zeros((3, 64, 64), np.uint8))
+    file_server.files["sat.tiff"] = src.read_bytes()
+    file_server.files["map.tif"] = (masks / f"{TRAIN}.png").read_bytes()  # no georeferencing
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(
+        ",".join(COLUMNS) + f"\n{TRAIN},train,{file_server.url('sat.tiff')},"
+        f"{file_server.url('map.tif')},,\n"
+    )
+    root = tmp_path / "ds"
+    cfg = PrepareConfig(
+        root=root, manifest=manifest, georeference=True, download=DownloadConfig(progress=False)
+    )
+    prepare_massachusetts(cfg)
+    (pair,) = list_pairs(root, "train")
+    assert pair.image.read_bytes() == src.read_bytes()
+    assert not pair.image.with_name(pair.image.name + ".aux.xml").exists()
+    crs, transform, tags = _georef(pair.label)
+    assert crs.to_epsg() == 26986 and transform == own
+    assert tags["georeferencing"] == "copied-from-image"
+    prov = json.loads((root / "provenance.json").read_text())["files"]
+    assert prov[f"train/sat/{TRAIN}.tiff"]["georeferencing"] == "from-file"
+    assert prov[f"train/sat/{TRAIN}.tiff"]["rule_offset_m"] == pytest.approx(13**0.5)
+    assert prov[f"train/map/{TRAIN}.tif"]["georeferencing"] == "copied-from-image"
