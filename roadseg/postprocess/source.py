@@ -67,7 +67,7 @@ def _gsd_metres(transform, crs, height: int, width: int) -> tuple[float, float]:
         return gx, gy
     if crs.is_geographic:
         # degrees → metres at the raster centre (spherical approximation, ~0.5 %)
-        lon, lat = transform * (width / 2, height / 2)
+        lat = transform.d * width / 2 + transform.e * height / 2 + transform.f
         m_per_deg = 6371008.8 * math.pi / 180.0
         return gx * m_per_deg * math.cos(math.radians(lat)), gy * m_per_deg
     factor = crs.linear_units_factor[1] if crs.linear_units_factor else 1.0
