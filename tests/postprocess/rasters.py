@@ -28,8 +28,15 @@ def write_tif(
     a = np.asarray(array)
     if a.dtype == bool:
         a = a.astype(np.uint8) * 255
-    profile = {"driver": "GTiff", "height": a.shape[0], "width": a.shape[1], "count": 1, "dtype": a.dtype,
-               "transform": transform, "nodata": nodata}
+    profile = {
+        "driver": "GTiff",
+        "height": a.shape[0],
+        "width": a.shape[1],
+        "count": 1,
+        "dtype": a.dtype,
+        "transform": transform,
+        "nodata": nodata,
+    }
     if crs is not None:
         profile["crs"] = crs
     with rasterio.open(path, "w", **profile) as ds:

@@ -52,7 +52,9 @@ def test_skeleton_blocks_equal_whole_image(crop, spec, min_obj, max_hole, pad):
         whole = skeletonize_blocks(ArrayReader(values, pad), params, block_size=4096, halo=2)
         assert len(whole) > 500
         for block, halo in ((64, 2), (100, 12), (128, 40)):
-            blocks = skeletonize_blocks(ArrayReader(values, pad), params, block_size=block, halo=halo)
+            blocks = skeletonize_blocks(
+                ArrayReader(values, pad), params, block_size=block, halo=halo
+            )
             np.testing.assert_array_equal(blocks.flat, whole.flat)
             np.testing.assert_array_equal(blocks.prob, whole.prob)
             np.testing.assert_array_equal(blocks.dist, whole.dist)
@@ -73,8 +75,12 @@ def test_written_skeleton_equals_sparse_skeleton(tmp_path, crop):
     import rasterio
 
     path = write_tif(tmp_path / "m.tif", crop)
-    sk, _, _ = skeleton_of_raster(path, VectorizeConfig(block_size=100), skeleton_out=tmp_path / "sk.tif",
-                                  mask_out=tmp_path / "mask.tif")
+    sk, _, _ = skeleton_of_raster(
+        path,
+        VectorizeConfig(block_size=100),
+        skeleton_out=tmp_path / "sk.tif",
+        mask_out=tmp_path / "mask.tif",
+    )
     with rasterio.open(tmp_path / "sk.tif") as ds:
         dense = ds.read(1) > 0
         assert ds.crs.to_epsg() == 32631

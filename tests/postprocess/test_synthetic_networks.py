@@ -103,7 +103,9 @@ def test_collinear_gap_is_bridged(tmp_path):
 
 
 def test_offset_gap_is_not_bridged(tmp_path):
-    net = _net(tmp_path, _gap_mask(12), bridge_m=5.0, bridge_collinear_m=25.0, bridge_angle_deg=25.0)
+    net = _net(
+        tmp_path, _gap_mask(12), bridge_m=5.0, bridge_collinear_m=25.0, bridge_angle_deg=25.0
+    )
     assert len(net.edges) == 2
     assert not net.edges.bridged.any()
 

@@ -37,7 +37,11 @@ def test_fixed_half_means_code_128_and_above():
 
 def test_otsu_splits_a_bimodal_histogram():
     rng = np.random.default_rng(0)
-    v = np.concatenate([rng.normal(40, 10, 5000), rng.normal(200, 10, 1000)]).clip(0, 255).astype(np.uint8)
+    v = (
+        np.concatenate([rng.normal(40, 10, 5000), rng.normal(200, 10, 1000)])
+        .clip(0, 255)
+        .astype(np.uint8)
+    )
     from skimage.filters import threshold_otsu
 
     rt = resolve_threshold(ThresholdSpec("otsu"), np.bincount(v, minlength=256), on_codes=True)
@@ -52,7 +56,9 @@ def test_hysteresis_keeps_only_components_reaching_high():
     a[5, 2:18] = 100  # low only
     a[12, 2:30] = 100
     a[12, 29] = 200  # one high pixel connects the whole second line
-    rt = resolve_threshold(ThresholdSpec("hysteresis", low=0.3, high=0.6), np.zeros(256), on_codes=True)
+    rt = resolve_threshold(
+        ThresholdSpec("hysteresis", low=0.3, high=0.6), np.zeros(256), on_codes=True
+    )
     m = threshold_mask(a, rt)
     assert not m[5].any()
     assert m[12, 2:30].all()
@@ -110,7 +116,9 @@ def test_small_holes_are_filled(tmp_path):
     m[10:12, 10:12] = False  # 4 m² hole
     m[20:27, 20:27] = False  # 49 m² hole
     out = tmp_path / "mask.tif"
-    skeleton_of_raster(write_tif(tmp_path / "m.tif", m), VectorizeConfig(max_hole_m2=10.0), mask_out=out)
+    skeleton_of_raster(
+        write_tif(tmp_path / "m.tif", m), VectorizeConfig(max_hole_m2=10.0), mask_out=out
+    )
     import rasterio
 
     with rasterio.open(out) as ds:

@@ -26,7 +26,9 @@ def test_utm31_geojson_lon_lat_match_hand_computed_pixel_centres(tmp_path):
     x0, y0 = 500_000.0 - 100.5, 5_420_000.0
     m = np.zeros((150, 201), bool)
     m[:, 97:104] = True  # a 7 m road along column 100, crossing the raster top to bottom
-    path = write_tif(tmp_path / "m.tif", m, crs="EPSG:32631", transform=from_origin(x0, y0, 1.0, 1.0))
+    path = write_tif(
+        tmp_path / "m.tif", m, crs="EPSG:32631", transform=from_origin(x0, y0, 1.0, 1.0)
+    )
     net = vectorize_raster(path)
     export_network(net, tmp_path / "roads.geojson")
     fc = json.loads((tmp_path / "roads.geojson").read_text())
@@ -70,7 +72,9 @@ def test_defaults_scale_with_gsd(tmp_path):
         n = int(round(8 / gsd))
         m = np.zeros((60, n + 40), bool)
         m[28:32, 20 : 20 + n] = True
-        net = vectorize_raster(write_tif(tmp_path / f"d{gsd}.tif", m, transform=from_origin(0, 100, gsd, gsd)))
+        net = vectorize_raster(
+            write_tif(tmp_path / f"d{gsd}.tif", m, transform=from_origin(0, 100, gsd, gsd))
+        )
         assert len(net.edges) == 0
         m[28:32, :] = True  # across the raster: kept
         net = vectorize_raster(
