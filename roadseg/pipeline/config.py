@@ -10,7 +10,7 @@ are the field names::
     predict: {tile: 224, overlap: 14, blend: cosine, tta: false, device: auto}
     vectorize: {min_spur_m: 10, bridge_m: 15, min_component_m: 30, simplify_m: 1}
     output: {formats: [geojson, gpkg], keep_intermediates: work/, evaluate: labels.tif}
-    cluster: {n_workers: 2, threads_per_worker: 1, seam_m: 6}
+    cluster: {n_workers: 2, threads_per_worker: 1, seam_m: 10}
 
 and command-line flags (or ``--set section.field=value``) override the file.
 
@@ -90,7 +90,7 @@ class ClusterConfig:
     n_workers: int = 2
     threads_per_worker: int = 1
     gpu: bool = False
-    seam_m: float = 6.0
+    seam_m: float = 10.0
 
 
 @dataclass

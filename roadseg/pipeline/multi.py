@@ -1,0 +1,134 @@
+"""The many-scene job: scenes fanned out on Dask, one merged network exported.
+
+See :mod:`roadseg.distributed.runner` for the task graph and the merge. This
+module adds what the command line needs around it: the output checks up front,
+the all-or-nothing export of the merged network, the optional evaluation and the
+removal of the cache once everything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+from roadseg.atomic import atomic_path
+from roadseg.distributed.runner import MultiSceneResult, run_scenes
+from roadseg.errors import InputError, OutputError
+from roadseg.pipeline.cache import StageCache
+from roadseg.pipeline.config import ExtractConfig
+from roadseg.pipeline.extract import (
+    CACHE_FOLDER,
+    check_writable,
+    evaluation_paths,
+    export_all_or_nothing,
+    output_targets,
+)
+
+log = logging.getLogger(__name__)
+
+
+def extract_scenes(
+    scenes: list[Path], out: str | os.PathLike[str], config: ExtractConfig | None = None
+) -> tuple[MultiSceneResult, list[Path]]:
+    """Run every scene on Dask (``config.cluster``), merge, export to ``out``.
+
+    Returns the result (with per-scene outcomes; failed scenes are listed, not
+    raised) and the files written. Raises :class:`OutputError` when the merged
+    network cannot be written, and :class:`InputError` when no scene succeeded.
+    """
+    config = config or ExtractConfig()
+    out = Path(out)
+    targets = output_targets(out, config.output.formats)
+    for t in targets:
+        check_writable(t)
+    root = Path(config.output.cache_dir) if config.output.cache_dir else out.parent / CACHE_FOLDER
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{root}: cannot create the cache folder ({exc.strerror})") from exc
+    labels = Path(config.output.evaluate) if config.output.evaluate else None
+    if labels is not None and not labels.exists():
+        raise InputError(f"{labels}: labels file not found")
+    cl = config.cluster
+    result = run_scenes(
+        scenes,
+        config,
+        scheduler=cl.scheduler,
+        n_workers=cl.n_workers,
+        threads_per_worker=cl.threads_per_worker,
+        gpu_resources=cl.gpu,
+        cache_dir=root,
+    )
+    if not result.succeeded:
+        raise InputError(
+            f"{out}: every scene failed ({len(result.failed)}); nothing written. First error: "
+            f"{result.failed[0].error}"
+        )
+    network = result.network
+    if result.failed:
+        network.metadata["failed_scenes"] = {o.scene: o.error for o in result.failed}
+    written = export_all_or_nothing(network, out, config.output.formats)
+    if labels is not None:
+        written += _evaluate(result, labels, out)
+    if config.output.summary_json:
+        with atomic_path(Path(config.output.summary_json)) as tmp:
+            tmp.write_text(json.dumps(summary_dict(result), indent=2, default=str))
+        written.append(Path(config.output.summary_json))
+    if not config.output.keep_cache:
+        for o in result.outcomes:
+            StageCache(root, Path(o.scene).stem).clear()
+    log.info("%s", format_summary(result))
+    return result, written
+
+
+def _evaluate(result: MultiSceneResult, labels: Path, out: Path) -> list[Path]:
+    from roadseg.evaluation.evaluate import EvaluateConfig, run_evaluation
+    from roadseg.evaluation.report import to_markdown
+
+    ok = [o for o in result.succeeded if o.probability]
+    paths = evaluation_paths(out)
+    cfg = EvaluateConfig(
+        pred=[Path(o.probability) for o in ok],
+        labels=[labels],
+        scene=[Path(o.scene) for o in ok],
+        json_path=paths["json"],
+        plot_path=paths["plot"],
+    )
+    ev = run_evaluation(cfg)
+    with atomic_path(paths["markdown"]) as tmp:
+        tmp.write_text(to_markdown(ev.report, ev.breakeven), encoding="utf-8")
+    return [p for p in paths.values() if p.exists()]
+
+
+def summary_dict(result: MultiSceneResult) -> dict:
+    net = result.network
+    return {
+        "scenes": len(result.outcomes),
+        "failed": {o.scene: o.error for o in result.failed},
+        "road_km": net.total_length_m / 1000.0,
+        "edges": len(net.edges),
+        "nodes": len(net.nodes),
+        "seconds": result.seconds,
+        "per_scene": [o.summary.as_dict() for o in result.succeeded if o.summary],
+    }
+
+
+def format_summary(result: MultiSceneResult) -> str:
+    net = result.network
+    tiles = sum(o.summary.tiles for o in result.succeeded if o.summary)
+    px = sum(o.summary.width * o.summary.height for o in result.succeeded if o.summary)
+    stage: dict[str, float] = {}
+    for o in result.succeeded:
+        for k, v in (o.summary.stage_s if o.summary else {}).items():
+            stage[k] = stage.get(k, 0.0) + v
+    lines = [
+        f"{len(result.succeeded)} of {len(result.outcomes)} scenes done "
+        f"({px / 1e6:.1f} Mpx, {tiles} tiles) in {result.seconds:.1f}s",
+        f"merged network: {net.total_length_m / 1000:.2f} km of road, {len(net.edges)} edges, "
+        f"{len(net.nodes)} nodes",
+        "worker time: " + ", ".join(f"{k} {v:.1f}s" for k, v in stage.items()),
+    ]
+    lines += [f"FAILED {o.scene}: {o.error}" for o in result.failed]
+    return "\n".join(lines)
