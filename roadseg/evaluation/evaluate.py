@@ -311,7 +311,7 @@ def run_evaluation(cfg: EvaluateConfig) -> EvaluationResult:
         scene_r = _read_raster(scn[i]) if scn[i] else None
         pred_r = _read_raster(r_preds[i]) if r_preds[i] else None
         label_r = _read_raster(lab[i]) if is_raster_file(lab[i]) else None
-        ref_r = scene_r or pred_r or label_r
+        ref_r = scene_r or label_r or pred_r
         grid = ref_r.grid if ref_r else None
         if grid is not None:
             info.update(

@@ -215,5 +215,5 @@ def load_roads(path: str | Path, config: RoadLoadConfig | None = None) -> gpd.Ge
             geometry=[g for _, g in keep],
             crs=gdf.crs,
         )
-    log.info("%s: %d road lines (%s)", path, len(gdf), gdf.crs)
+    log.info("%s: %d road lines (%s)", path, len(gdf), gdf.crs.to_string() if gdf.crs else None)
     return gdf.reset_index(drop=True)
