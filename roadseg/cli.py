@@ -18,6 +18,7 @@ from roadseg.errors import RoadsegError
 
 #: Subcommand modules under ``roadseg.tools``, in the order ``--help`` lists them.
 TOOLS: tuple[str, ...] = (
+    "extract",
     "predict",
     "vectorize",
     "train",

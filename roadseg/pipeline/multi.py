@@ -29,6 +29,14 @@ from roadseg.pipeline.extract import (
 log = logging.getLogger(__name__)
 
 
+class AllScenesFailed(InputError):
+    """No scene produced a network; ``count`` scenes failed and nothing was written."""
+
+    def __init__(self, message: str, count: int) -> None:
+        super().__init__(message)
+        self.count = count
+
+
 def extract_scenes(
     scenes: list[Path], out: str | os.PathLike[str], config: ExtractConfig | None = None
 ) -> tuple[MultiSceneResult, list[Path]]:
@@ -62,9 +70,10 @@ def extract_scenes(
         cache_dir=root,
     )
     if not result.succeeded:
-        raise InputError(
+        raise AllScenesFailed(
             f"{out}: every scene failed ({len(result.failed)}); nothing written. First error: "
-            f"{result.failed[0].error}"
+            f"{result.failed[0].error}",
+            len(result.failed),
         )
     network = result.network
     if result.failed:

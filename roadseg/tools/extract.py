@@ -1,0 +1,210 @@
+"""``roadseg extract SCENE.tif -o roads.geojson``: the whole job, image to road network.
+
+Runs every stage on each scene: open and validate, resample to the model's GSD,
+blended tiled inference, threshold, skeleton, graph cleaning, georeferencing,
+export. Several scenes (files, a folder, or a VRT mosaic with --split-vrt) run
+on Dask (a LocalCluster by default, --scheduler for an existing one) and their
+networks are merged across scene borders into one output.
+
+Options come from --config (YAML or TOML; see configs/extract_example.yaml) and
+the flags below, which override the file; --set section.field=value reaches
+every other option. Exit status: 0 when everything was written; 2 for a bad
+input, option or output; with several scenes, the number of scenes that failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+#: argparse ``dest`` -> dotted ExtractConfig key (flags left unset do not override the file).
+FLAG_KEYS = {
+    "weights": "predict.weights",
+    "device": "predict.device",
+    "tile": "predict.tile",
+    "overlap": "predict.overlap",
+    "blend": "predict.blend",
+    "tta": "predict.tta",
+    "amp": "predict.amp",
+    "batch_size": "predict.batch_size",
+    "bands": "predict.bands",
+    "threshold": "threshold",
+    "min_object_m2": "vectorize.min_object_m2",
+    "max_hole_m2": "vectorize.max_hole_m2",
+    "min_spur_m": "vectorize.min_spur_m",
+    "bridge_m": "vectorize.bridge_m",
+    "min_component_m": "vectorize.min_component_m",
+    "simplify_m": "vectorize.simplify_m",
+    "junction_merge_m": "vectorize.junction_merge_m",
+    "formats": "output.formats",
+    "keep_intermediates": "output.keep_intermediates",
+    "evaluate": "output.evaluate",
+    "cache_dir": "output.cache_dir",
+    "resume": "output.resume",
+    "keep_cache": "output.keep_cache",
+    "summary_json": "output.summary_json",
+    "scheduler": "cluster.scheduler",
+    "workers": "cluster.n_workers",
+    "threads_per_worker": "cluster.threads_per_worker",
+    "gpu_workers": "cluster.gpu",
+    "seam_m": "cluster.seam_m",
+    "progress": "progress",
+}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "scenes", nargs="+", metavar="SCENE", help="raster(s), folder(s) or a VRT mosaic"
+    )
+    p.add_argument(
+        "-o", "--output", required=True, help="output network (.geojson, .gpkg, .parquet, .graphml)"
+    )
+    p.add_argument("-c", "--config", help="YAML or TOML file of options (flags override it)")
+    g = p.add_argument_group("inference")
+    g.add_argument("--weights", help="checkpoint .safetensors (default: the shipped model)")
+    g.add_argument("--device", help="auto | cpu | cuda[:N] (default auto)")
+    g.add_argument("--tile", type=int, help="tile size in px (default: the model's)")
+    g.add_argument("--overlap", type=int, help="tile overlap in px (default 14)")
+    g.add_argument(
+        "--blend",
+        choices=["mean", "linear", "cosine", "spline"],
+        help="tile blending (default cosine)",
+    )
+    g.add_argument(
+        "--tta",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="D4 test-time augmentation",
+    )
+    g.add_argument("--amp", choices=["auto", "bf16", "fp16", "off"], help="mixed precision on CUDA")
+    g.add_argument("--batch-size", type=int, help="tiles per forward pass (default 8)")
+    g.add_argument("--bands", help="1-based input bands in model order, e.g. 1,2,3")
+    g = p.add_argument_group("vectorisation (lengths in metres)")
+    g.add_argument(
+        "--threshold",
+        help="probability threshold: a number, otsu or hysteresis:LOW,HIGH "
+        "(default: the model's calibrated threshold)",
+    )
+    g.add_argument("--min-object-m2", type=float, help="remove mask blobs smaller than this (m²)")
+    g.add_argument("--max-hole-m2", type=float, help="fill mask holes smaller than this (m²)")
+    g.add_argument("--min-spur-m", type=float, help="prune dead-end spurs shorter than this")
+    g.add_argument("--bridge-m", type=float, help="bridge gaps between road ends up to this")
+    g.add_argument("--min-component-m", type=float, help="drop networks shorter than this")
+    g.add_argument("--simplify-m", type=float, help="Douglas-Peucker tolerance")
+    g.add_argument("--junction-merge-m", type=float, help="merge junctions closer than this")
+    g = p.add_argument_group("outputs")
+    g.add_argument(
+        "--format",
+        dest="formats",
+        action="append",
+        choices=["geojson", "gpkg", "parquet", "graphml"],
+        help="write this format too (repeatable; default: from the -o extension)",
+    )
+    g.add_argument(
+        "--keep-intermediates",
+        metavar="DIR",
+        help="keep probability, mask and skeleton GeoTIFFs here",
+    )
+    g.add_argument(
+        "--evaluate", metavar="LABELS", help="evaluate against these road labels; report beside -o"
+    )
+    g.add_argument(
+        "--cache-dir", help="resumable stage outputs (default: .roadseg-cache beside -o)"
+    )
+    g.add_argument(
+        "--resume",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="reuse completed stages (default yes)",
+    )
+    g.add_argument(
+        "--keep-cache",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="keep the cache after success",
+    )
+    g.add_argument("--summary-json", help="also write the run summary as JSON")
+    g = p.add_argument_group("many scenes (Dask)")
+    g.add_argument(
+        "--scheduler", metavar="ADDRESS", help="existing Dask scheduler, e.g. tcp://host:8786"
+    )
+    g.add_argument("--workers", type=int, help="LocalCluster worker processes (default 2)")
+    g.add_argument("--threads-per-worker", type=int, help="threads per worker (default 1)")
+    g.add_argument(
+        "--gpu-workers",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="send inference to workers with the resource GPU=1",
+    )
+    g.add_argument(
+        "--seam-m",
+        type=float,
+        help="join road ends of neighbouring scenes within this (default 10)",
+    )
+    g.add_argument(
+        "--split-vrt", action="store_true", help="process each source of a VRT mosaic as a scene"
+    )
+    p.add_argument(
+        "--set",
+        dest="assignments",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other option, e.g. --set vectorize.border=none (repeatable)",
+    )
+    p.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bars"
+    )
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "extract",
+        help="scene(s) -> road network: every stage, one or many scenes",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_arguments(p)
+    p.set_defaults(func=main)
+
+
+def config_from_args(args: argparse.Namespace):
+    """The ExtractConfig of parsed arguments: file, then --set, then flags."""
+    from roadseg.pipeline.config import load_extract_config
+    from roadseg.pipeline.settings import parse_assignments
+
+    overrides = parse_assignments(args.assignments)
+    for dest, key in FLAG_KEYS.items():
+        value = getattr(args, dest, None)
+        if value is not None:
+            overrides[key] = value
+    return load_extract_config(args.config, overrides)
+
+
+def main(args: argparse.Namespace) -> int:
+    from roadseg.pipeline.inputs import expand_scenes
+
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # the scheduler runs in this process; its INFO chatter is not for users
+        logging.getLogger("distributed").setLevel(logging.WARNING)
+    config = config_from_args(args)
+    scenes = expand_scenes(args.scenes, expand_vrt=True if args.split_vrt else None)
+    if len(scenes) == 1 and not config.cluster.scheduler:
+        from roadseg.pipeline.extract import extract_scene
+
+        extract_scene(scenes[0], Path(args.output), config)
+        return 0
+    from roadseg.pipeline.multi import AllScenesFailed, extract_scenes
+
+    try:
+        result, _ = extract_scenes(scenes, Path(args.output), config)
+    except AllScenesFailed as exc:
+        log.error("%s", exc)
+        return min(exc.count, 125)
+    failed = len(result.failed)
+    if failed:
+        log.error("%d of %d scenes failed; see the messages above", failed, len(result.outcomes))
+    return min(failed, 125)
