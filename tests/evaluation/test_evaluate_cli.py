@@ -284,3 +284,23 @@ def test_osm_pbf_labels_on_a_projected_scene(tmp_path):
     assert res.report["inputs"]["scenes"][0]["label_lines"] > 0
     every = run_evaluation(EvaluateConfig(pred=[pred], labels=[pbf], highways="all"))
     assert every.counts.label >= res.counts.label
+
+
+def test_zero_one_masks_and_valid_mask_raster(tmp_path):
+    label, scene, _, _ = _sample()
+    lab01 = _write(tmp_path / "lab01.png", (label > 0).astype(np.uint8))
+    lab255 = _write(tmp_path / "lab255.png", label)
+    shifted = np.zeros_like(label)
+    shifted[:, 4:] = label[:, :-4]  # 4 px off: beyond ρ = 3 in places
+    pred01 = _write(tmp_path / "pred01.png", (shifted > 0).astype(np.uint8))
+    pred255 = _write(tmp_path / "pred255.png", shifted)
+    a = evaluate(EvaluateConfig(pred=[pred01], labels=[lab01]))
+    b = evaluate(EvaluateConfig(pred=[pred255], labels=[lab255]))
+    assert a["pixel"] == b["pixel"] and 0 < a["pixel"]["relaxed_recall"] < 1
+    valid = np.ones_like(label)
+    valid[:, :150] = 0
+    vm = _write(tmp_path / "valid.png", valid)
+    masked = run_evaluation(EvaluateConfig(pred=[pred255], labels=[lab255], valid_mask=[vm]))
+    direct = relaxed_counts(shifted, label > 0, valid > 0)
+    assert masked.counts.to_dict() == direct.to_dict()
+    assert masked.counts.valid == 300 * 150
