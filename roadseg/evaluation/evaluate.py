@@ -262,6 +262,13 @@ def _per_scene(lst: list[Path], n: int, what: str, shared_ok: bool = False) -> l
     raise InputError(f"{lst[0]}: {len(lst)} {what} file(s) for {n} scene(s); give one per scene")
 
 
+def _white_pixels(image: np.ndarray) -> np.ndarray:
+    """Pixels at the maximum value (255 for uint8) in every one of the first three bands."""
+    img = image[:3]
+    top = np.iinfo(img.dtype).max if np.issubdtype(img.dtype, np.integer) else 1.0
+    return np.all(img == top, axis=0)
+
+
 def _nan_mean(values: list[float]) -> float:
     vals = [v for v in values if v is not None and not math.isnan(v)]
     return float(np.mean(vals)) if vals else math.nan
@@ -372,18 +379,7 @@ def run_evaluation(cfg: EvaluateConfig) -> EvaluationResult:
             _check_on_grid(vr, grid, ref_r.path, "the valid mask")
             valid = vr.data[0] != 0
         if cfg.exclude_white:
-            img = scene_r.data[:3]
-            white = np.all(
-                img
-                == (
-                    255
-                    if img.dtype == np.uint8
-                    else np.iinfo(img.dtype).max
-                    if np.issubdtype(img.dtype, np.integer)
-                    else 1.0
-                ),
-                axis=0,
-            )
+            white = _white_pixels(scene_r.data)
             info["white_fraction"] = float(white.mean())
             valid = ~white if valid is None else valid & ~white
         if levels is not None and label_mask is not None:

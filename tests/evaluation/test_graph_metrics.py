@@ -162,3 +162,15 @@ def test_thousands_of_nodes_in_bounded_time():
     assert 0.5 < a["apls"] < 1.0 and t["topo_precision"] == pytest.approx(1.0)
     # sampling is seeded: the same result twice
     assert apls(gt, prop, APLSConfig(max_control_points=400)) == a
+
+
+def test_ring_roads():
+    from shapely.geometry import Point
+
+    ring = Point(0, 0).buffer(100).exterior  # one closed edge on a single node
+    g = build_graph([ring])
+    assert g.n_nodes == 1 and len(g.edges) == 1
+    assert apls(g, build_graph([ring]))["apls"] == pytest.approx(1.0)
+    half = build_graph([LineString(list(ring.coords)[:33])])  # the first half of the circle
+    a = apls(g, half)
+    assert a["apls_prop_to_gt"] == pytest.approx(1.0) and a["apls_gt_to_prop"] < 0.5
