@@ -38,9 +38,6 @@ class ResolvedThreshold:
     on_codes: bool
     description: str
 
-    def above(self, values: np.ndarray, cut: float) -> np.ndarray:
-        return values >= cut
-
 
 def resolve_threshold(
     spec: ThresholdSpec, histogram: np.ndarray, on_codes: bool
@@ -98,26 +95,52 @@ def threshold_mask(values: np.ndarray, rt: ResolvedThreshold) -> np.ndarray:
     return keep[labels]
 
 
+def _small_components(labels: np.ndarray, n: int, limit: int, inclusive: bool) -> list[tuple]:
+    """(slice, label) of components with area < limit (or <= limit when ``inclusive``).
+
+    Only components whose bounding box is smaller than ``limit`` on both sides can be
+    that small (a connected set of ``a`` pixels spans at most ``a`` rows and columns),
+    so only those are counted: no full-array histogram of labels.
+    """
+    out = []
+    for i, sl in enumerate(ndi.find_objects(labels, max_label=n), start=1):
+        if sl is None:
+            continue
+        h, w = sl[0].stop - sl[0].start, sl[1].stop - sl[1].start
+        if h > limit or w > limit:
+            continue
+        area = h * w if h * w <= 1 else int(np.count_nonzero(labels[sl] == i))
+        if area < limit or (inclusive and area == limit):
+            out.append((sl, i))
+    return out
+
+
 def remove_small_objects(mask: np.ndarray, min_object_px: int) -> np.ndarray:
     """Drop 8-connected components with fewer than ``min_object_px`` pixels."""
     if min_object_px <= 1 or not mask.any():
         return mask
-    labels, _ = ndi.label(mask, structure=EIGHT)
-    sizes = np.bincount(labels.ravel())
-    keep = sizes >= min_object_px
-    keep[0] = False
-    return keep[labels]
+    labels, n = ndi.label(mask, structure=EIGHT)
+    small = _small_components(labels, n, min_object_px, inclusive=False)
+    if not small:
+        return mask
+    out = mask.copy()
+    for sl, i in small:
+        out[sl][labels[sl] == i] = False
+    return out
 
 
 def fill_small_holes(mask: np.ndarray, max_hole_px: int) -> np.ndarray:
     """Fill 4-connected background components of at most ``max_hole_px`` pixels."""
     if max_hole_px <= 0 or mask.all():
         return mask
-    labels, _ = ndi.label(~mask, structure=FOUR)
-    sizes = np.bincount(labels.ravel())
-    fill = sizes <= max_hole_px
-    fill[0] = False
-    return mask | fill[labels]
+    labels, n = ndi.label(~mask, structure=FOUR)
+    small = _small_components(labels, n, max_hole_px, inclusive=True)
+    if not small:
+        return mask
+    out = mask.copy()
+    for sl, i in small:
+        out[sl][labels[sl] == i] = True
+    return out
 
 
 def cleanup_mask(mask: np.ndarray, min_object_px: int, max_hole_px: int) -> np.ndarray:
