@@ -16,8 +16,9 @@ Down-sampling is the stride-2 first convolution of levels 2-4; there is no pooli
 Shortcut projections (the paper is silent on them): wherever the shortcut changes
 the channel count or the resolution -- every unit of the paper's layout, since each
 one changes one or the other -- the shortcut is a 1x1 convolution with the unit's
-stride, followed by batch normalisation (``shortcut="conv_bn"``, the choice of the
-widely used Keras port); ``shortcut="conv"`` drops that BN.  A unit whose input and
+stride, followed by batch normalisation (``shortcut="conv_bn"``, as in the Kaggle
+``ResUNet()``; the widely copied Keras ``build_resunet`` has no BN there and is the
+registry's ``resunet_keras``); ``shortcut="conv"`` drops that BN.  A unit whose input and
 output shapes agree uses the identity.
 
 Parameter count at the paper's width (see ``tests/models/test_resunet.py``):
@@ -38,6 +39,8 @@ from typing import Literal
 
 import torch
 from torch import nn
+
+from roadseg.models.shapes import check_spatial
 
 ShortcutKind = Literal["conv_bn", "conv"]
 
@@ -136,6 +139,7 @@ class ResUNet(nn.Module):
         self.head = nn.Conv2d(filters[0], out_channels, kernel_size=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_spatial(x, self.down_factor)
         skips: list[torch.Tensor] = []
         for unit in self.encoder:
             x = unit(x)

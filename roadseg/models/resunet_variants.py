@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from roadseg.models.resunet import FirstResidualUnit, PreActResidualUnit, ResUNet, ShortcutKind
-from roadseg.models.unet import check_spatial
+from roadseg.models.shapes import check_spatial
 
 # --------------------------------------------------------------------------- Keras build_resunet
 

@@ -52,6 +52,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from roadseg.models.shapes import check_spatial
+
 
 def _double_conv(cin: int, cout: int, batch_norm: bool) -> nn.Sequential:
     layers: list[nn.Module] = []
@@ -61,21 +63,6 @@ def _double_conv(cin: int, cout: int, batch_norm: bool) -> nn.Sequential:
             layers.append(nn.BatchNorm2d(b))
         layers.append(nn.ReLU(inplace=True))
     return nn.Sequential(*layers)
-
-
-def check_spatial(x: torch.Tensor, down_factor: int, dims: int = 2) -> None:
-    """Refuse an input whose spatial sizes are not multiples of ``down_factor``."""
-    if x.ndim != dims + 2:
-        raise ValueError(
-            f"expected a {dims + 2}-D input (N, C, {'D, ' if dims == 3 else ''}H, W), "
-            f"got shape {tuple(x.shape)}"
-        )
-    sizes = tuple(x.shape[2:])
-    if any(s % down_factor for s in sizes):
-        raise ValueError(
-            f"input spatial size {sizes} must be a multiple of the model's down_factor "
-            f"{down_factor}"
-        )
 
 
 class UNet(nn.Module):

@@ -53,18 +53,7 @@ def test_common_contract_bands_width_logits_down_factor(name: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(
-            "resunet",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=RuntimeError,
-                reason="ResUNet.forward (roadseg/models/resunet.py) does not check down_factor "
-                "yet: a bad size fails deep inside torch.cat",
-            ),
-        ),
-        *[n for n in TWO_D if n != "resunet"],
-    ],
+    TWO_D,
 )
 def test_input_size_not_a_multiple_of_down_factor_is_refused(name: str) -> None:
     net = build_model(name, filters="lite").eval()
