@@ -151,7 +151,9 @@ def load_checkpoint(
     """Build the model described in ``path``'s metadata and load its weights (eval mode)."""
     meta = read_meta(path)
     try:
-        model = build_model(meta.architecture, in_channels=meta.in_bands, **meta.arch_args)
+        # in_bands is the single source of the input width; an in_channels left in arch_args is ignored
+        args = {k: v for k, v in meta.arch_args.items() if k != "in_channels"}
+        model = build_model(meta.architecture, in_channels=meta.in_bands, **args)
     except ValueError as exc:
         raise CheckpointError(f"{path}: {exc}") from exc
     try:
