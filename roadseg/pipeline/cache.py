@@ -77,6 +77,13 @@ class StageCache:
             return []
         return sorted(self.root.glob(f"{self.scene_name}.*-*"))
 
+    def remove_if_empty(self) -> None:
+        """Remove the cache folder if nothing is in it (e.g. after a run that failed early)."""
+        try:
+            self.root.rmdir()
+        except OSError:
+            pass  # holds entries, or is already gone
+
     def clear(self, keep: set[Path] | None = None) -> None:
         """Remove this scene's entries (all but ``keep``), and the folder when it is empty."""
         keep = {p.resolve() for p in keep or set()}

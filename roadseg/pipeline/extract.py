@@ -183,6 +183,7 @@ def predict_stage(scene: Path, config: ExtractConfig, cache: StageCache) -> Pred
         if isinstance(exc, RoadsegError):
             raise
         raise _wrap_os_error(exc, prob) from exc
+    verify_raster(prob, result.shape)
     info = {
         "shape": list(result.shape),
         "predicted_shape": list(result.predicted_shape),
@@ -199,6 +200,32 @@ def predict_stage(scene: Path, config: ExtractConfig, cache: StageCache) -> Pred
     with atomic_path(info_path) as tmp:
         tmp.write_text(json.dumps(info))
     return PredictStage(scene, prob, key, info, False, time.perf_counter() - t0)
+
+
+def verify_raster(path: Path, shape: tuple[int, int]) -> None:
+    """Read every block of a freshly written raster; remove it and raise if any is unreadable.
+
+    GDAL reports some failed writes (a full disk, a file size limit) only on its
+    error stream and still closes the file, so a raster that "was written" can be
+    truncated. A cache entry must be complete, or every rerun would resume from a
+    broken file.
+    """
+    import rasterio
+    from rasterio.errors import RasterioError
+
+    try:
+        with rasterio.open(path) as ds:
+            if (ds.height, ds.width) != tuple(shape):
+                raise OutputError(f"{path}: written with shape {ds.shape}, expected {tuple(shape)}")
+            for _, window in ds.block_windows(1):
+                ds.read(1, window=window)
+    except (RasterioError, OutputError) as exc:
+        path.unlink(missing_ok=True)
+        reason = str(exc).split(": ", 1)[-1]
+        raise OutputError(
+            f"{path}: the probability raster was not written completely (is the disk full?): "
+            f"{reason}"
+        ) from exc
 
 
 def effective_vectorize_config(config: ExtractConfig, weights: Path) -> tuple[Any, str]:
@@ -305,31 +332,70 @@ def read_cached_network(cache: StageCache, key: str) -> Any | None:
     )
 
 
-def export_all_or_nothing(network: Any, out: Path, formats: list[str] | None) -> list[Path]:
-    """Export ``network``; either every file of the export appears, or none does."""
-    from roadseg.vector import export_network
+class StagedOutputs:
+    """Outputs written into a hidden folder beside ``out``, moved into place together.
 
-    targets = output_targets(out, formats)
-    for t in targets:
-        check_writable(t)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.stem}.", suffix=".partial", dir=out.parent))
-    try:
+    Use as a context manager: files are created under :meth:`path`; :meth:`publish`
+    moves them next to ``out`` (``os.replace``, atomic per file, same file system);
+    leaving the ``with`` block without publishing (an error) removes them all.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        parent = out.parent if str(out.parent) else Path(".")
         try:
-            written = export_network(network, staging / out.name, formats)
+            self.dir = Path(tempfile.mkdtemp(prefix=f".{out.stem}.", suffix=".partial", dir=parent))
         except OSError as exc:
-            if isinstance(exc, RoadsegError):
-                raise OutputError(
-                    f"{out}: could not write ({str(exc).split(': ', 1)[-1]})"
-                ) from exc
             raise _wrap_os_error(exc, out) from exc
+
+    def path(self, target: Path) -> Path:
+        """Where to write ``target`` (a file in ``out``'s folder) until it is published."""
+        return self.dir / target.name
+
+    def publish(self) -> list[Path]:
         final = []
-        for path in written:
-            target = out.parent / path.name
+        for path in sorted(self.dir.iterdir()):
+            if path.name.startswith("."):
+                continue  # a writer's own temporary file
+            target = self.out.parent / path.name
             os.replace(path, target)
             final.append(target)
         return final
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+
+    def __enter__(self) -> StagedOutputs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _as_output_error(exc: OSError, out: Path) -> RoadsegError:
+    """An error of a staged write, re-worded to name the real output."""
+    if isinstance(exc, RoadsegError):
+        reason = str(exc).split(": ", 1)[-1]
+        return OutputError(f"{out}: {reason}")
+    return _wrap_os_error(exc, out)
+
+
+def export_staged(
+    network: Any, out: Path, formats: list[str] | None, staged: StagedOutputs
+) -> None:
+    """Export ``network`` into the staging folder (published later with the other outputs)."""
+    from roadseg.vector import export_network
+
+    try:
+        export_network(network, staged.path(out), formats)
+    except OSError as exc:
+        raise _as_output_error(exc, out) from exc
+
+
+def export_all_or_nothing(network: Any, out: Path, formats: list[str] | None) -> list[Path]:
+    """Export ``network``; either every file of the export appears, or none does."""
+    for t in output_targets(out, formats):
+        check_writable(t)
+    with StagedOutputs(out) as staged:
+        export_staged(network, out, formats, staged)
+        return staged.publish()
 
 
 def keep_intermediates(stage: PredictStage, folder: Path) -> dict[str, Path]:
@@ -359,7 +425,11 @@ def evaluation_paths(out: Path) -> dict[str, Path]:
 def evaluate_stage(
     stage: PredictStage, network_file: Path | None, labels: Path, out: Path, threshold: Any
 ) -> tuple[dict, list[Path]]:
-    """Evaluate the probability raster (and the network) against ``labels``; report beside ``out``."""
+    """Evaluate the probability raster (and the network) against ``labels``.
+
+    The report goes to ``<out stem>.evaluation.json``, ``.md`` and ``.png`` (pass a
+    staged ``out`` to publish them together with the network).
+    """
     from roadseg.evaluation.evaluate import EvaluateConfig, run_evaluation
     from roadseg.evaluation.report import to_markdown
 
@@ -400,6 +470,37 @@ def summary_of(stage: PredictStage, network: Any) -> RunSummary:
     )
 
 
+def _evaluate_scene(
+    stage: PredictStage,
+    staged: StagedOutputs,
+    out: Path,
+    labels: Path,
+    config: ExtractConfig,
+    summary: RunSummary,
+) -> dict:
+    """The evaluation stage of :func:`extract_scene`, reports written into ``staged``."""
+    staged_out = staged.path(out)
+    network_file = next(
+        (
+            p
+            for p in sorted(staged.dir.iterdir())
+            if p.suffix in (".gpkg", ".geojson", ".json") and ".nodes" not in p.name
+        ),
+        None,
+    )
+    vcfg, _ = effective_vectorize_config(config, Path(stage.info["weights"]))
+    with (
+        summary.timed("evaluate"),
+        tqdm(total=1, desc="evaluate", unit="report", disable=not config.progress) as bar,
+    ):
+        try:
+            report, _ = evaluate_stage(stage, network_file, labels, staged_out, vcfg.threshold)
+        except OSError as exc:
+            raise _as_output_error(exc, out) from exc
+        bar.update()
+    return report
+
+
 def extract_scene(
     scene: str | os.PathLike[str], out: str | os.PathLike[str], config: ExtractConfig | None = None
 ) -> ExtractResult:
@@ -429,6 +530,15 @@ def extract_scene(
     if not os.access(cache.root, os.W_OK | os.X_OK):
         raise OutputError(f"{cache.root}: cache folder is not writable")
 
+    try:
+        return _run_stages(scene, out, config, cache, labels)
+    finally:
+        cache.remove_if_empty()
+
+
+def _run_stages(
+    scene: Path, out: Path, config: ExtractConfig, cache: StageCache, labels: Path | None
+) -> ExtractResult:
     stage = predict_stage(scene, config, cache)
     kept: dict[str, Path] = {}
     if config.output.keep_intermediates:
@@ -449,34 +559,19 @@ def extract_scene(
         summary.notes.append("no roads found: the network is empty")
         log.warning("%s: no roads found; writing an empty network", scene)
 
-    with (
-        summary.timed("export"),
-        tqdm(total=1, desc="export", unit="file", disable=not config.progress) as bar,
-    ):
-        outputs = export_all_or_nothing(network, out, config.output.formats)
-        bar.update()
+    report = None
+    with StagedOutputs(out) as staged:
+        with (
+            summary.timed("export"),
+            tqdm(total=1, desc="export", unit="file", disable=not config.progress) as bar,
+        ):
+            export_staged(network, out, config.output.formats, staged)
+            bar.update()
+        if labels is not None:
+            report = _evaluate_scene(stage, staged, out, labels, config, summary)
+        outputs = staged.publish()
     summary.outputs += [str(p) for p in outputs]
     summary.outputs += [str(p) for p in kept.values() if p.exists()]
-
-    report = None
-    if labels is not None:
-        # the network as exported (GeoPackage or GeoJSON edges) is evaluated with the raster
-        network_file = next(
-            (
-                p
-                for p in outputs
-                if p.suffix in (".gpkg", ".geojson", ".json") and ".nodes" not in p.name
-            ),
-            None,
-        )
-        vcfg, _ = effective_vectorize_config(config, Path(stage.info["weights"]))
-        with (
-            summary.timed("evaluate"),
-            tqdm(total=1, desc="evaluate", unit="report", disable=not config.progress) as bar,
-        ):
-            report, eval_files = evaluate_stage(stage, network_file, labels, out, vcfg.threshold)
-            bar.update()
-        summary.outputs += [str(p) for p in eval_files]
 
     if config.output.summary_json:
         target = Path(config.output.summary_json)

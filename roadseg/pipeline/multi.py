@@ -20,9 +20,10 @@ from roadseg.pipeline.cache import StageCache
 from roadseg.pipeline.config import ExtractConfig
 from roadseg.pipeline.extract import (
     CACHE_FOLDER,
+    StagedOutputs,
     check_writable,
     evaluation_paths,
-    export_all_or_nothing,
+    export_staged,
     output_targets,
 )
 
@@ -78,9 +79,11 @@ def extract_scenes(
     network = result.network
     if result.failed:
         network.metadata["failed_scenes"] = {o.scene: o.error for o in result.failed}
-    written = export_all_or_nothing(network, out, config.output.formats)
-    if labels is not None:
-        written += _evaluate(result, labels, out)
+    with StagedOutputs(out) as staged:
+        export_staged(network, out, config.output.formats, staged)
+        if labels is not None:
+            _evaluate(result, labels, staged.path(out))
+        written = staged.publish()
     if config.output.summary_json:
         with atomic_path(Path(config.output.summary_json)) as tmp:
             tmp.write_text(json.dumps(summary_dict(result), indent=2, default=str))

@@ -44,6 +44,8 @@ def brightness_checkpoint(
     from roadseg.models import CheckpointMeta, build_model, save_checkpoint
 
     filters = [int(f) for f in filters]
+    if filters[0] == in_bands:
+        raise ValueError(f"filters[0] must differ from in_bands ({in_bands}) for a 1x1 projection")
     model = build_model("resunet", in_channels=in_bands, filters=filters)
     with torch.no_grad():
         for module in model.modules():
