@@ -46,6 +46,7 @@ class TrainConfig:
     # model
     architecture: str = "resunet"
     arch_args: dict[str, Any] = field(default_factory=lambda: {"filters": "lite"})
+    init_weights: str | None = None  # start from this checkpoint (fine-tuning); its architecture wins
     # recipe
     optimizer: str = "adamw"  # adamw | sgd
     lr: float = 1e-3

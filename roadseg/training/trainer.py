@@ -44,7 +44,13 @@ from tqdm.auto import tqdm
 
 from roadseg.atomic import atomic_path
 from roadseg.errors import InputError
-from roadseg.models import CheckpointMeta, Normalisation, build_model, save_checkpoint
+from roadseg.models import (
+    CheckpointMeta,
+    Normalisation,
+    build_model,
+    load_checkpoint,
+    save_checkpoint,
+)
 from roadseg.training.config import TrainConfig
 from roadseg.training.losses import get_loss
 from roadseg.training.sampling import CropSampler
@@ -348,7 +354,16 @@ def train(config: TrainConfig) -> TrainResult:
     )
     meta = build_meta(config, [p.tile for p in train_pairs], [p.tile for p in val_pairs])
 
-    model = build_model(config.architecture, in_channels=config.bands, **config.arch_args).to(device)
+    if config.init_weights:
+        # fine-tuning: the checkpoint decides the architecture
+        init_model, init_meta = load_checkpoint(config.init_weights)
+        config.architecture, config.arch_args = init_meta.architecture, dict(init_meta.arch_args)
+        meta = build_meta(config, [p.tile for p in train_pairs], [p.tile for p in val_pairs])
+        meta.provenance["init_weights"] = str(config.init_weights)
+        meta.provenance["init_provenance"] = init_meta.provenance
+        model = init_model.to(device)
+    else:
+        model = build_model(config.architecture, in_channels=config.bands, **config.arch_args).to(device)
     if device.type == "cpu":
         model = model.to(memory_format=torch.channels_last)
     optimizer = _optimizer(config, model)

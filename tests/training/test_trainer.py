@@ -181,3 +181,16 @@ def test_ddp_two_processes_with_torchrun(road_tiles, tmp_path):
 
     log = json.loads((tmp_path / "ddp" / "log.json").read_text())
     assert [row["step"] for row in log] == [2]  # 16 crops / (batch 4 x 2 ranks)
+
+
+def test_init_weights_fine_tunes_from_a_checkpoint(road_tiles, tmp_path):
+    first = train(_config(*road_tiles, tmp_path / "pre", epochs=1))
+    tuned = train(_config(*road_tiles, tmp_path / "ft", epochs=1, lr=0.0, init_weights=str(first.last),
+                          arch_args={"filters": [8, 16]}))
+    _, meta = load_checkpoint(tuned.last)
+    assert meta.arch_args == {"filters": [4, 8, 16]}  # the checkpoint's architecture wins
+    assert meta.provenance["init_weights"] == str(first.last)
+    a, b = load_file(str(first.last)), load_file(str(tuned.last))
+    for key in a:  # lr = 0: weights unchanged (BN running stats do move)
+        if "running" not in key and "num_batches" not in key:
+            torch.testing.assert_close(a[key], b[key])
