@@ -190,40 +190,35 @@ def process_window(
     r_off, c_off = core[0].start, core[1].start
     win_rc = rc + np.array([r_off, c_off])
     v = values[win_rc[:, 0], win_rc[:, 1]]
-    prob = (v.astype(np.float32) / np.float32(255.0)) if v.dtype == np.uint8 else v.astype(np.float32)
+    prob = (
+        (v.astype(np.float32) / np.float32(255.0)) if v.dtype == np.uint8 else v.astype(np.float32)
+    )
     dist = _distance_to_background(mask, win_rc)
     return WindowResult(True, mask_core=mask_core, skel_rc=rc, prob=prob, dist=dist)
 
 
 def _thinning_halo_needed(
-    mask: np.ndarray, core: tuple[slice, slice], open_edges: tuple[bool, bool, bool, bool], halo: int
+    mask: np.ndarray,
+    core: tuple[slice, slice],
+    open_edges: tuple[bool, bool, bool, bool],
+    halo: int,
 ) -> int:
     """Halo the thinning needs here (``halo`` itself when it suffices).
 
     Rule: components that reach both the core and an open window edge need
-    ``halo >= 4 d + 8`` with ``d`` their chessboard depth (distance to background,
-    the outside of an open edge counting as road). Fast path: a depth above
-    ``K = (halo - 8) // 4`` needs a fully-road square of side ``2K + 1``, which always
-    contains a whole aligned tile of side ``K + 1``; with no such tile anywhere in the
-    window (the usual case for road masks) the halo suffices without labelling.
+    ``halo >= 4 d + 8`` with ``d`` their chessboard depth inside the window (distance
+    to the nearest background pixel or window side). Fast path: a depth above
+    ``K = (halo - 8) // 4`` needs a fully-road square of side ``2K + 1`` inside the
+    window, which always contains a whole aligned tile of side ``K + 1``; with no such
+    tile (the usual case for road masks) the halo suffices without labelling.
     """
     k = (halo - 8) // 4
     if k >= 1:
         t = k + 1
-        top, bottom, left, right = open_edges
-        padded = np.pad(mask, ((t, t), (t, t)), constant_values=False)
-        if top:
-            padded[:t] = True
-        if bottom:
-            padded[-t:] = True
-        if left:
-            padded[:, :t] = True
-        if right:
-            padded[:, -t:] = True
-        hh, ww = (padded.shape[0] // t) * t, (padded.shape[1] // t) * t
-        tiles = padded[:hh, :ww].reshape(hh // t, t, ww // t, t)
-        full = tiles.all(axis=(1, 3))
-        if not full.any():
+        hh, ww = -(-mask.shape[0] // t) * t, -(-mask.shape[1] // t) * t
+        padded = np.zeros((hh, ww), bool)
+        padded[: mask.shape[0], : mask.shape[1]] = mask
+        if not padded.reshape(hh // t, t, ww // t, t).all(axis=(1, 3)).any():
             return halo
     labels, _ = ndi.label(mask, structure=EIGHT)
     edge = _touching_open_edges(labels, open_edges)
@@ -233,11 +228,9 @@ def _thinning_halo_needed(
     risky = np.intersect1d(edge, in_core[in_core > 0])
     if not risky.size:
         return halo
-    # chessboard depth with the open sides continued as road (cdt ignores the array outside)
-    depth = ndi.distance_transform_cdt(mask, metric="chessboard")
+    # chessboard depth inside the window: the window's sides count as background
+    depth = ndi.distance_transform_cdt(np.pad(mask, 1), metric="chessboard")[1:-1, 1:-1]
     dsel = depth[np.isin(labels, risky)]
-    if (dsel < 0).any():  # no background at all in the window
-        return 2 * halo
     need = 4 * int(dsel.max()) + 8
     return halo if halo >= need else max(2 * halo, need)
 

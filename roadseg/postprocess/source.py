@@ -74,8 +74,12 @@ def _gsd_metres(transform, crs, height: int, width: int) -> tuple[float, float]:
     return gx * factor, gy * factor
 
 
-def open_source(path: str | Path, block_size: int = 2048) -> RasterInfo:
-    """Open ``path``, validate it and scan its values once (histogram, mask detection).
+def open_source(path: str | Path, block_size: int = 2048, scan: bool = True) -> RasterInfo:
+    """Open ``path``, validate it and (``scan``) read its values once: range checks,
+    ``{0, 1}``-mask detection and the histogram needed by Otsu.
+
+    Without ``scan`` the same checks happen while :class:`WindowReader` reads, and
+    ``{0, 1}`` detection is left to the caller (``reader.max_seen``).
 
     Raises :class:`InputError` naming the file when it is not a readable
     single-band-usable raster or its values are not probabilities.
@@ -126,7 +130,8 @@ def open_source(path: str | Path, block_size: int = 2048) -> RasterInfo:
             pixel_coords=pixel_coords,
             histogram=np.zeros(256, np.int64),
         )
-        _scan(ds, info, block_size)
+        if scan:
+            _scan(ds, info, block_size)
     return info
 
 
@@ -192,6 +197,7 @@ class WindowReader:
         self.info = info
         self.pad = pad
         self._ds = rasterio.open(info.path)
+        self.max_seen = -math.inf  # largest valid raw value read so far
 
     def close(self) -> None:
         self._ds.close()
@@ -221,6 +227,20 @@ class WindowReader:
 
     def _to_values(self, a: np.ndarray) -> np.ndarray:
         valid = _valid(a, self.info.nodata)
+        if a.size:
+            v = a if valid.all() else a[valid]
+            if v.size:
+                lo, hi = float(v.min()), float(v.max())
+                self.max_seen = max(self.max_seen, hi)
+                if self.info.kind == "float" and (lo < -1e-6 or hi > 1 + 1e-6):
+                    raise InputError(
+                        f"{self.info.path}: float values in [{lo:g}, {hi:g}] are not probabilities in [0, 1]"
+                    )
+                if self.info.kind != "float" and (lo < 0 or hi > 255):
+                    raise InputError(
+                        f"{self.info.path}: integer values in [{lo:g}, {hi:g}] are neither a mask nor "
+                        "uint8 probabilities (0..255)"
+                    )
         if self.info.kind == "float":
             out = np.where(valid, a, 0).astype(np.float32)
             return np.clip(out, 0.0, 1.0, out=out)
