@@ -4,9 +4,11 @@ The raster is processed one *tile row* at a time (all tiles with the same row
 offset, see :class:`roadseg.raster.grid.TileGrid`):
 
 1. a background reader thread reads the full-width strip of rows
-   ``[r_i, r_i + tile)``, prepares it (scaling + normalisation) and cuts it
-   into tiles, which it queues as batches (``prefetch`` batches ahead) while
-   the model runs on the previous ones;
+   ``[r_i, r_i + tile)`` (scaled to 0..255, in the raster's compact type),
+   cuts it into tiles, stacks and prepares (normalises) each batch and queues
+   it (``prefetch`` batches ahead) while the model runs on the previous ones;
+   normalising by batch rather than by strip keeps the float32 copies at
+   batch size (a float32 strip of a 20000 px wide RGB scene is 54 MB);
 2. the main thread runs the model on each batch and accumulates, for every
    tile, ``Σ w·p`` and ``Σ w`` (:mod:`roadseg.inference.blending`) into two
    ``tile x width`` buffers that cover only the rows still open;
@@ -43,7 +45,7 @@ from roadseg.raster.grid import TileGrid, TileWindow, crop_to, pad_to_tile
 
 log = logging.getLogger(__name__)
 
-#: ``(row_off, n_rows) -> (image (C, n_rows, width) float32, valid (n_rows, width) bool | None)``
+#: ``(row_off, n_rows) -> (image (C, n_rows, width), valid (n_rows, width) bool | None)``
 StripReader = Callable[[int, int], tuple[np.ndarray, "np.ndarray | None"]]
 #: ``(row_off, values (h, width) float32, valid (h, width) bool)``
 Sink = Callable[[int, np.ndarray, np.ndarray], None]
@@ -78,6 +80,7 @@ def _producer(
     batch_size: int,
     q: queue.Queue,
     stop: threading.Event,
+    prepare: Callable[[np.ndarray], np.ndarray] | None,
 ) -> None:
     """Reader thread: strips -> tiles -> batches on ``q`` (``("valid", i, mask)`` first per row)."""
     try:
@@ -85,6 +88,13 @@ def _producer(
         n_rows = min(tile, grid.height)
         items: list[TileWindow] = []
         arrays: list[np.ndarray] = []
+
+        def batch() -> tuple[str, list[TileWindow], np.ndarray]:
+            stacked = np.stack(arrays)
+            if prepare is not None:
+                stacked = prepare(stacked)
+            return ("batch", items, stacked.astype(np.float32, copy=False))
+
         for i, r in enumerate(grid.row_starts):
             if stop.is_set():
                 return
@@ -103,10 +113,10 @@ def _producer(
                 items.append(win)
                 arrays.append(image[:, :, cols])
                 if len(items) == batch_size:
-                    if not _put(q, ("batch", items, np.stack(arrays)), stop):
+                    if not _put(q, batch(), stop):
                         return
                     items, arrays = [], []
-        if items and not _put(q, ("batch", items, np.stack(arrays)), stop):
+        if items and not _put(q, batch(), stop):
             return
         _put(q, _DONE, stop)
     except BaseException as exc:  # forwarded to the main thread, which re-raises it
@@ -176,14 +186,15 @@ def run_tiles(
     batch_size: int = 8,
     prefetch: int = 2,
     progress: Any = None,
+    prepare: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> RunStats:
     """Predict every tile of ``grid`` and stream the blended result to ``sink``.
 
     Args:
         grid: the tile geometry (raster size, tile, overlap).
         read_strip: reads ``n_rows`` full-width rows from ``row_off`` (raster
-            coordinates, ``n_rows = min(tile, height)``), already prepared for
-            the model, plus their valid mask or ``None``.
+            coordinates, ``n_rows = min(tile, height)``), plus their valid
+            mask or ``None``; invalid pixels should already be filled.
         forward: ``(N, C, tile, tile) float32 -> (N, tile, tile) float32``
             (see :func:`roadseg.inference.device.make_forward`).
         sink: receives the final rows in order: ``(row_off, values, valid)``;
@@ -192,6 +203,9 @@ def run_tiles(
         batch_size: tiles per forward call (batches span tile rows).
         prefetch: batches the reader thread may prepare ahead.
         progress: an object with ``update(n)`` (a tqdm bar), advanced per tile.
+        prepare: applied to every stacked ``(N, C, tile, tile)`` batch in the
+            reader thread (e.g. ``meta.normalisation.apply``); the result is
+            cast to float32.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -202,7 +216,7 @@ def run_tiles(
     stop = threading.Event()
     reader = threading.Thread(
         target=_producer,
-        args=(grid, read_strip, batch_size, q, stop),
+        args=(grid, read_strip, batch_size, q, stop, prepare),
         name="roadseg-reader",
         daemon=True,
     )
@@ -243,12 +257,8 @@ def run_tiles(
     return stats
 
 
-def array_reader(
-    image: np.ndarray,
-    valid: np.ndarray | None = None,
-    prepare: Callable[[np.ndarray], np.ndarray] | None = None,
-) -> StripReader:
-    """A :data:`StripReader` over an in-memory ``(C, H, W)`` array (``prepare`` per strip)."""
+def array_reader(image: np.ndarray, valid: np.ndarray | None = None) -> StripReader:
+    """A :data:`StripReader` over an in-memory ``(C, H, W)`` array; invalid pixels read as 0."""
     if image.ndim != 3:
         raise ValueError(f"image must be (bands, height, width), got shape {image.shape}")
     if valid is not None and valid.shape != image.shape[1:]:
@@ -256,7 +266,6 @@ def array_reader(
 
     def read(row_off: int, n_rows: int) -> tuple[np.ndarray, np.ndarray | None]:
         strip = image[:, row_off : row_off + n_rows]
-        strip = prepare(strip) if prepare is not None else strip.astype(np.float32, copy=False)
         mask = None if valid is None else valid[row_off : row_off + n_rows]
         if mask is not None and not mask.all():
             strip = strip.copy()

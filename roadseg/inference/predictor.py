@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import tempfile
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import rasterio
 import torch
 from tqdm import tqdm
 
@@ -190,12 +192,13 @@ def predict_array(
     try:
         run_tiles(
             TileGrid(h, w, tile, config.overlap),
-            array_reader(image, valid, prepare=meta.normalisation.apply),
+            array_reader(image, valid),
             forward,
             sink,
             blend=config.blend,
             batch_size=config.batch_size,
             prefetch=config.prefetch,
+            prepare=meta.normalisation.apply,
         )
     finally:
         if was_training:
@@ -239,9 +242,11 @@ def predict_scene(
         amp=resolve_amp(config.amp, device),
         channels_last=config.channels_last,
     )
-    normalise = meta.normalisation.apply
 
-    with open_scene(scene_path, bands=config.bands) as scene:
+    with contextlib.ExitStack() as stack:
+        scene = stack.enter_context(open_scene(scene_path, bands=config.bands))
+        # bound GDAL's block cache: its default (5 % of the RAM) would fill up on a big scene
+        stack.enter_context(rasterio.Env(GDAL_CACHEMAX=scene.block_cache_bytes()))
         meta.check_bands(scene.count, scene_path)
         resample = needs_resampling(scene.gsd_m, meta.gsd_m, config.gsd_tolerance)
         if resample:
@@ -256,15 +261,19 @@ def predict_scene(
         def run(view: Any, sink: Any) -> tuple[RunStats, tuple[int, int]]:
             grid = TileGrid(view.height, view.width, tile, config.overlap)
 
-            def read_strip(row_off: int, n_rows: int) -> tuple[np.ndarray, np.ndarray | None]:
-                image, valid = view.read_rows(row_off, n_rows)
-                return normalise(image), valid
-
             with tqdm(
                 total=grid.n_tiles, unit="tile", desc=scene_path.name, disable=not config.progress
             ) as bar:
                 stats = run_tiles(
-                    grid, read_strip, forward, sink, blend, config.batch_size, config.prefetch, bar
+                    grid,
+                    view.read_rows,
+                    forward,
+                    sink,
+                    blend,
+                    config.batch_size,
+                    config.prefetch,
+                    bar,
+                    prepare=meta.normalisation.apply,
                 )
             return stats, (view.height, view.width)
 

@@ -218,6 +218,20 @@ class Scene:
             return None
         return math.sqrt(self.gsd_xy_m[0] * self.gsd_xy_m[1])
 
+    def block_cache_bytes(self) -> int:
+        """GDAL block cache that strip reads need: three input block rows plus margin.
+
+        Consecutive tile-row strips overlap and share block rows, so keeping
+        a few full-width block rows cached avoids decompressing a block twice;
+        anything more (GDAL's default is 5 % of the RAM) only grows the
+        resident memory on a large scene. Clamped to 64..512 MiB.
+        """
+        block_h = int(self.dataset.block_shapes[0][0]) if self.dataset.block_shapes else 256
+        itemsize = max(np.dtype(t).itemsize for t in self.dataset.dtypes)
+        row_bytes = self.width * self.dataset.count * itemsize
+        need = 3 * min(block_h, self.height) * row_bytes + 2 * 256 * self.width + (32 << 20)
+        return int(min(max(need, 64 << 20), 512 << 20))
+
     def view(self, dataset: Any = None) -> RasterView:
         """A :class:`RasterView` on the scene, or on ``dataset`` (a VRT over it)."""
         return RasterView(
