@@ -477,6 +477,7 @@ def _evaluate_scene(
     labels: Path,
     config: ExtractConfig,
     summary: RunSummary,
+    kept_probability: Path | None = None,
 ) -> dict:
     """The evaluation stage of :func:`extract_scene`, reports written into ``staged``."""
     staged_out = staged.path(out)
@@ -498,7 +499,25 @@ def _evaluate_scene(
         except OSError as exc:
             raise _as_output_error(exc, out) from exc
         bar.update()
+    renames = {str(staged.dir): str(out.parent if str(out.parent) else Path("."))}
+    if kept_probability is not None:
+        renames[str(stage.probability)] = str(kept_probability)
+    files = evaluation_paths(staged_out)
+    _rewrite_paths(files, renames)
+    if files["json"].exists():  # the report as published, with its final paths
+        report = json.loads(files["json"].read_text(encoding="utf-8"))
     return report
+
+
+def _rewrite_paths(files: dict[str, Path], renames: dict[str, str]) -> None:
+    """Point a staged report's paths at where its files will be after publishing."""
+    for key in ("json", "markdown"):
+        path = files[key]
+        if path.exists():
+            text = path.read_text(encoding="utf-8")
+            for old, new in renames.items():
+                text = text.replace(old, new)
+            path.write_text(text, encoding="utf-8")
 
 
 def extract_scene(
@@ -568,7 +587,9 @@ def _run_stages(
             export_staged(network, out, config.output.formats, staged)
             bar.update()
         if labels is not None:
-            report = _evaluate_scene(stage, staged, out, labels, config, summary)
+            report = _evaluate_scene(
+                stage, staged, out, labels, config, summary, kept.get("probability")
+            )
         outputs = staged.publish()
     summary.outputs += [str(p) for p in outputs]
     summary.outputs += [str(p) for p in kept.values() if p.exists()]
