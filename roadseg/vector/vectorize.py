@@ -3,7 +3,8 @@
 ``vectorize_raster`` runs, with every length of :class:`VectorizeConfig` converted
 from metres with the raster's GSD:
 
-1. scan the raster once (value checks, {0,1}-mask detection, histogram for Otsu);
+1. for Otsu only, scan the raster once for its histogram (values are checked while
+   reading; a {0, 1} mask is recognised after the block pass, which is then redone);
 2. threshold + cleanup + skeleton by block with a halo (identical to whole-image);
 3. skeleton → graph (int64 pixels, junction clusters, rings and loops kept);
 4. merge close junctions → prune spurs → bridge gaps → drop short components →
@@ -90,21 +91,22 @@ def skeleton_of_raster(
     """Stages 1–2: the sparse skeleton of ``path``; optionally write mask/skeleton GeoTIFFs
     ({0, 255} uint8, same grid, written atomically while the blocks stream by)."""
     config = config or VectorizeConfig()
-    info = info or open_source(path, block_size=config.block_size)
+    # only Otsu needs the histogram before the block pass; {0,1} masks are detected after it
+    scanned = info is not None or config.threshold.kind == "otsu"
+    info = info or open_source(path, block_size=config.block_size, scan=scanned)
     params = block_params(info, config)
     with contextlib.ExitStack() as stack:
         mask_sink = _tiff_sink(stack, Path(mask_out), info) if mask_out else None
         skel_sink = _tiff_sink(stack, Path(skeleton_out), info) if skeleton_out else None
         reader = stack.enter_context(WindowReader(info, params.pad))
-        sk = skeletonize_blocks(
-            reader,
-            params,
-            config.block_size,
-            config.halo,
-            mask_sink,
-            skel_sink,
-            config.show_progress,
-        )
+        run = (config.block_size, config.halo, mask_sink, skel_sink, config.show_progress)
+        sk = skeletonize_blocks(reader, params, *run)
+        if not scanned and info.kind == "code" and reader.max_seen == 1:
+            # a {0, 1} mask read as codes: redo the pass reading 1 as road (sinks are overwritten)
+            log.info("%s: values are {0, 1}: reading it as a binary mask", info.path)
+            info.kind = "binary01"
+            params = block_params(info, config)
+            sk = skeletonize_blocks(reader, params, *run)
     return sk, info, params
 
 
