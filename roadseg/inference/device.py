@@ -109,6 +109,7 @@ def make_forward(
     tta: bool = False,
     amp: torch.dtype | None = None,
     channels_last: bool = False,
+    fixed_batch: int | None = None,
 ) -> ForwardFn:
     """Wrap ``model`` as ``(N, C, h, w) float32 ndarray -> (N, h, w) float32 ndarray``.
 
@@ -119,6 +120,8 @@ def make_forward(
         tta: average the 8 D4 symmetries (square tiles only).
         amp: autocast dtype on CUDA (see :func:`resolve_amp`), or ``None``.
         channels_last: feed the input in channels_last memory format.
+        fixed_batch: pad smaller batches (the last one) to this size, so that a
+            compiled model or cuDNN autotuning never sees a new shape.
     """
     if outputs not in OUTPUTS:
         raise ValueError(f"outputs must be one of {OUTPUTS}, got {outputs!r}")
@@ -142,6 +145,10 @@ def make_forward(
 
     def forward(batch: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
+            n = batch.shape[0]
+            if fixed_batch is not None and n < fixed_batch:
+                pad = np.zeros((fixed_batch - n, *batch.shape[1:]), dtype=np.float32)
+                batch = np.concatenate([batch, pad])
             x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
             if device.type == "cuda":
                 x = x.pin_memory().to(device, non_blocking=True)
@@ -152,6 +159,6 @@ def make_forward(
             assert acc is not None
             if len(transforms) > 1:
                 acc = acc / len(transforms)
-            return acc[:, 0].cpu().numpy()
+            return acc[:n, 0].cpu().numpy()
 
     return forward

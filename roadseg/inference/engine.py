@@ -253,7 +253,8 @@ def run_tiles(
         acc.finish()
     finally:
         stop.set()
-        reader.join(timeout=10)
+        # wait for the reader: it may be inside a read of a dataset the caller closes next
+        reader.join()
     return stats
 
 

@@ -241,6 +241,7 @@ def predict_scene(
         tta=config.tta,
         amp=resolve_amp(config.amp, device),
         channels_last=config.channels_last,
+        fixed_batch=config.batch_size if (config.compile or device.type == "cuda") else None,
     )
 
     with contextlib.ExitStack() as stack:

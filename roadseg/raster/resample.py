@@ -23,6 +23,8 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import logging
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +39,8 @@ from rasterio.windows import Window
 
 from roadseg.raster.scene import RasterView, Scene
 from roadseg.raster.write import BLOCK, StripWriter
+
+log = logging.getLogger(__name__)
 
 
 def needs_resampling(
@@ -67,6 +71,15 @@ def model_grid(scene: Scene, model_gsd_m: float) -> ModelGrid:
     width = max(1, round(scene.width * gx / model_gsd_m))
     height = max(1, round(scene.height * gy / model_gsd_m))
     t = scene.transform @ Affine.scale(scene.width / width, scene.height / height)
+    if width * height > 4 * scene.width * scene.height:
+        log.warning(
+            "%s: GSD %.2f m is much coarser than the model's %.2f m; the scene is enlarged "
+            "%.1fx per side and thin roads may be invisible to the model",
+            scene.path,
+            scene.gsd_m,
+            model_gsd_m,
+            math.sqrt(width * height / (scene.width * scene.height)),
+        )
     return ModelGrid(height=height, width=width, transform=t)
 
 

@@ -33,12 +33,13 @@ Example:
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import rasterio
-from rasterio.errors import RasterioError
+from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
 from roadseg.errors import OutputError
@@ -107,7 +108,10 @@ class StripWriter:
         self._env = rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True)
         self._env.__enter__()
         try:
-            self._dst = rasterio.open(self.path, "w", **profile)
+            with warnings.catch_warnings():
+                # a scene without CRS keeps its (often identity) pixel grid on purpose
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                self._dst = rasterio.open(self.path, "w", **profile)
         except (RasterioError, OSError) as exc:
             self._env.__exit__(None, None, None)
             raise OutputError(f"{self.path}: cannot create GeoTIFF ({exc})") from exc

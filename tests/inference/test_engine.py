@@ -133,3 +133,16 @@ def test_reader_errors_reach_the_caller():
 def test_model_with_wrong_output_shape_is_refused():
     with pytest.raises(ValueError, match=r"\(N, 1, h, w\)"):
         blend_tiles(lambda x: x, np.zeros((3, 40, 40), np.float32), 32, 8, outputs="probabilities")
+
+
+def test_fixed_batch_pads_the_last_batch_and_drops_the_padding():
+    seen = []
+
+    def model(x):
+        seen.append(x.shape[0])
+        return x[:, :1]
+
+    fwd = make_forward(model, outputs="probabilities", fixed_batch=4)
+    x = np.random.default_rng(4).random((3, 2, 16, 16), dtype=np.float32)
+    np.testing.assert_array_equal(fwd(x), x[:, 0])
+    assert seen == [4]
