@@ -186,7 +186,7 @@ def process_window(
             return WindowResult(False, need_halo=need)
     skel = skeletonize(mask)
     skel_core = skel[core]
-    rc = np.argwhere(skel_core).astype(np.int64)
+    rc = np.stack(np.divmod(np.flatnonzero(skel_core), skel_core.shape[1]), axis=1).astype(np.int64)
     r_off, c_off = core[0].start, core[1].start
     win_rc = rc + np.array([r_off, c_off])
     v = values[win_rc[:, 0], win_rc[:, 1]]
