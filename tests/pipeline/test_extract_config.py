@@ -115,3 +115,10 @@ def test_threshold_defaults_to_the_models_calibrated_one(tmp_path):
     # vectorize.threshold in a file is the same option
     (tmp_path / "c.yaml").write_text("vectorize: {threshold: 0.65}\n")
     assert load_extract_config(tmp_path / "c.yaml").threshold == 0.65
+
+
+def test_example_config_documents_the_defaults():
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "configs" / "extract_example.yaml"
+    assert load_extract_config(example).to_dict() == ExtractConfig().to_dict()
