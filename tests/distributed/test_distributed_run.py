@@ -15,6 +15,7 @@ from rasterio.windows import Window
 
 from roadseg.cli import main
 from roadseg.distributed import run_scenes
+from roadseg.errors import InputError
 from roadseg.pipeline.config import load_extract_config
 from roadseg.pipeline.extract import extract_scene
 from roadseg.pipeline.inputs import expand_scenes
@@ -142,21 +143,52 @@ def test_cli_many_scenes_on_a_local_cluster(mosaic, capfd):
     corrupt.unlink()
 
 
-def test_run_scenes_with_gpu_resources_over_a_vrt_mosaic(mosaic):
-    """A VRT mosaic fans out to its sources; inference tasks carry the GPU resource."""
+def test_existing_scheduler_gpu_workers_and_a_vrt_mosaic(mosaic, capfd):
+    """--scheduler: a cluster started elsewhere whose workers offer GPU=1; the VRT mosaic fans
+    out to its sources and inference tasks only run where the GPU resource is."""
+    from distributed import LocalCluster
+
     scenes = expand_scenes([mosaic["vrt"]], expand_vrt=True)
     assert [s.name for s in scenes] == [p.name for p in mosaic["parts"]]
-    result = run_scenes(
-        scenes,
-        mosaic["cfg"],
+    with pytest.raises(InputError, match="cache-dir"):
+        run_scenes(scenes, mosaic["cfg"], scheduler="tcp://127.0.0.1:1")
+    with LocalCluster(
         n_workers=2,
         threads_per_worker=1,
-        gpu_resources=True,
-        cache_dir=mosaic["dir"] / "cache",
-    )
-    assert not result.failed and len(result.outcomes) == 4
-    assert all(
-        o.worker and o.worker.startswith("tcp://") for o in result.outcomes
-    )  # ran on workers
-    _assert_same_network(result.network, mosaic["reference"])
-    assert result.network.metadata["scenes"] == [str(s) for s in scenes]
+        processes=True,
+        resources={"GPU": 1},
+        dashboard_address=None,
+    ) as cluster:
+        result = run_scenes(
+            scenes,
+            mosaic["cfg"],
+            scheduler=cluster.scheduler_address,
+            gpu_resources=True,
+            cache_dir=mosaic["dir"] / "cache",
+        )
+        assert not result.failed and len(result.outcomes) == 4
+        assert all(o.worker and o.worker.startswith("tcp://") for o in result.outcomes)
+        _assert_same_network(result.network, mosaic["reference"])
+        assert result.network.metadata["scenes"] == [str(s) for s in scenes]
+        # the command line on the same cluster: every scene failing writes nothing
+        bad = [mosaic["dir"] / "missing1.tif", mosaic["dir"] / "missing2.tif"]
+        out = mosaic["dir"] / "none.geojson"
+        rc = main(
+            [
+                "extract",
+                *map(str, bad),
+                "-o",
+                str(out),
+                "--scheduler",
+                cluster.scheduler_address,
+                "--cache-dir",
+                str(mosaic["dir"] / "cache"),
+                "--weights",
+                str(mosaic["model"]),
+                "--gpu-workers",
+                "--no-progress",
+            ]
+        )
+        err = capfd.readouterr().err
+        assert rc == 2 and "every scene failed (2)" in err
+        assert all(str(b) in err for b in bad) and not out.exists()
