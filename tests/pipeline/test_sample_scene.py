@@ -59,8 +59,6 @@ def test_readme_command_on_the_sample(tmp_path):
             str(out),
             "--evaluate",
             str(sample_labels_path()),
-            "--device",
-            "cpu",
         ],
         capture_output=True,
         text=True,
