@@ -32,16 +32,24 @@ import numpy as np
 Gsd = tuple[float, float]
 
 
-def _scaled(coords: np.ndarray, gsd: Gsd) -> np.ndarray:
-    return coords * np.asarray(gsd, np.float64)
-
-
 def edge_length_m(coords: np.ndarray, gsd: Gsd) -> float:
     """Polyline length in metres of pixel-space ``coords`` (rows, cols)."""
     if len(coords) < 2:
         return 0.0
-    d = np.diff(_scaled(coords, gsd), axis=0)
-    return float(np.hypot(d[:, 0], d[:, 1]).sum())
+    d = np.diff(coords, axis=0)
+    return float(np.hypot(d[:, 0] * gsd[0], d[:, 1] * gsd[1]).sum())
+
+
+def _length(d: dict, gsd: Gsd) -> float:
+    """Length of edge ``d``, cached with the coordinate array it was measured on
+    (geometries are always replaced, never changed in place)."""
+    c = d["coords"]
+    cached = d.get("_len")
+    if cached is not None and cached[0] is c and cached[1] == gsd:
+        return cached[2]
+    v = edge_length_m(c, gsd)
+    d["_len"] = (c, gsd, v)
+    return v
 
 
 def _oriented(data: dict, at_end: int) -> dict:
@@ -122,7 +130,7 @@ def prune_spurs(g: nx.MultiGraph, min_spur_m: float, gsd: Gsd) -> nx.MultiGraph:
             continue
         if g.nodes[free]["border"]:
             continue
-        if edge_length_m(d["coords"], gsd) < min_spur_m:
+        if _length(d, gsd) < min_spur_m:
             remove.append((u, v, k, free, hub))
     hubs = set()
     for u, v, k, free, hub in remove:
@@ -137,33 +145,41 @@ def merge_close_junctions(g: nx.MultiGraph, junction_merge_m: float, gsd: Gsd) -
     """Contract short junction–junction edges into one node at their mean position."""
     if junction_merge_m <= 0:
         return g
-    changed = True
+
+    def short_edges(nodes):
+        out = []
+        for u in nodes:
+            if u not in g or g.degree(u) < 3:
+                continue
+            for _, v, k, d in g.edges(u, keys=True, data=True):
+                if u != v and g.degree(v) >= 3 and _length(d, gsd) < junction_merge_m:
+                    out.append((u, v, k))
+        return out
+
     touched = set()
-    while changed:
-        changed = False
-        for u, v, k, d in list(g.edges(keys=True, data=True)):
-            if u == v or u not in g or v not in g or not g.has_edge(u, v, k):
-                continue
-            if g.degree(u) < 3 or g.degree(v) < 3:
-                continue
-            if edge_length_m(d["coords"], gsd) >= junction_merge_m:
-                continue
-            pu, pv = np.asarray(g.nodes[u]["pos"]), np.asarray(g.nodes[v]["pos"])
-            new_pos = tuple(float(x) for x in (pu + pv) / 2)
-            g.remove_edge(u, v, k)
-            for _, w, kk, dd in list(g.edges(v, keys=True, data=True)):
-                g.remove_edge(v, w, kk)
-                dd = dict(dd)
-                if dd["start"] == v:
-                    dd["start"] = u
-                if dd["end"] == v:
-                    dd["end"] = u
-                g.add_edge(dd["start"], dd["end"], **dd)
-            g.nodes[u]["border"] = g.nodes[u]["border"] or g.nodes[v]["border"]
-            g.remove_node(v)
-            _move_node(g, u, new_pos)
-            touched.add(u)
-            changed = True
+    work = short_edges(list(g.nodes))
+    while work:
+        u, v, k = work.pop()
+        if u not in g or v not in g or not g.has_edge(u, v, k):
+            continue
+        if g.degree(u) < 3 or g.degree(v) < 3:
+            continue
+        pu, pv = np.asarray(g.nodes[u]["pos"]), np.asarray(g.nodes[v]["pos"])
+        new_pos = tuple(float(x) for x in (pu + pv) / 2)
+        g.remove_edge(u, v, k)
+        for _, w, kk, dd in list(g.edges(v, keys=True, data=True)):
+            g.remove_edge(v, w, kk)
+            dd = dict(dd)
+            if dd["start"] == v:
+                dd["start"] = u
+            if dd["end"] == v:
+                dd["end"] = u
+            g.add_edge(dd["start"], dd["end"], **dd)
+        g.nodes[u]["border"] = g.nodes[u]["border"] or g.nodes[v]["border"]
+        g.remove_node(v)
+        _move_node(g, u, new_pos)
+        touched.add(u)
+        work.extend(short_edges([u]))
     return dissolve_degree2(g, touched)
 
 
@@ -273,7 +289,7 @@ def drop_short_components(
 ) -> nx.MultiGraph:
     """Remove connected components shorter than ``min_component_m`` (in place)."""
     for comp in list(nx.connected_components(g)):
-        total = sum(edge_length_m(d["coords"], gsd) for _, _, d in g.edges(comp, data=True))
+        total = sum(_length(d, gsd) for _, _, d in g.edges(comp, data=True))
         if total >= min_component_m:
             continue
         if keep_border and total > 0 and any(g.nodes[n]["border"] for n in comp):

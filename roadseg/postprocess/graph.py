@@ -48,19 +48,41 @@ _DIAG_SHARED = {4: (0, 2), 5: (0, 3), 6: (1, 2), 7: (1, 3)}
 
 
 def _neighbours(sk: SkeletonPixels) -> np.ndarray:
-    """(8, n) index of each pixel's neighbour in ``sk.flat`` or -1, after corner removal."""
+    """(8, n) index of each pixel's neighbour in ``sk.flat`` or -1, after corner removal.
+
+    Indices are int32 while the skeleton has fewer than 2**31 pixels (memory: the
+    pixel *coordinates* stay int64).
+    """
     h, w = sk.shape
     flat = sk.flat
     n = flat.size
+    itype = np.int32 if n < 2**31 - 1 else np.int64
     rows, cols = flat // w, flat % w
-    nb = np.full((8, n), -1, np.int64)
-    for k, (dr, dc) in enumerate(_OFFSETS):
-        ok = (rows + dr >= 0) & (rows + dr < h) & (cols + dc >= 0) & (cols + dc < w)
-        target = flat + dr * w + dc
-        idx = np.searchsorted(flat, target)
-        idx_c = np.minimum(idx, max(n - 1, 0))
-        found = ok & (idx < n) & (flat[idx_c] == target) if n else ok
-        nb[k] = np.where(found, idx_c, -1)
+    nb = np.full((8, n), -1, itype)
+    kof = {(int(dr), int(dc)): k for k, (dr, dc) in enumerate(_OFFSETS)}
+    ar = np.arange(n, dtype=np.int64)
+    col_ok = {-1: cols >= 1, 0: None, 1: cols < w - 1}
+    for dr in (-1, 0, 1):
+        row_ok = (rows + dr >= 0) & (rows + dr < h)
+        # the neighbours in row r + dr are at consecutive indices from the first flat
+        # index >= the left candidate (``flat`` is sorted and unique); same row: i ± 1
+        base = ar if dr == 0 else np.searchsorted(flat, flat + (dr * w - 1))
+        for dc in (-1, 0, 1):
+            if dr == 0 and dc == 0:
+                continue
+            target = flat + (dr * w + dc)
+            found = np.zeros(n, bool)
+            pos = np.full(n, -1, np.int64)
+            offsets = (dc,) if dr == 0 else range(dc + 2)
+            for j in offsets:
+                idx = np.clip(base + j, 0, n - 1)
+                hit = (flat[idx] == target) & ~found
+                pos[hit] = idx[hit]
+                found |= hit
+            found &= row_ok
+            if col_ok[dc] is not None:
+                found &= col_ok[dc]
+            nb[kof[(dr, dc)]][found] = pos[found]
     for k, (a, b) in _DIAG_SHARED.items():
         nb[k, (nb[a] >= 0) | (nb[b] >= 0)] = -1
     return nb
@@ -81,31 +103,46 @@ def skeleton_to_graph(
     g = nx.MultiGraph()
     if n == 0:
         return g
-    rows, cols = sk.rows, sk.cols
-    rc = np.stack([rows, cols], axis=1)
+    rc = np.empty((n, 2), np.int64)
+    rc[:, 0], rc[:, 1] = np.divmod(sk.flat, w)
+    rows, cols = rc[:, 0], rc[:, 1]
     nb = _neighbours(sk)
-    deg = (nb >= 0).sum(axis=0)
+    it = nb.dtype  # int32 indices (int64 only for > 2**31 skeleton pixels)
+    deg = (nb >= 0).sum(axis=0).astype(np.int8)
     on_border = (
         (rows < border_tolerance_px)
         | (rows >= h - border_tolerance_px)
         | (cols < border_tolerance_px)
         | (cols >= w - border_tolerance_px)
     )
-
-    # links as (i, j) pairs, each once (i < j)
-    src = np.repeat(np.arange(n, dtype=np.int64)[None, :], 8, axis=0).ravel()
-    dst = nb.ravel()
-    keep = dst > src
-    li, lj = src[keep], dst[keep]
-
-    # --- nodes: junction clusters, end points and isolated pixels
     is_chain = deg == 2
     is_junc = deg >= 3
-    node_of = np.full(n, -1, np.int64)
+
+    # links as (i, j) pairs, each once (i < j)
+    ar = np.arange(n, dtype=it)
+    li = np.concatenate([ar[nb[k] > ar] for k in range(8)])
+    lj = np.concatenate([nb[k][nb[k] > ar] for k in range(8)])
+    del ar
+    # node neighbours of the chain pixels touching a node (the chain ends): first and second
+    ends_at = np.flatnonzero(is_chain)
+    nbe = nb[:, ends_at]
+    is_node_nb = (nbe >= 0) & ~is_chain[np.where(nbe >= 0, nbe, 0)]
+    touch = is_node_nb.any(axis=0)
+    ends_at, nbe, is_node_nb = ends_at[touch], nbe[:, touch], is_node_nb[:, touch]
+    cnt = is_node_nb.sum(axis=0)
+    k_ = np.arange(ends_at.size)
+    first_nb = np.full(n, -1, it)
+    second_nb = np.full(n, -1, it)
+    first_nb[ends_at] = nbe[np.argmax(is_node_nb, axis=0), k_]
+    second_nb[ends_at] = np.where(cnt >= 2, nbe[7 - np.argmax(is_node_nb[::-1], axis=0), k_], -1)
+    del nb, nbe, is_node_nb, touch, cnt, k_, ends_at
+
+    # --- nodes: junction clusters, end points and isolated pixels
+    node_of = np.full(n, -1, it)
     jidx = np.flatnonzero(is_junc)
     n_nodes = 0
     if jidx.size:
-        jmap = np.full(n, -1, np.int64)
+        jmap = np.full(n, -1, it)
         jmap[jidx] = np.arange(jidx.size)
         jj = is_junc[li] & is_junc[lj]
         m = coo_matrix(
@@ -115,19 +152,17 @@ def skeleton_to_graph(
         nc, lab = connected_components(m, directed=False)
         node_of[jidx] = lab
         n_nodes = nc
+        del jmap, jj, m, lab
     other = np.flatnonzero(deg <= 1)
     node_of[other] = n_nodes + np.arange(other.size)
     n_nodes += other.size
     node_pix = np.flatnonzero(node_of >= 0)
-    counts = np.bincount(node_of[node_pix], minlength=n_nodes).astype(np.float64)
-    pos_r = np.bincount(node_of[node_pix], weights=rows[node_pix], minlength=n_nodes) / np.maximum(
-        counts, 1
-    )
-    pos_c = np.bincount(node_of[node_pix], weights=cols[node_pix], minlength=n_nodes) / np.maximum(
-        counts, 1
-    )
-    nborder = np.zeros(n_nodes, bool)
-    np.logical_or.at(nborder, node_of[node_pix], on_border[node_pix])
+    nid = node_of[node_pix]
+    counts = np.maximum(np.bincount(nid, minlength=n_nodes), 1).astype(np.float64)
+    pos_r = np.bincount(nid, weights=rows[node_pix], minlength=n_nodes) / counts
+    pos_c = np.bincount(nid, weights=cols[node_pix], minlength=n_nodes) / counts
+    nborder = np.bincount(nid, weights=on_border[node_pix], minlength=n_nodes) > 0
+    del node_pix, nid, counts
     for k in range(n_nodes):
         g.add_node(k, pos=(float(pos_r[k]), float(pos_c[k])), border=bool(nborder[k]), ring=False)
 
@@ -155,34 +190,50 @@ def skeleton_to_graph(
     # --- chains of degree-2 pixels, ordered by one depth-first walk from a super-node
     cidx = np.flatnonzero(is_chain)
     if cidx.size:
-        cmap = np.full(n, -1, np.int64)
-        cmap[cidx] = np.arange(cidx.size)
+        nchain = cidx.size
+        cmap = np.full(n, -1, it)
+        cmap[cidx] = np.arange(nchain)
         cc = is_chain[li] & is_chain[lj]
         a, b = cmap[li[cc]], cmap[lj[cc]]
-        nchain = cidx.size
+        del cmap, cc, li, lj
         m = coo_matrix((np.ones(a.size, np.int8), (a, b)), shape=(nchain, nchain))
         ncomp, lab = connected_components(m, directed=False)
-        chain_deg = np.bincount(np.concatenate([a, b]), minlength=nchain)
-        # start of each component: its smallest end pixel (chain_deg < 2), or its smallest pixel (ring)
-        is_end = chain_deg < 2
+        del m
+        chain_deg = np.bincount(a, minlength=nchain) + np.bincount(b, minlength=nchain)
+        # start of each component: its smallest end pixel (chain_deg < 2), or its smallest
+        # pixel for a ring; the first occurrence in index order is the smallest index
         big = np.int64(nchain + 1)
+        end_idx = np.flatnonzero(chain_deg < 2)
+        del chain_deg
         start_end = np.full(ncomp, big)
-        np.minimum.at(start_end, lab[is_end], np.flatnonzero(is_end))
+        ul, first = np.unique(lab[end_idx], return_index=True)
+        start_end[ul] = end_idx[first]
         start_any = np.full(ncomp, big)
-        np.minimum.at(start_any, lab, np.arange(nchain))
+        ul, first = np.unique(lab, return_index=True)
+        start_any[ul] = first
         is_ring = start_end == big
         start = np.where(is_ring, start_any, start_end)
+        del start_end, start_any, ul, first, end_idx
         sup = nchain
-        a2 = np.concatenate([a, np.full(ncomp, sup)])
-        b2 = np.concatenate([b, start])
         m2 = coo_matrix(
-            (np.ones(a2.size, np.int8), (a2, b2)), shape=(nchain + 1, nchain + 1)
+            (
+                np.ones(a.size + ncomp, np.int8),
+                (
+                    np.concatenate([a, np.full(ncomp, sup, a.dtype)]),
+                    np.concatenate([b, start.astype(b.dtype)]),
+                ),
+            ),
+            shape=(nchain + 1, nchain + 1),
         ).tocsr()
-        order, _ = depth_first_order(m2, sup, directed=False, return_predecessors=True)
-        order = order[1:]
-        olab = lab[order]
-        cuts = np.flatnonzero(np.diff(olab)) + 1
-        for seg in np.split(order, cuts):
+        del a, b, start
+        order = depth_first_order(m2, sup, directed=False, return_predecessors=False)[1:]
+        del m2
+        cuts = np.flatnonzero(np.diff(lab[order])) + 1
+        starts = np.concatenate([[0], cuts])
+        stops = np.concatenate([cuts, [order.size]])
+        del cuts
+        for a0, a1 in zip(starts.tolist(), stops.tolist()):
+            seg = order[a0:a1]
             comp = int(lab[seg[0]])
             pix = cidx[seg]
             if is_ring[comp]:
@@ -191,15 +242,13 @@ def skeleton_to_graph(
                 g.add_node(u, pos=(float(r0), float(c0)), border=bool(on_border[pix[0]]), ring=True)
                 add_edge(u, u, np.concatenate([pix, pix[:1]]))
                 continue
-            s, e = pix[0], pix[-1]
-            ends = []
-            for p in (s, e) if s != e else (s,):
-                for k in range(8):
-                    q = nb[k, p]
-                    if q >= 0 and not is_chain[q]:
-                        ends.append(int(q))
-            if len(ends) != 2:  # cannot happen for a degree-2 chain that is not a ring
-                raise RuntimeError(f"chain with {len(ends)} node neighbours")
+            s0, e0 = pix[0], pix[-1]
+            if s0 == e0:
+                ends = (first_nb[s0], second_nb[s0])
+            else:
+                ends = (first_nb[s0], first_nb[e0])
+            if ends[0] < 0 or ends[1] < 0:  # cannot happen for a degree-2 chain that is not a ring
+                raise RuntimeError("chain end without a node neighbour")
             u, v = int(node_of[ends[0]]), int(node_of[ends[1]])
             add_edge(u, v, np.concatenate([[ends[0]], pix, [ends[1]]]))
     return g

@@ -235,27 +235,61 @@ def _thinning_halo_needed(
     return halo if halo >= need else max(2 * halo, need)
 
 
-def _distance_to_background(mask: np.ndarray, rc: np.ndarray) -> np.ndarray:
+_RING_CACHE: dict[int, list[tuple[float, np.ndarray]]] = {}
+
+
+def _rings(radius: int) -> list[tuple[float, np.ndarray]]:
+    """Pixel offsets within ``radius``, grouped by exact distance, nearest first."""
+    if radius not in _RING_CACHE:
+        r = np.arange(-radius, radius + 1)
+        dr, dc = np.meshgrid(r, r, indexing="ij")
+        d2 = (dr * dr + dc * dc).ravel()
+        keep = (d2 > 0) & (d2 <= radius * radius)
+        offs = np.stack([dr.ravel()[keep], dc.ravel()[keep]], axis=1)
+        d2 = d2[keep]
+        _RING_CACHE[radius] = [(float(np.sqrt(v)), offs[d2 == v]) for v in np.unique(d2)]
+    return _RING_CACHE[radius]
+
+
+def _distance_to_background(mask: np.ndarray, rc: np.ndarray, radius: int = 24) -> np.ndarray:
     """Euclidean distance (pixels) from each ``rc`` pixel to the nearest background pixel centre.
 
-    The nearest background pixel of a road pixel is always 4-adjacent to a road pixel
-    (its neighbour one step towards the road pixel is nearer, hence road), so only
-    those background pixels go into the k-d tree.
+    Exact: offsets are tried ring by ring in order of distance (all ties at once), so
+    the first ring holding background gives the distance; pixels farther than
+    ``radius`` from any background (rare: blobs) fall back to a k-d tree of the
+    background pixels 4-adjacent to road (the nearest background pixel of a road
+    pixel always is: its neighbour one step towards the road pixel is nearer, hence
+    road). Only background inside the window counts (``inf`` if there is none).
     """
-    if rc.size == 0:
-        return np.zeros(0, np.float32)
-    near = np.zeros_like(mask)
-    near[1:] |= mask[:-1]
-    near[:-1] |= mask[1:]
-    near[:, 1:] |= mask[:, :-1]
-    near[:, :-1] |= mask[:, 1:]
-    near &= ~mask
-    flat = np.flatnonzero(near)
-    if flat.size == 0:
-        return np.full(rc.shape[0], np.inf, np.float32)
-    bg = np.stack(np.divmod(flat, mask.shape[1]), axis=1)
-    d, _ = cKDTree(bg).query(rc, k=1)
-    return d.astype(np.float32)
+    n = rc.shape[0]
+    out = np.full(n, np.inf, np.float32)
+    if n == 0:
+        return out
+    padded = np.pad(mask, radius, constant_values=True)  # outside the window is not background
+    flat = padded.ravel()
+    w = padded.shape[1]
+    base = (rc[:, 0] + radius) * w + (rc[:, 1] + radius)
+    pending = np.arange(n)
+    for dist, offs in _rings(radius):
+        if pending.size == 0:
+            break
+        shift = offs[:, 0] * w + offs[:, 1]
+        hit = ~flat[base[pending][:, None] + shift[None, :]].all(axis=1)
+        out[pending[hit]] = dist
+        pending = pending[~hit]
+    if pending.size:
+        near = np.zeros_like(mask)
+        near[1:] |= mask[:-1]
+        near[:-1] |= mask[1:]
+        near[:, 1:] |= mask[:, :-1]
+        near[:, :-1] |= mask[:, 1:]
+        near &= ~mask
+        idx = np.flatnonzero(near)
+        if idx.size:
+            bg = np.stack(np.divmod(idx, mask.shape[1]), axis=1)
+            d, _ = cKDTree(bg).query(rc[pending], k=1)
+            out[pending] = d.astype(np.float32)
+    return out
 
 
 def skeletonize_blocks(

@@ -93,8 +93,6 @@ def graph_to_network(
     import geopandas as gpd
     import shapely
 
-    from roadseg.postprocess.clean import edge_length_m
-
     gsd = math.sqrt(gsd_rc[0] * gsd_rc[1])
     if g.number_of_nodes() == 0:
         return empty_network(crs, gsd, metadata)
@@ -113,35 +111,55 @@ def graph_to_network(
         geometry=shapely.points(x, y),
         crs=crs,
     )
-    us, vs, lengths, probs, widths, bridged, parts = [], [], [], [], [], [], []
-    for _, _, d in g.edges(data=True):
-        c = d["coords"]
-        us.append(ids[d["start"]])
-        vs.append(ids[d["end"]])
-        lengths.append(edge_length_m(c, gsd_rc))
-        p = d["prob"][np.isfinite(d["prob"])]
-        probs.append(float(p.mean()) if p.size else math.nan)
-        dd = d["dist"][np.isfinite(d["dist"])]
-        widths.append(float(np.median(2.0 * dd - 1.0)) * gsd if dd.size else math.nan)
-        bridged.append(bool(d.get("bridged", False)))
-        parts.append(c)
-    if parts:
-        counts = np.array([len(c) for c in parts])
-        allc = np.concatenate(parts)
+    data = [d for _, _, d in g.edges(data=True)]
+    m = len(data)
+    us = np.array([ids[d["start"]] for d in data], np.int64)
+    vs = np.array([ids[d["end"]] for d in data], np.int64)
+    bridged = np.array([bool(d.get("bridged", False)) for d in data], bool)
+    lengths = np.zeros(m)
+    probs = np.full(m, math.nan)
+    widths = np.full(m, math.nan)
+    geoms = []
+    if m:
+        # geometry and lengths, vectorised over all edges
+        counts = np.array([len(d["coords"]) for d in data])
+        allc = np.concatenate([d["coords"] for d in data])
+        eid = np.repeat(np.arange(m), counts)
+        seg = np.diff(allc, axis=0)
+        seg_len = np.hypot(seg[:, 0] * gsd_rc[0], seg[:, 1] * gsd_rc[1])
+        same = eid[1:] == eid[:-1]  # segments inside one edge
+        lengths = np.bincount(eid[1:][same], weights=seg_len[same], minlength=m)
         ex, ey = pixel_to_map(transform, allc[:, 0], allc[:, 1])
-        geoms = shapely.linestrings(
-            np.stack([ex, ey], axis=1), indices=np.repeat(np.arange(len(parts)), counts)
-        )
-    else:
-        geoms = []
+        geoms = shapely.linestrings(np.stack([ex, ey], axis=1), indices=eid)
+        # mean probability over the edge's pixels (bridged gaps are NaN and skipped)
+        pc = np.array([len(d["prob"]) for d in data])
+        pid = np.repeat(np.arange(m), pc)
+        p = np.concatenate([d["prob"] for d in data]).astype(np.float64)
+        ok = np.isfinite(p)
+        n_ok = np.bincount(pid[ok], minlength=m)
+        s_ok = np.bincount(pid[ok], weights=p[ok], minlength=m)
+        probs = np.where(n_ok > 0, s_ok / np.maximum(n_ok, 1), math.nan)
+        # median of 2 d - 1 over the edge's pixels: one lexsort, then the middle element(s)
+        dist = np.concatenate([d["dist"] for d in data]).astype(np.float64)
+        ok = np.isfinite(dist)
+        did, dv = pid[ok], 2.0 * dist[ok] - 1.0
+        order = np.lexsort((dv, did))
+        did, dv = did[order], dv[order]
+        cnt = np.bincount(did, minlength=m)
+        first = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+        has = cnt > 0
+        lo = first + (cnt - 1) // 2
+        hi = first + cnt // 2
+        widths = np.full(m, math.nan)
+        widths[has] = (dv[lo[has]] + dv[hi[has]]) / 2.0 * gsd
     edges = gpd.GeoDataFrame(
         {
-            "u": np.asarray(us, np.int64),
-            "v": np.asarray(vs, np.int64),
+            "u": us,
+            "v": vs,
             "length_m": np.asarray(lengths, np.float64),
             "mean_prob": np.asarray(probs, np.float64),
             "width_m": np.asarray(widths, np.float64),
-            "bridged": np.asarray(bridged, bool),
+            "bridged": bridged,
         },
         geometry=geoms,
         crs=crs,
