@@ -360,7 +360,19 @@ class StagedOutputs:
             target = self.out.parent / path.name
             os.replace(path, target)
             final.append(target)
+        self._remove_stale()
         return final
+
+    def _remove_stale(self) -> None:
+        """Staging folders of earlier runs to the same output that were killed (SIGKILL,
+        power loss) before they could clean up; only ones older than this run's."""
+        created = self.dir.stat().st_mtime
+        for other in self.dir.parent.glob(f".{self.out.stem}.*.partial"):
+            try:
+                if other != self.dir and other.is_dir() and other.stat().st_mtime < created:
+                    shutil.rmtree(other, ignore_errors=True)
+            except OSError:
+                continue
 
     def __enter__(self) -> StagedOutputs:
         return self

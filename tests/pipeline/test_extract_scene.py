@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,6 +26,7 @@ from roadseg.pipeline.extract import CACHE_FOLDER, extract_scene
 from roadseg.sample.synthetic import draw_roads
 from tests.pipeline.conftest import FAST, ROADS
 
+SCRIPT = Path(__file__).resolve().parents[2] / "pipelines" / "extract_roads.py"
 ORIGIN = (500000.0, 5000000.0)
 GSD = 2.0
 
@@ -135,24 +140,66 @@ def test_intermediates_formats_and_evaluation(tmp_path, road_scene, brightness_m
     assert ".partial" not in text and str(tmp_path / "work" / "scene.probability.tif") in text
 
 
-def test_resume_after_an_interrupted_run(tmp_path, road_scene, brightness_model):
-    """A run that fails late keeps its completed stages; the rerun resumes after them."""
+def test_resume_after_the_process_is_killed(tmp_path, road_scene, brightness_model):
+    """A run killed after its inference and vectorisation stages (SIGKILL: no clean-up at
+    all) leaves no output; the same command run again resumes after those stages."""
     labels = tmp_path / "labels.tif"
-    labels.write_bytes(b"not yet a raster")  # the evaluation stage will fail
+    os.mkfifo(labels)  # reading the labels blocks until a writer appears: the run stops there
     out = tmp_path / "roads.geojson"
-    cfg = _config(brightness_model, **{"output.evaluate": str(labels)})
-    with pytest.raises(InputError, match="labels.tif"):
-        extract_scene(road_scene, out, cfg)
+    argv = [
+        str(road_scene),
+        "-o",
+        str(out),
+        "--weights",
+        str(brightness_model),
+        "--evaluate",
+        str(labels),
+        "--tile",
+        "64",
+        "--overlap",
+        "8",
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, str(SCRIPT), *argv], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    cache = tmp_path / CACHE_FOLDER
+    try:
+        deadline = time.monotonic() + 90
+        while not list(cache.glob("*.network-*.json")) and time.monotonic() < deadline:
+            assert proc.poll() is None, "the run ended before it was killed"
+            time.sleep(0.1)
+        time.sleep(0.3)  # now blocked opening the labels
+    finally:
+        proc.kill()
+        proc.wait()
+    assert list(cache.glob("*.probability-*.tif")) and list(cache.glob("*.network-*.json"))
     assert not out.exists() and not (tmp_path / "roads.nodes.geojson").exists()
-    assert not list(tmp_path.glob(".*partial*"))
-    cached = sorted(p.name for p in (tmp_path / CACHE_FOLDER).iterdir())
-    assert any(".probability-" in n for n in cached) and any(".network-" in n for n in cached)
 
-    _write_labels(labels)  # fixed in place; same arguments
-    result = extract_scene(road_scene, out, cfg)
+    labels.unlink()
+    _write_labels(labels)  # the labels are there now; the very same command again
+    result = extract_scene(
+        road_scene,
+        out,
+        load_extract_config(
+            None, {"predict.weights": str(brightness_model), "output.evaluate": str(labels), **FAST}
+        ),
+    )
     assert result.summary.resumed == ["inference", "vectorize"]
     assert out.exists() and (tmp_path / "roads.evaluation.json").exists()
-    assert not (tmp_path / CACHE_FOLDER).exists()  # removed after success
+    assert not cache.exists()  # removed after success
+    assert not list(tmp_path.glob(".*partial*"))  # the killed run's staging folder too
+
+
+def test_a_failing_late_stage_publishes_nothing(tmp_path, road_scene, brightness_model):
+    labels = tmp_path / "labels.tif"
+    labels.write_bytes(b"not a raster")  # the evaluation stage fails after the export
+    out = tmp_path / "roads.geojson"
+    with pytest.raises(InputError, match="labels.tif"):
+        extract_scene(
+            road_scene, out, _config(brightness_model, **{"output.evaluate": str(labels)})
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == [CACHE_FOLDER, "labels.tif", "scene.tif"]
 
 
 def test_cache_keys_follow_input_and_parameters(tmp_path, road_scene, brightness_model):
