@@ -9,8 +9,8 @@ Stages (each a library call with its own config; see :class:`ExtractConfig`):
    skeleton (by block with a halo), graph, graph cleaning in metres,
    georeferencing at pixel centres (bounded by the block size);
 3. **export** -- :func:`roadseg.vector.export_network` to every requested format;
-4. **evaluate** (optional) -- :func:`roadseg.evaluation.evaluate.evaluate` against
-   road labels, report beside the output.
+4. **evaluate** (optional) -- :func:`roadseg.evaluation.evaluate.run_evaluation`
+   against road labels, report beside the output (``<out>.evaluation.json/.md/.png``).
 
 Resuming: stages 1-2 store their outputs in a cache folder under keys that hash
 the input file's identity and the parameters of that stage and every earlier one
@@ -52,6 +52,13 @@ from roadseg.pipeline.summary import RunSummary
 log = logging.getLogger(__name__)
 
 CACHE_FOLDER = ".roadseg-cache"
+#: Output formats by name (``--format``) and the extension each file gets.
+FORMAT_SUFFIX = {
+    "geojson": ".geojson",
+    "gpkg": ".gpkg",
+    "parquet": ".parquet",
+    "graphml": ".graphml",
+}
 
 
 @dataclass
@@ -89,7 +96,7 @@ def check_scene_path(scene: Path) -> None:
 
 def output_targets(out: Path, formats: list[str] | None) -> list[Path]:
     """The files an export to ``out`` with ``formats`` creates (checked before running)."""
-    from roadseg.vector.export import _SUFFIX, FORMATS
+    from roadseg.vector.export import FORMATS
 
     if formats is None:
         fmt = FORMATS.get(out.suffix.lower())
@@ -103,11 +110,11 @@ def output_targets(out: Path, formats: list[str] | None) -> list[Path]:
         for f in formats:
             f = f.lower().lstrip(".")
             f = "parquet" if f == "geoparquet" else f
-            if f not in _SUFFIX:
+            if f not in FORMAT_SUFFIX:
                 raise InputError(
-                    f"{out}: unknown output format {f!r}; use one of {sorted(_SUFFIX)}"
+                    f"{out}: unknown output format {f!r}; use one of {sorted(FORMAT_SUFFIX)}"
                 )
-            kinds.append((f, out.with_suffix(_SUFFIX[f])))
+            kinds.append((f, out.with_suffix(FORMAT_SUFFIX[f])))
     targets = []
     for fmt, path in kinds:
         targets.append(path)
