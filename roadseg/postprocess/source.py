@@ -191,16 +191,27 @@ def _valid(a: np.ndarray, nodata: float | None) -> np.ndarray:
 class WindowReader:
     """Reads windows of the virtual (edge-padded) raster as codes or float probabilities."""
 
-    def __init__(self, info: RasterInfo, pad: int):
+    def __init__(self, info: RasterInfo, pad: int, cache_mb: int = 32):
         import rasterio
 
         self.info = info
         self.pad = pad
-        self._ds = rasterio.open(info.path)
+        # a small GDAL block cache: each window is read about once, and the default cache
+        # (5 % of RAM) would otherwise keep the decompressed raster resident
+        self._env = rasterio.Env(GDAL_CACHEMAX=cache_mb)
+        self._env.__enter__()
+        try:
+            self._ds = rasterio.open(info.path)
+        except Exception:
+            self._env.__exit__(None, None, None)
+            raise
         self.max_seen = -math.inf  # largest valid raw value read so far
 
     def close(self) -> None:
-        self._ds.close()
+        try:
+            self._ds.close()
+        finally:
+            self._env.__exit__(None, None, None)
 
     def __enter__(self) -> WindowReader:
         return self
