@@ -278,8 +278,8 @@ def run_scenes(
     from tqdm import tqdm
 
     config = config or ExtractConfig()
-    scenes = [str(s) for s in scenes]
-    if not scenes:
+    names = [str(s) for s in scenes]
+    if not names:
         raise InputError("no input scenes given")
     root = cache_dir or config.output.cache_dir
     if root is None:
@@ -295,8 +295,8 @@ def run_scenes(
     own_client = client is None
     client = client or _client(scheduler, n_workers, threads_per_worker, gpu_resources)
     try:
-        futures = []
-        for scene in scenes:
+        futures: list[Any] = []
+        for scene in names:
             key = f"roadseg-{Path(scene).name}-{len(futures)}"
             if gpu_resources:
                 pred = client.submit(
@@ -329,19 +329,19 @@ def run_scenes(
                     pure=False,
                 )
             futures.append(fut)
-        outcomes: list[SceneOutcome | None] = [None] * len(scenes)
+        outcomes: list[SceneOutcome | None] = [None] * len(names)
         index = {f.key: i for i, f in enumerate(futures)}
         from distributed import as_completed
 
         with tqdm(
-            total=len(scenes), desc="scenes", unit="scene", disable=not config.progress
+            total=len(names), desc="scenes", unit="scene", disable=not config.progress
         ) as bar:
             for fut in as_completed(futures):
                 i = index[fut.key]
                 try:
                     outcomes[i] = fut.result()
                 except Exception as exc:  # a worker died (KilledWorker), a task was lost ...
-                    outcomes[i] = SceneOutcome(scene=scenes[i], error=_error_text(exc))
+                    outcomes[i] = SceneOutcome(scene=names[i], error=_error_text(exc))
                 bar.update()
     finally:
         if own_client:

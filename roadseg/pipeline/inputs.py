@@ -55,11 +55,11 @@ def expand_scenes(
             more than one input or the input is a folder", i.e. a single VRT given
             alone is processed as one scene unless asked otherwise.
     """
-    inputs = [Path(p) for p in inputs]
-    if not inputs:
+    given = [Path(p) for p in inputs]
+    if not given:
         raise InputError("no input scenes given")
     out: list[Path] = []
-    for path in inputs:
+    for path in given:
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.suffix.lower() in RASTER_SUFFIXES)
             if not found:
@@ -67,8 +67,8 @@ def expand_scenes(
             out.extend(found)
         else:
             out.append(path)
-    expand = expand_vrt if expand_vrt is not None else len(out) > 1 or inputs[0].is_dir()
-    if expand_vrt is None and len(inputs) == 1 and inputs[0].suffix.lower() == ".vrt":
+    expand = expand_vrt if expand_vrt is not None else len(out) > 1 or given[0].is_dir()
+    if expand_vrt is None and len(given) == 1 and given[0].suffix.lower() == ".vrt":
         expand = False
     scenes: list[Path] = []
     for path in out:

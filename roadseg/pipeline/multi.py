@@ -102,7 +102,7 @@ def _evaluate(result: MultiSceneResult, labels: Path, out: Path) -> list[Path]:
     ok = [o for o in result.succeeded if o.probability]
     paths = evaluation_paths(out)
     cfg = EvaluateConfig(
-        pred=[Path(o.probability) for o in ok],
+        pred=[Path(str(o.probability)) for o in ok],
         labels=[labels],
         scene=[Path(o.scene) for o in ok],
         json_path=paths["json"],

@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +47,7 @@ def brightness_checkpoint(
     filters = [int(f) for f in filters]
     if filters[0] == in_bands:
         raise ValueError(f"filters[0] must differ from in_bands ({in_bands}) for a 1x1 projection")
-    model = build_model("resunet", in_channels=in_bands, filters=filters)
+    model: Any = build_model("resunet", in_channels=in_bands, filters=filters)
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, torch.nn.Conv2d):
