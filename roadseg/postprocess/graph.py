@@ -7,7 +7,8 @@ Rules:
   4-neighbour in the skeleton (a staircase corner, not a junction): this removes
   the spurious 3-cycles of 8-connected skeletons while keeping connectivity;
 * a pixel's degree is its number of links; degree 1 = end point, 0 = isolated
-  pixel, ≥ 3 = junction pixel. Adjacent junction pixels form one *junction
+  pixel, ≥ 3 = junction pixel; pixels of a full 2×2 block count as junction pixels
+  (no thin chain runs through a block). Adjacent junction pixels form one *junction
   cluster*, which becomes one node at the cluster centroid;
 * chains of degree-2 pixels between nodes become edges; a chain that closes on
   itself with no node (a pure ring) becomes one closed edge (self-loop) on a node
@@ -47,8 +48,9 @@ _OFFSETS = np.array(
 _DIAG_SHARED = {4: (0, 2), 5: (0, 3), 6: (1, 2), 7: (1, 3)}
 
 
-def _neighbours(sk: SkeletonPixels) -> np.ndarray:
-    """(8, n) index of each pixel's neighbour in ``sk.flat`` or -1, after corner removal.
+def _neighbours(sk: SkeletonPixels) -> tuple[np.ndarray, np.ndarray]:
+    """(8, n) index of each pixel's neighbour in ``sk.flat`` or -1, after corner removal,
+    and which pixels lie in a full 2x2 block.
 
     Indices are int32 while the skeleton has fewer than 2**31 pixels (memory: the
     pixel *coordinates* stay int64).
@@ -83,9 +85,15 @@ def _neighbours(sk: SkeletonPixels) -> np.ndarray:
             if col_ok[dc] is not None:
                 found &= col_ok[dc]
             nb[kof[(dr, dc)]][found] = pos[found]
+    # pixels of a full 2x2 block: no thin chain runs through them, they belong to a junction
+    k_e, k_s, k_se = kof[(0, 1)], kof[(1, 0)], kof[(1, 1)]
+    tl = (nb[k_e] >= 0) & (nb[k_s] >= 0) & (nb[k_se] >= 0)
+    in_block = tl.copy()
+    for k in (k_e, k_s, k_se):
+        in_block[nb[k][tl]] = True
     for k, (a, b) in _DIAG_SHARED.items():
         nb[k, (nb[a] >= 0) | (nb[b] >= 0)] = -1
-    return nb
+    return nb, in_block
 
 
 def skeleton_to_graph(
@@ -106,9 +114,10 @@ def skeleton_to_graph(
     rc = np.empty((n, 2), np.int64)
     rc[:, 0], rc[:, 1] = np.divmod(sk.flat, w)
     rows, cols = rc[:, 0], rc[:, 1]
-    nb = _neighbours(sk)
+    nb, in_block = _neighbours(sk)
     it = nb.dtype  # int32 indices (int64 only for > 2**31 skeleton pixels)
     deg = (nb >= 0).sum(axis=0).astype(np.int8)
+    deg[in_block & (deg < 3)] = 3  # 2x2 blocks are junction pixels
     on_border = (
         (rows < border_tolerance_px)
         | (rows >= h - border_tolerance_px)

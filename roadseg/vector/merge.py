@@ -111,6 +111,8 @@ def merge_networks(networks: list[RoadNetwork], seam_m: float = 3.0) -> RoadNetw
                     c[0] = centre
                 if d["end"] == keep:
                     c[-1] = centre
+                # the end moved by up to the seam: keep length_m in step with the geometry
+                d["length_m"] += (_planar_length(c) - _planar_length(d["coords"])) * unit
                 d["coords"] = c
             touched.append(keep)
         _dissolve(g, touched)
@@ -140,6 +142,11 @@ def merge_networks(networks: list[RoadNetwork], seam_m: float = 3.0) -> RoadNetw
         crs=crs,
     )
     return RoadNetwork(edges, nodes, crs, gsd, meta)
+
+
+def _planar_length(c: np.ndarray) -> float:
+    d = np.diff(c[:, :2], axis=0)
+    return float(np.hypot(d[:, 0], d[:, 1]).sum())
 
 
 def _wmean(a: float, wa: float, b: float, wb: float) -> float:

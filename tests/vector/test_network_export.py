@@ -93,7 +93,10 @@ def test_merge_joins_a_road_across_a_block_seam(tmp_path):
     assert len(merged.edges) == 1 and len(merged.nodes) == 2
     assert sorted(merged.nodes.degree) == [1, 1]
     whole = vectorize_raster(write_tif(tmp_path / "w.tif", m))
-    assert merged.edges.length_m.iloc[0] == pytest.approx(whole.edges.length_m.iloc[0], abs=1.5)
+    assert merged.edges.length_m.iloc[0] == pytest.approx(whole.edges.length_m.iloc[0], abs=0.5)
+    assert merged.edges.length_m.iloc[0] == pytest.approx(
+        merged.edges.geometry.iloc[0].length, abs=1e-6
+    )
     # a seam narrower than the gap between the two end points joins nothing
     apart = merge_networks([a, b], seam_m=0.5)
     assert len(apart.edges) == 2
