@@ -156,3 +156,19 @@ def test_cli_options_reach_the_config(tmp_path):
     )
     fc = json.loads(out.read_text())
     assert len(fc["features"]) == 1 and fc["roadseg"]["config"]["threshold"] == "hysteresis:0.3,0.6"
+
+
+def test_merge_of_two_halves_of_a_real_mask_equals_the_whole(tmp_path):
+    m = massachusetts_crop()
+    t = UTM31_TRANSFORM
+    cfg = VectorizeConfig(keep_border_components=True)
+    whole = vectorize_raster(write_tif(tmp_path / "w.tif", m), cfg)
+    left = vectorize_raster(write_tif(tmp_path / "a.tif", m[:, :200]), cfg)
+    right = vectorize_raster(
+        write_tif(tmp_path / "b.tif", m[:, 200:], transform=from_origin(t.c + 200, t.f, 1.0, 1.0)),
+        cfg,
+    )
+    merged = merge_networks([left, right], seam_m=3.0)
+    assert len(left.edges) + len(right.edges) > len(merged.edges) == len(whole.edges)
+    assert sorted(merged.nodes.degree) == sorted(whole.nodes.degree)
+    assert merged.total_length_m == pytest.approx(whole.total_length_m, rel=0.005)
