@@ -165,7 +165,8 @@ def merge_close_junctions(g: nx.MultiGraph, junction_merge_m: float, gsd: Gsd) -
         if g.degree(u) < 3 or g.degree(v) < 3:
             continue
         pu, pv = np.asarray(g.nodes[u]["pos"]), np.asarray(g.nodes[v]["pos"])
-        new_pos = tuple(float(x) for x in (pu + pv) / 2)
+        mid = (pu + pv) / 2
+        new_pos = (float(mid[0]), float(mid[1]))
         g.remove_edge(u, v, k)
         for _, w, kk, dd in list(g.edges(v, keys=True, data=True)):
             g.remove_edge(v, w, kk)
@@ -258,7 +259,7 @@ def bridge_gaps(
             if float(ua @ u) < cos_lim or float(ub @ -u) < cos_lim:
                 continue
         cands.append((dist, a, b))
-    used = set()
+    used: set = set()
     for _, a, b in sorted(cands):
         if a in used or b in used:
             continue

@@ -333,6 +333,8 @@ def skeletonize_blocks(
             widened += 1
             log.debug("block (%d, %d): widening halo %d -> %d", r0, c0, hh, res.need_halo)
             hh = res.need_halo
+        assert res.mask_core is not None and res.skel_rc is not None  # set on every decided window
+        assert res.prob is not None and res.dist is not None
         if mask_sink is not None:
             mask_sink(r0, c0, res.mask_core)
         if skeleton_sink is not None:

@@ -24,6 +24,7 @@ import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -39,8 +40,8 @@ class RasterInfo:
     path: Path
     height: int
     width: int
-    transform: object  # affine.Affine
-    crs: object | None  # rasterio CRS or None
+    transform: Any  # affine.Affine
+    crs: Any  # rasterio CRS or None
     nodata: float | None
     dtype: str
     kind: str  # "code" (uint8 codes, p = v/255), "binary01" ({0,1} -> code*255), "float"

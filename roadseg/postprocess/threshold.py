@@ -64,6 +64,8 @@ def resolve_threshold(
             )
         p = t / 255.0
         return ResolvedThreshold("fixed", math.nextafter(p, 2.0), 0.0, False, f"otsu (p > {p:.4f})")
+    low: float
+    high: float
     if on_codes:
         low = _code_cut(spec.value if spec.kind == "fixed" else spec.low)
         high = _code_cut(spec.high)

@@ -116,7 +116,7 @@ def graph_to_network(
     us = np.array([ids[d["start"]] for d in data], np.int64)
     vs = np.array([ids[d["end"]] for d in data], np.int64)
     bridged = np.array([bool(d.get("bridged", False)) for d in data], bool)
-    lengths = np.zeros(m)
+    lengths: np.ndarray = np.zeros(m)
     probs = np.full(m, math.nan)
     widths = np.full(m, math.nan)
     geoms = []
