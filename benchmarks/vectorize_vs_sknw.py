@@ -81,7 +81,18 @@ def make_mosaic(size: int, out: Path, masks_dir: Path = MASKS) -> Path:
 
 
 def run_roadseg(path: str) -> dict:
-    import geopandas  # noqa: F401  (imports before the clock, as for the baseline)
+    # the libraries roadseg imports lazily, imported before the clock as for the baseline
+    import geopandas  # noqa: F401
+    import networkx  # noqa: F401
+    import pyproj  # noqa: F401
+    import rasterio  # noqa: F401
+    import scipy.ndimage  # noqa: F401
+    import scipy.sparse.csgraph  # noqa: F401
+    import scipy.spatial  # noqa: F401
+    import shapely  # noqa: F401
+    import skimage.filters  # noqa: F401
+    import skimage.morphology  # noqa: F401
+    import tqdm  # noqa: F401
 
     from roadseg.vector import VectorizeConfig, vectorize_raster
 
