@@ -238,26 +238,64 @@ def skeleton_to_graph(
         order = depth_first_order(m2, sup, directed=False, return_predecessors=False)[1:]
         del m2
         cuts = np.flatnonzero(np.diff(lab[order])) + 1
-        starts = np.concatenate([[0], cuts])
-        stops = np.concatenate([cuts, [order.size]])
+        starts = np.concatenate([[0], cuts]).astype(np.int64)
+        stops = np.concatenate([cuts, [order.size]]).astype(np.int64)
         del cuts
-        for a0, a1 in zip(starts.tolist(), stops.tolist()):
-            seg = order[a0:a1]
-            comp = int(lab[seg[0]])
-            pix = cidx[seg]
-            if is_ring[comp]:
-                u = g.number_of_nodes()
-                r0, c0 = rows[pix[0]], cols[pix[0]]
-                g.add_node(u, pos=(float(r0), float(c0)), border=bool(on_border[pix[0]]), ring=True)
-                add_edge(u, u, np.concatenate([pix, pix[:1]]))
-                continue
-            s0, e0 = pix[0], pix[-1]
-            if s0 == e0:
-                ends = (first_nb[s0], second_nb[s0])
-            else:
-                ends = (first_nb[s0], first_nb[e0])
-            if ends[0] < 0 or ends[1] < 0:  # cannot happen for a degree-2 chain that is not a ring
+        pix_order = cidx[order]  # chain pixels, chain after chain
+        seg_comp = lab[order[starts]]
+        ring_seg = is_ring[seg_comp]
+        # pure rings (rare): one node at the first pixel, one closed edge
+        for a0, a1 in zip(starts[ring_seg].tolist(), stops[ring_seg].tolist()):
+            pix = pix_order[a0:a1]
+            u = g.number_of_nodes()
+            g.add_node(
+                u,
+                pos=(float(rows[pix[0]]), float(cols[pix[0]])),
+                border=bool(on_border[pix[0]]),
+                ring=True,
+            )
+            add_edge(u, u, np.concatenate([pix, pix[:1]]))
+        # the other chains, vectorised: path = [node pixel, chain pixels..., node pixel]
+        st, sp = starts[~ring_seg], stops[~ring_seg]
+        if st.size:
+            s0, e0 = pix_order[st], pix_order[sp - 1]
+            end0 = first_nb[s0].astype(np.int64)
+            end1 = np.where(s0 == e0, second_nb[s0], first_nb[e0]).astype(np.int64)
+            if (end0 < 0).any() or (end1 < 0).any():  # cannot happen for non-ring chains
                 raise RuntimeError("chain end without a node neighbour")
-            u, v = int(node_of[ends[0]]), int(node_of[ends[1]])
-            add_edge(u, v, np.concatenate([[ends[0]], pix, [ends[1]]]))
+            lens = sp - st
+            out_start = np.concatenate([[0], np.cumsum(lens + 2)[:-1]])
+            out_last = out_start + lens + 1
+            total = int(lens.sum() + 2 * lens.size)
+            full = np.empty(total, np.int64)
+            full[out_start] = end0
+            full[out_last] = end1
+            inner = np.ones(total, bool)
+            inner[out_start] = False
+            inner[out_last] = False
+            seg_id = np.repeat(np.arange(starts.size), stops - starts)
+            full[inner] = pix_order[~ring_seg[seg_id]]  # non-ring chains, in order
+            del inner, seg_id
+            u_all = node_of[end0].astype(np.int64)
+            v_all = node_of[end1].astype(np.int64)
+            path_all = rc[full]
+            coords_all = path_all.astype(np.float64)
+            coords_all[out_start, 0], coords_all[out_start, 1] = pos_r[u_all], pos_c[u_all]
+            coords_all[out_last, 0], coords_all[out_last, 1] = pos_r[v_all], pos_c[v_all]
+            prob_all, dist_all = sk.prob[full], sk.dist[full]
+            del full
+            bounds = np.concatenate([out_start, [total]]).tolist()
+            for i, (u, v) in enumerate(zip(u_all.tolist(), v_all.tolist())):
+                lo, hi = bounds[i], bounds[i + 1]
+                g.add_edge(
+                    u,
+                    v,
+                    start=u,
+                    end=v,
+                    coords=coords_all[lo:hi],
+                    path=path_all[lo:hi],
+                    prob=prob_all[lo:hi],
+                    dist=dist_all[lo:hi],
+                    bridged=False,
+                )
     return g
