@@ -146,13 +146,22 @@ def merge_close_junctions(g: nx.MultiGraph, junction_merge_m: float, gsd: Gsd) -
     if junction_merge_m <= 0:
         return g
 
+    gy, gx = gsd
+
     def short_edges(nodes):
         out = []
         for u in nodes:
             if u not in g or g.degree(u) < 3:
                 continue
+            pu = g.nodes[u]["pos"]
             for _, v, k, d in g.edges(u, keys=True, data=True):
-                if u != v and g.degree(v) >= 3 and _length(d, gsd) < junction_merge_m:
+                if u == v or g.degree(v) < 3:
+                    continue
+                pv = g.nodes[v]["pos"]
+                # an edge is never shorter than the straight line between its ends
+                if math.hypot((pu[0] - pv[0]) * gy, (pu[1] - pv[1]) * gx) >= junction_merge_m:
+                    continue
+                if _length(d, gsd) < junction_merge_m:
                     out.append((u, v, k))
         return out
 
@@ -301,23 +310,31 @@ def drop_short_components(
 
 def simplify_edges(g: nx.MultiGraph, simplify_m: float, gsd: Gsd) -> nx.MultiGraph:
     """Douglas–Peucker on each edge's geometry with tolerance ``simplify_m`` (end points fixed)."""
-    if simplify_m <= 0:
+    if simplify_m <= 0 or g.number_of_edges() == 0:
         return g
     import shapely
 
     scale = np.asarray(gsd, np.float64)
-    for _, _, d in g.edges(data=True):
+    data = [d for _, _, d in g.edges(data=True) if len(d["coords"]) > 2]
+    if not data:
+        return g
+    counts = np.array([len(d["coords"]) for d in data])
+    allc = np.concatenate([d["coords"] for d in data]) * scale
+    lines = shapely.linestrings(allc, indices=np.repeat(np.arange(len(data)), counts))
+    simple = shapely.simplify(lines, simplify_m, preserve_topology=False)
+    coords, idx = shapely.get_coordinates(simple, return_index=True)
+    coords /= scale
+    splits = np.flatnonzero(np.diff(idx)) + 1
+    parts = np.split(coords, splits)
+    present = idx[np.concatenate([[0], splits])] if idx.size else np.zeros(0, np.int64)
+    by_edge = dict(zip(present.tolist(), parts))
+    for i, d in enumerate(data):
         c = d["coords"]
-        if len(c) <= 2:
-            continue
-        ls = shapely.linestrings(c * scale)
-        s = (
-            shapely.get_coordinates(shapely.simplify(ls, simplify_m, preserve_topology=False))
-            / scale
-        )
+        s = by_edge.get(i)
         closed = np.array_equal(c[0], c[-1])
-        if len(s) < (4 if closed else 2):
+        if s is None or len(s) < (4 if closed else 2):
             continue  # a ring collapsed by the tolerance keeps its full geometry
+        s = s.copy()
         s[0], s[-1] = c[0], c[-1]  # exact node positions (no rounding from the scaling)
         d["coords"] = s
     return g
