@@ -215,10 +215,10 @@ def _thinning_halo_needed(
     k = (halo - 8) // 4
     if k >= 1:
         t = k + 1
-        hh, ww = -(-mask.shape[0] // t) * t, -(-mask.shape[1] // t) * t
-        padded = np.zeros((hh, ww), bool)
-        padded[: mask.shape[0], : mask.shape[1]] = mask
-        if not padded.reshape(hh // t, t, ww // t, t).all(axis=(1, 3)).any():
+        # only whole tiles can lie inside such a square: crop the partial ones off
+        hh, ww = mask.shape[0] // t * t, mask.shape[1] // t * t
+        rows_all = np.logical_and.reduce(mask[:hh, :ww].reshape(hh // t, t, ww), axis=1)
+        if not np.logical_and.reduce(rows_all.reshape(hh // t, ww // t, t), axis=2).any():
             return halo
     labels, _ = ndi.label(mask, structure=EIGHT)
     edge = _touching_open_edges(labels, open_edges)
