@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import shutil
 import tempfile
 import time
 import traceback
@@ -268,12 +269,12 @@ def run_scenes(
             of ``n_workers`` processes with ``threads_per_worker`` threads each.
         gpu_resources: inference tasks require the worker resource ``GPU=1``.
         cache_dir: where stage outputs go (``config.output.cache_dir``, else a
-            temporary folder, which only a LocalCluster can use).
+            temporary folder, removed at the end, which only a LocalCluster can use).
         client: an existing :class:`distributed.Client` to use instead.
 
     Returns:
-        the outcomes in the order of ``scenes`` and the merged network; the cache
-        entries are kept (the caller removes them once its outputs are written).
+        the outcomes in the order of ``scenes`` and the merged network. Entries in a
+        given ``cache_dir`` are kept (the caller removes them once its outputs are written).
     """
     from tqdm import tqdm
 
@@ -282,12 +283,13 @@ def run_scenes(
     if not names:
         raise InputError("no input scenes given")
     root = cache_dir or config.output.cache_dir
+    own_cache = root is None
     if root is None:
         if scheduler:
             raise InputError(
                 f"{scheduler}: a remote cluster needs --cache-dir on storage every worker sees"
             )
-        root = tempfile.mkdtemp(prefix="roadseg-cache-")
+        root = tempfile.mkdtemp(prefix="roadseg-cache-")  # removed below, results are in memory
     root = str(Path(root).resolve())
     Path(root).mkdir(parents=True, exist_ok=True)
     worker_config = _scene_config(config)
@@ -350,6 +352,10 @@ def run_scenes(
             if cluster is not None:
                 cluster.close()
     done = [o for o in outcomes if o is not None]
+    if own_cache:
+        shutil.rmtree(root, ignore_errors=True)
+        for o in done:
+            o.probability = None
     for o in done:
         if not o.ok:
             log.error("%s: %s", o.scene, o.error)

@@ -170,6 +170,13 @@ def test_existing_scheduler_gpu_workers_and_a_vrt_mosaic(mosaic, capfd):
         assert all(o.worker and o.worker.startswith("tcp://") for o in result.outcomes)
         _assert_same_network(result.network, mosaic["reference"])
         assert result.network.metadata["scenes"] == [str(s) for s in scenes]
+        # a client given by the caller, no cache folder: a temporary one, removed afterwards
+        from distributed import Client
+
+        with Client(cluster) as client:
+            again = run_scenes(scenes, mosaic["cfg"], client=client, gpu_resources=True)
+        assert not again.failed and all(o.probability is None for o in again.outcomes)
+        _assert_same_network(again.network, mosaic["reference"])
         # the command line on the same cluster: every scene failing writes nothing
         bad = [mosaic["dir"] / "missing1.tif", mosaic["dir"] / "missing2.tif"]
         out = mosaic["dir"] / "none.geojson"
