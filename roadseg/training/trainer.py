@@ -398,7 +398,7 @@ def train(config: TrainConfig) -> TrainResult:
     epoch = start_epoch
     for epoch in range(start_epoch, config.epochs):
         if schedule.progress(step, time.perf_counter() - t0) >= 1.0:
-            log.info("time budget of %.1f min used; stopping before epoch %d", config.time_budget_min, epoch)
+            log.info("time budget of %.1f min used; stopping before epoch %d", config.time_budget_min, epoch + 1)
             break
         net.train()
         losses = []
