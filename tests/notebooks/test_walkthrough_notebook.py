@@ -5,14 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
-
-from roadseg.models import default_weights_path
-
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "walkthrough.ipynb"
 
 
-@pytest.mark.skipif(not default_weights_path().is_file(), reason="default weights not installed")
 def test_walkthrough_notebook_executes(tmp_path, monkeypatch):
     import nbformat
     from nbclient import NotebookClient

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import rasterio
 
-from roadseg.models import default_weights_path
 from roadseg.sample import sample_labels_path, sample_scene_path, sample_sources_path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,7 +44,6 @@ def test_sample_scene_is_a_georeferenced_crop_of_the_holdout_tile():
         assert needle in sources
 
 
-@pytest.mark.skipif(not default_weights_path().is_file(), reason="default weights not installed")
 def test_readme_command_on_the_sample(tmp_path):
     """The README's main command: shipped model, CPU, well under a minute, sensible roads."""
     out = tmp_path / "roads.geojson"
@@ -77,4 +75,4 @@ def test_readme_command_on_the_sample(tmp_path):
     assert fc["roadseg"]["threshold_from"] == "model"
     assert fc["roadseg"]["georeferencing"] == "derived-from-tile-name"
     report = json.loads((tmp_path / "roads.evaluation.json").read_text())
-    assert report["pixel"]["breakeven"] > 0.5
+    assert report["pixel"]["breakeven"] > 0.8  # 0.93 with the shipped model
