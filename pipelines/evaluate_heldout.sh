@@ -24,7 +24,10 @@ for t in $tiles; do
   roadseg -q predict "$work/ds/train/sat/$t.tif" -o "$work/pred/$t.tif" ${weights:+--weights "$weights"} --no-progress
   preds+=("$work/pred/$t.tif"); labels+=("$work/ds/train/map/$t.tif"); scenes+=("$work/ds/train/sat/$t.tif")
 done
-echo "## white no-imagery pixels excluded"
-roadseg -q evaluate --pred "${preds[@]}" --labels "${labels[@]}" --scene "${scenes[@]}" --exclude-white --json "$work/report_white_excluded.json"
-echo "## all pixels"
-roadseg -q evaluate --pred "${preds[@]}" --labels "${labels[@]}" --scene "${scenes[@]}" --json "$work/report_all_pixels.json"
+# precision/recall/IoU at the model's own calibrated threshold (the level the pipeline uses)
+thr=$(python -c "import sys; from roadseg.models.checkpoint import read_meta, default_weights_path; \
+print(read_meta(sys.argv[1] or default_weights_path()).threshold or 0.5)" "$weights")
+echo "## white no-imagery pixels excluded (threshold $thr)"
+roadseg -q evaluate --pred "${preds[@]}" --labels "${labels[@]}" --scene "${scenes[@]}" --exclude-white --threshold "$thr" --json "$work/report_white_excluded.json"
+echo "## all pixels (threshold $thr)"
+roadseg -q evaluate --pred "${preds[@]}" --labels "${labels[@]}" --scene "${scenes[@]}" --threshold "$thr" --json "$work/report_all_pixels.json"
