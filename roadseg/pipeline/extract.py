@@ -52,13 +52,6 @@ from roadseg.pipeline.summary import RunSummary
 log = logging.getLogger(__name__)
 
 CACHE_FOLDER = ".roadseg-cache"
-#: Output formats by name (``--format``) and the extension each file gets.
-FORMAT_SUFFIX = {
-    "geojson": ".geojson",
-    "gpkg": ".gpkg",
-    "parquet": ".parquet",
-    "graphml": ".graphml",
-}
 
 
 @dataclass
@@ -96,31 +89,9 @@ def check_scene_path(scene: Path) -> None:
 
 def output_targets(out: Path, formats: list[str] | None) -> list[Path]:
     """The files an export to ``out`` with ``formats`` creates (checked before running)."""
-    from roadseg.vector.export import FORMATS
+    from roadseg.vector.export import export_paths
 
-    if formats is None:
-        fmt = FORMATS.get(out.suffix.lower())
-        if fmt is None:
-            raise InputError(
-                f"{out}: unknown output extension {out.suffix!r}; use one of {sorted(FORMATS)}"
-            )
-        kinds = [(fmt, out)]
-    else:
-        kinds = []
-        for f in formats:
-            f = f.lower().lstrip(".")
-            f = "parquet" if f == "geoparquet" else f
-            if f not in FORMAT_SUFFIX:
-                raise InputError(
-                    f"{out}: unknown output format {f!r}; use one of {sorted(FORMAT_SUFFIX)}"
-                )
-            kinds.append((f, out.with_suffix(FORMAT_SUFFIX[f])))
-    targets = []
-    for fmt, path in kinds:
-        targets.append(path)
-        if fmt in ("geojson", "parquet"):  # nodes go to a sibling file
-            targets.append(path.with_name(f"{path.stem}.nodes{path.suffix}"))
-    return targets
+    return export_paths(out, formats)
 
 
 def check_writable(path: Path, what: str = "output") -> None:

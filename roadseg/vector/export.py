@@ -40,13 +40,15 @@ FORMATS = {
 _SUFFIX = {"geojson": ".geojson", "gpkg": ".gpkg", "parquet": ".parquet", "graphml": ".graphml"}
 
 
-def export_network(
-    network: RoadNetwork, path: str | Path, formats: list[str] | None = None
-) -> list[Path]:
-    """Write ``network`` to ``path``; the format comes from the extension.
+def export_targets(path: str | Path, formats: list[str] | None = None) -> list[tuple[str, Path]]:
+    """``(format, file)`` pairs an export to ``path`` with ``formats`` writes (no I/O).
 
-    With ``formats`` (e.g. ``["geojson", "gpkg"]``) one file per format is written,
-    named ``path`` with that format's extension. Returns the paths written.
+    Without ``formats`` the format comes from ``path``'s extension; with it (e.g.
+    ``["geojson", "gpkg"]``) there is one file per format, named ``path`` with that
+    format's extension.
+
+    Raises:
+        InputError: an unknown extension or format name.
     """
     path = Path(path)
     if formats is None:
@@ -55,19 +57,37 @@ def export_network(
             raise InputError(
                 f"{path}: unknown output extension {path.suffix!r}; use one of {sorted(FORMATS)}"
             )
-        targets = [(fmt, path)]
-    else:
-        targets = []
-        for f in formats:
-            f = f.lower().lstrip(".")
-            f = "parquet" if f == "geoparquet" else f
-            if f not in _SUFFIX:
-                raise InputError(
-                    f"{path}: unknown output format {f!r}; use one of {sorted(_SUFFIX)}"
-                )
-            targets.append((f, path.with_suffix(_SUFFIX[f])))
+        return [(fmt, path)]
+    targets = []
+    for f in formats:
+        f = f.lower().lstrip(".")
+        f = "parquet" if f == "geoparquet" else f
+        if f not in _SUFFIX:
+            raise InputError(f"{path}: unknown output format {f!r}; use one of {sorted(_SUFFIX)}")
+        targets.append((f, path.with_suffix(_SUFFIX[f])))
+    return targets
+
+
+def export_paths(path: str | Path, formats: list[str] | None = None) -> list[Path]:
+    """Every file :func:`export_network` creates, node siblings included."""
+    paths = []
+    for fmt, target in export_targets(path, formats):
+        paths.append(target)
+        if fmt in ("geojson", "parquet"):  # nodes go to a sibling file
+            paths.append(_sibling(target, "nodes"))
+    return paths
+
+
+def export_network(
+    network: RoadNetwork, path: str | Path, formats: list[str] | None = None
+) -> list[Path]:
+    """Write ``network`` to ``path``; the format comes from the extension.
+
+    With ``formats`` (e.g. ``["geojson", "gpkg"]``) one file per format is written,
+    named ``path`` with that format's extension. Returns the paths written.
+    """
     written: list[Path] = []
-    for fmt, target in targets:
+    for fmt, target in export_targets(path, formats):
         written += {
             "geojson": write_geojson,
             "gpkg": write_gpkg,
