@@ -44,7 +44,7 @@ from roadseg.models import CheckpointMeta, default_weights_path, load_checkpoint
 from roadseg.raster.grid import TileGrid, check_tile_overlap
 from roadseg.raster.resample import needs_resampling, warp_back, warped_view
 from roadseg.raster.scene import open_scene
-from roadseg.raster.write import StripWriter
+from roadseg.raster.write import StripWriter, verify_written
 
 log = logging.getLogger(__name__)
 
@@ -307,6 +307,7 @@ def predict_scene(
                         ) as tw:
                             stats, pshape = run(view, tw.write_rows)
                         warp_back(model_raster, scene, writer)
+            verify_written(tmp, (scene.height, scene.width), out_path)
         result = PredictResult(
             out_path=out_path,
             shape=(scene.height, scene.width),

@@ -161,7 +161,6 @@ def predict_stage(scene: Path, config: ExtractConfig, cache: StageCache) -> Pred
         if isinstance(exc, RoadsegError):
             raise
         raise _wrap_os_error(exc, prob) from exc
-    verify_raster(prob, result.shape)
     info = {
         "shape": list(result.shape),
         "predicted_shape": list(result.predicted_shape),
@@ -178,32 +177,6 @@ def predict_stage(scene: Path, config: ExtractConfig, cache: StageCache) -> Pred
     with atomic_path(info_path) as tmp:
         tmp.write_text(json.dumps(info))
     return PredictStage(scene, prob, key, info, False, time.perf_counter() - t0)
-
-
-def verify_raster(path: Path, shape: tuple[int, int]) -> None:
-    """Read every block of a freshly written raster; remove it and raise if any is unreadable.
-
-    GDAL reports some failed writes (a full disk, a file size limit) only on its
-    error stream and still closes the file, so a raster that "was written" can be
-    truncated. A cache entry must be complete, or every rerun would resume from a
-    broken file.
-    """
-    import rasterio
-    from rasterio.errors import RasterioError
-
-    try:
-        with rasterio.open(path) as ds:
-            if (ds.height, ds.width) != tuple(shape):
-                raise OutputError(f"{path}: written with shape {ds.shape}, expected {tuple(shape)}")
-            for _, window in ds.block_windows(1):
-                ds.read(1, window=window)
-    except (RasterioError, OutputError) as exc:
-        path.unlink(missing_ok=True)
-        reason = str(exc).split(": ", 1)[-1]
-        raise OutputError(
-            f"{path}: the probability raster was not written completely (is the disk full?): "
-            f"{reason}"
-        ) from exc
 
 
 def effective_vectorize_config(config: ExtractConfig, weights: Path) -> tuple[Any, str]:

@@ -192,3 +192,29 @@ class StripWriter:
             finally:
                 self._dst = None
                 self._env.__exit__(None, None, None)
+
+
+def verify_written(
+    path: str | os.PathLike[str], shape: tuple[int, int], name: str | os.PathLike[str] | None = None
+) -> None:
+    """Read every block of a freshly written raster; raise :class:`OutputError` if one fails.
+
+    GDAL reports some failed writes (a full disk, a file-size limit) only on its
+    error stream and still closes the file, so a raster that "was written" can be
+    truncated. Called on the temporary file before it is renamed into place, this
+    keeps a truncated raster from ever appearing under the output's name.
+    """
+    label = name if name is not None else path
+    try:
+        with rasterio.open(path) as ds:
+            if (ds.height, ds.width) != tuple(shape):
+                raise OutputError(
+                    f"{label}: written with shape {ds.shape}, expected {tuple(shape)}"
+                )
+            for _, window in ds.block_windows(1):
+                ds.read(1, window=window)
+    except RasterioError as exc:
+        reason = str(exc).split(": ", 1)[-1]
+        raise OutputError(
+            f"{label}: the raster was not written completely (is the disk full?): {reason}"
+        ) from exc

@@ -50,3 +50,29 @@ def test_rows_out_of_order_or_missing_are_errors(tmp_path):
     wr.write_rows(0, np.zeros((4, 5), np.float32))
     with pytest.raises(OSError, match="only 4 of 10 rows"):
         wr.close()
+
+
+def test_verify_written_catches_a_truncated_raster(tmp_path):
+    """A raster GDAL closed after a failed write (full disk) is refused, named by the target."""
+    import numpy as np
+    import pytest
+    import rasterio
+    from rasterio.transform import Affine
+
+    from roadseg.errors import OutputError
+    from roadseg.raster.write import verify_written
+
+    path = tmp_path / "tmp.tif"
+    with rasterio.open(
+        path, "w", driver="GTiff", width=512, height=512, count=1, dtype="uint8",
+        tiled=True, blockxsize=256, blockysize=256, compress="deflate",
+        crs="EPSG:32631", transform=Affine(1, 0, 500000, 0, -1, 5000000),
+    ) as dst:
+        dst.write(np.random.default_rng(0).integers(0, 255, (1, 512, 512), dtype=np.uint8))
+    verify_written(path, (512, 512))  # complete: passes
+    with pytest.raises(OutputError, match="shape"):
+        verify_written(path, (256, 512))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(OutputError, match=r"out\.tif: the raster was not written completely"):
+        verify_written(path, (512, 512), name=tmp_path / "out.tif")
