@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from roadseg.errors import InputError
+
 log = logging.getLogger(__name__)
 
 ForwardFn = Callable[[np.ndarray], np.ndarray]
@@ -37,19 +39,23 @@ OUTPUTS = ("logits", "probabilities")
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``auto`` -> ``cuda`` when available, else ``cpu``; ``ValueError`` for unknown names."""
+    """``auto`` -> ``cuda`` when available, else ``cpu``.
+
+    Raises:
+        InputError (a ``ValueError``): an unknown name, or CUDA asked for where there is none.
+    """
     name = str(device).lower()
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise ValueError(
+            raise InputError(
                 f"device {device!r} requested but CUDA is not available; use cpu or auto"
             )
         return torch.device(name)
     if name == "cpu":
         return torch.device("cpu")
-    raise ValueError(f"device must be auto, cpu or cuda[:N], got {device!r}")
+    raise InputError(f"device must be auto, cpu or cuda[:N], got {device!r}")
 
 
 def resolve_amp(amp: bool | str | None, device: torch.device) -> torch.dtype | None:

@@ -44,6 +44,7 @@ from tqdm.auto import tqdm
 
 from roadseg.atomic import atomic_path
 from roadseg.errors import InputError
+from roadseg.inference.device import resolve_device
 from roadseg.models import (
     CheckpointMeta,
     Normalisation,
@@ -141,14 +142,6 @@ def load_validation_tiles(pairs: list[_Pair], config: TrainConfig) -> list[Valid
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError(f"--device {name}: CUDA is not available on this machine")
-    return torch.device(name)
 
 
 def _git_commit() -> str | None:
