@@ -2,68 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-import rasterio
 import torch
 from safetensors.torch import load_file
 
 from roadseg.models import load_checkpoint
 from roadseg.training import TrainConfig, load_recipe, train
 from roadseg.training.trainer import find_pairs
-
-
-def _write_png(path, array):
-    count = 1 if array.ndim == 2 else array.shape[0]
-    data = array[None] if array.ndim == 2 else array
-    with rasterio.open(
-        path, "w", driver="PNG", width=data.shape[2], height=data.shape[1], count=count, dtype="uint8"
-    ) as dst:
-        dst.write(data)
-
-
-@pytest.fixture()
-def road_tiles(tmp_path):
-    """Three 96×96 tiles: grey ground, dark horizontal and vertical roads, a white corner."""
-    rng = np.random.default_rng(0)
-    images, masks = tmp_path / "images", tmp_path / "masks"
-    images.mkdir()
-    masks.mkdir()
-    for k in range(3):
-        img = rng.integers(110, 150, size=(3, 96, 96)).astype(np.uint8)
-        mask = np.zeros((96, 96), np.uint8)
-        r, c = 20 + 15 * k, 60 - 10 * k
-        mask[r : r + 5, :] = 255
-        mask[:, c : c + 5] = 255
-        img[:, mask > 0] = 40
-        img[:, :16, :16] = 255  # no-imagery corner, labels would continue through it
-        _write_png(images / f"t{k}.png", img)
-        _write_png(masks / f"t{k}.png", mask)
-    return images, masks
-
-
-def _config(images, masks, out, **kw) -> TrainConfig:
-    base = dict(
-        images_dir=str(images),
-        masks_dir=str(masks),
-        out_dir=str(out),
-        arch_args={"filters": [4, 8, 16]},
-        gsd_m=1.0,
-        crop=32,
-        batch_size=4,
-        crops_per_epoch=24,
-        epochs=2,
-        lr=0.01,
-        schedule="constant",
-        loss="bce_dice",
-        augment="d4",
-        max_invalid_fraction=0.5,
-        val_every=0,
-        plot=False,
-        threads=1,
-    )
-    base.update(kw)
-    return TrainConfig(**base)
+from tests.training.helpers import tiny_config as _config
 
 
 def test_loss_decreases(road_tiles, tmp_path):
@@ -194,3 +140,19 @@ def test_init_weights_fine_tunes_from_a_checkpoint(road_tiles, tmp_path):
     for key in a:  # lr = 0: weights unchanged (BN running stats do move)
         if "running" not in key and "num_batches" not in key:
             torch.testing.assert_close(a[key], b[key])
+
+
+def test_validation_each_epoch_keeps_the_best_with_its_threshold(road_tiles, tmp_path):
+    """Held-out tiles are predicted with the tiled predictor and scored (relaxed break-even)."""
+    images, masks = road_tiles
+    result = train(
+        _config(images, masks, tmp_path / "v", epochs=2, holdout=["t2"], val_every=1, plot=True)
+    )
+    assert result.best is not None and result.best.is_file()
+    rows = result.history
+    assert all(0.0 <= r["val_breakeven"] <= 1.0 for r in rows)
+    _, meta = load_checkpoint(result.best)
+    best_row = max(rows, key=lambda r: r["val_breakeven"])
+    assert meta.metrics["heldout_relaxed_breakeven"] == pytest.approx(best_row["val_breakeven"])
+    assert meta.threshold == pytest.approx(best_row["val_breakeven_threshold"])
+    assert (tmp_path / "v" / "log.png").stat().st_size > 1000
