@@ -25,8 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from model_costs import CostConfig, run  # noqa: E402
 
-from roadseg.training import load_recipe  # noqa: E402
-from roadseg.training.experiments import run_variant, write_results  # noqa: E402
+from roadseg.training.experiments import run_variant, short_run_config, write_results  # noqa: E402
 
 MODELS = ["resunet", "resunet_keras", "unet", "resunet_maxpool", "res_unet", "resunet2d"]
 PAPER = [
@@ -51,11 +50,7 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     out = Path(args.out)
-    base = load_recipe("cpu_lite", {
-        "images_dir": args.images, "masks_dir": args.masks, "holdout_csv": args.holdout_csv,
-        "threads": args.threads, "time_budget_min": None, "epochs": 1,
-        "crops_per_epoch": args.steps * 8, "batch_size": 8, "plot": False,
-    })
+    base = short_run_config(args.images, args.masks, args.holdout_csv, args.steps, args.threads)
     costs = {c.model: c for c in run(CostConfig(models=args.models, widths=["lite"], threads=args.threads))}
     results = []
     for name in args.models:

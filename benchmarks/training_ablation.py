@@ -18,8 +18,12 @@ import dataclasses
 import logging
 from pathlib import Path
 
-from roadseg.training import load_recipe
-from roadseg.training.experiments import markdown_table, run_variant, write_results
+from roadseg.training.experiments import (
+    markdown_table,
+    run_variant,
+    short_run_config,
+    write_results,
+)
 
 VARIANTS: dict[str, dict] = {
     "reference (lite, 2 m, skip white, bce+dice)": {},
@@ -42,11 +46,7 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     out = Path(args.out)
-    base = load_recipe("cpu_lite", {
-        "images_dir": args.images, "masks_dir": args.masks, "holdout_csv": args.holdout_csv,
-        "threads": args.threads, "time_budget_min": None, "epochs": 1,
-        "crops_per_epoch": args.steps * 8, "batch_size": 8, "plot": False,
-    })
+    base = short_run_config(args.images, args.masks, args.holdout_csv, args.steps, args.threads)
     results = []
     for name, change in VARIANTS.items():
         if args.only and not any(s in name for s in args.only):

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from roadseg.models import load_checkpoint
-from roadseg.training.config import TrainConfig
+from roadseg.training.config import TrainConfig, load_recipe
 from roadseg.training.trainer import (
     _holdout_names,
     find_pairs,
@@ -45,6 +45,30 @@ class VariantResult:
     @property
     def cpu_hours(self) -> float:
         return self.train_cpu_s / 3600.0
+
+
+def short_run_config(
+    images: str, masks: str, holdout_csv: str, steps: int, threads: int, batch_size: int = 8
+) -> TrainConfig:
+    """The ``cpu_lite`` recipe as one epoch of exactly ``steps`` steps (no time budget).
+
+    Every variant of an experiment starts from this, so all see the same seed,
+    crops and number of steps.
+    """
+    return load_recipe(
+        "cpu_lite",
+        {
+            "images_dir": images,
+            "masks_dir": masks,
+            "holdout_csv": holdout_csv,
+            "threads": threads,
+            "time_budget_min": None,
+            "epochs": 1,
+            "crops_per_epoch": steps * batch_size,
+            "batch_size": batch_size,
+            "plot": False,
+        },
+    )
 
 
 def run_variant(name: str, config: TrainConfig) -> VariantResult:
