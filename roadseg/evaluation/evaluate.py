@@ -255,10 +255,11 @@ def _expand(paths: list[Path]) -> list[Path]:
 def _per_scene(lst: list[Path], n: int, what: str, shared_ok: bool = False) -> list[Path | None]:
     if not lst:
         return [None] * n
+    out: list[Path | None] = list(lst)
     if len(lst) == n:
-        return list(lst)
+        return out
     if shared_ok and len(lst) == 1:
-        return list(lst) * n
+        return out * n
     raise InputError(f"{lst[0]}: {len(lst)} {what} file(s) for {n} scene(s); give one per scene")
 
 
@@ -315,12 +316,15 @@ def run_evaluation(cfg: EvaluateConfig) -> EvaluationResult:
             "scene": scn[i],
             "valid_mask": vmask[i],
         }
-        scene_r = _read_raster(scn[i]) if scn[i] else None
-        pred_r = _read_raster(r_preds[i]) if r_preds[i] else None
-        label_r = _read_raster(lab[i]) if is_raster_file(lab[i]) else None
+        scene_p, pred_p, net_p, lab_p, vmask_p = scn[i], r_preds[i], v_preds[i], lab[i], vmask[i]
+        assert lab_p is not None  # labels were given: one per scene, or one shared
+        scene_r = _read_raster(scene_p) if scene_p else None
+        pred_r = _read_raster(pred_p) if pred_p else None
+        label_r = _read_raster(lab_p) if is_raster_file(lab_p) else None
         ref_r = scene_r or label_r or pred_r
         grid = ref_r.grid if ref_r else None
         if grid is not None:
+            assert ref_r is not None  # the grid is ref_r's
             info.update(
                 crs=grid.crs.to_string() if grid.crs else None,
                 gsd_m=grid.gsd_m(),
@@ -333,10 +337,12 @@ def run_evaluation(cfg: EvaluateConfig) -> EvaluationResult:
         label_mask = label_lines = None
         if label_r is not None:
             if grid is not None and label_r is not ref_r:
+                assert ref_r is not None  # the grid is ref_r's
                 _check_on_grid(label_r, grid, ref_r.path, "the label raster")
             label_mask = _label_mask_from_raster(label_r)
         else:
             if grid is not None and grid.crs is None:
+                assert ref_r is not None  # the grid is ref_r's
                 raise InputError(
                     f"{lab[i]}: vector labels need a georeferenced grid, "
                     f"and {ref_r.path} has no CRS"
@@ -346,7 +352,7 @@ def run_evaluation(cfg: EvaluateConfig) -> EvaluationResult:
                 crs=grid.crs if grid is not None else None,
                 clip=grid.footprint() if grid is not None else None,
             )
-            label_lines = load_roads(lab[i], load_cfg)
+            label_lines = load_roads(lab_p, load_cfg)
             info["label_lines"] = len(label_lines)
             if grid is not None:
                 label_mask = rasterize_roads(
@@ -354,7 +360,7 @@ def run_evaluation(cfg: EvaluateConfig) -> EvaluationResult:
                 )
 
         pred_lines = None
-        if v_preds[i] is not None:
+        if net_p is not None:
             pcfg = RoadLoadConfig(
                 highways="all",
                 allow_empty=True,
@@ -363,22 +369,25 @@ def run_evaluation(cfg: EvaluateConfig) -> EvaluationResult:
                 else (label_lines.crs if label_lines is not None else None),
                 clip=grid.footprint() if grid is not None and grid.crs is not None else None,
             )
-            pred_lines = load_roads(v_preds[i], pcfg)
+            pred_lines = load_roads(net_p, pcfg)
             info["pred_lines"] = len(pred_lines)
 
         # pixel metrics
         levels = None
         if pred_r is not None:
+            # ref_r is the scene, the label raster or pred_r itself, so it and its grid exist
+            assert ref_r is not None and grid is not None
             levels = _prediction_levels(pred_r, grid, ref_r.path, cfg.resample_pred)
         elif pred_lines is not None and grid is not None and grid.crs is not None:
             levels = rasterize_roads(pred_lines, grid, cfg.label_width_px, cfg.label_width_m)
             levels = levels.astype(np.uint8) * np.uint8(255)
         valid = None
-        if vmask[i] is not None:
-            vr = _read_raster(vmask[i])
+        if vmask_p is not None:
+            vr = _read_raster(vmask_p)
             _check_on_grid(vr, grid, ref_r.path, "the valid mask")
             valid = vr.data[0] != 0
         if cfg.exclude_white:
+            assert scene_r is not None  # --exclude-white without --scene was refused above
             white = _white_pixels(scene_r.data)
             info["white_fraction"] = float(white.mean())
             valid = ~white if valid is None else valid & ~white
@@ -389,7 +398,10 @@ def run_evaluation(cfg: EvaluateConfig) -> EvaluationResult:
             if cfg.plot_path is not None:
                 out = Path(cfg.plot_path)
                 if n > 1:
-                    name = (scn[i] or r_preds[i] or v_preds[i]).stem
+                    # levels come from a raster prediction or a network prediction
+                    src = scene_p or pred_p or net_p
+                    assert src is not None
+                    name = src.stem
                     out = out.with_name(f"{out.stem}_{i}_{name}{out.suffix or '.png'}")
                 rgb = overlay_rgb(
                     levels >= level, label_mask, scene_r.data if scene_r else None, cfg.rho, valid

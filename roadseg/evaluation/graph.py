@@ -374,6 +374,7 @@ def topo(gt: RoadGraph, prop: RoadGraph, cfg: TOPOConfig | None = None) -> dict[
         hit = tree.query_nearest(p, max_distance=cfg.match_m, all_matches=False)
         if len(hit) == 0:
             continue
+        assert ps is not None  # the tree exists only when ps does
         e = int(hit[0])
         t = float(shapely.line_locate_point(pgeoms[e], p))
         marbles = ps.xy[ps.within(e, t, cfg.radius_m)]

@@ -20,6 +20,11 @@ FP_COLOUR = (230, 30, 30)
 MISS_COLOUR = (40, 90, 255)
 
 
+def _unit_rgb(c: tuple[int, int, int]) -> tuple[float, float, float]:
+    """An 8-bit colour as matplotlib's 0..1 floats."""
+    return (c[0] / 255, c[1] / 255, c[2] / 255)
+
+
 def to_rgb8(image: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
     """Imagery (bands × H × W, any dtype) as an H × W × 3 uint8 picture.
 
@@ -78,9 +83,9 @@ def write_overlay(rgb: np.ndarray, path: str | Path, title: str | None = None) -
     ax.imshow(rgb, interpolation="nearest")
     ax.set_axis_off()
     handles = [
-        Patch(color=np.array(TP_COLOUR) / 255, label="true positive"),
-        Patch(color=np.array(FP_COLOUR) / 255, label="false positive"),
-        Patch(color=np.array(MISS_COLOUR) / 255, label="missed road"),
+        Patch(color=_unit_rgb(TP_COLOUR), label="true positive"),
+        Patch(color=_unit_rgb(FP_COLOUR), label="false positive"),
+        Patch(color=_unit_rgb(MISS_COLOUR), label="missed road"),
     ]
     fig.legend(
         handles=handles,

@@ -11,11 +11,15 @@ import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from affine import Affine
 from shapely.geometry import Polygon, box
 
 from roadseg.errors import InputError
+
+if TYPE_CHECKING:
+    from rasterio.crs import CRS
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +31,7 @@ class SceneGrid:
     width: int
     height: int
     transform: Affine
-    crs: object | None = None
+    crs: CRS | None = None
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import geopandas as gpd
 from shapely.geometry import LineString, MultiLineString
@@ -89,8 +90,10 @@ def _read_osm(path: Path, classes: frozenset[str] | None, bbox4326) -> gpd.GeoDa
     )
     n_ways = n_cut = 0
     try:
-        for way in fp:
+        # the EntityFilter passes ways only, the KeyFilter only those with a highway tag
+        for way in cast("Iterable[osmium.osm.Way]", fp):
             cls = way.tags.get("highway")
+            assert cls is not None
             if classes is not None and cls not in classes:
                 continue
             n_ways += 1

@@ -10,6 +10,9 @@ A width of at most 1 px draws the line itself (every pixel it passes through).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import cast
+
 import numpy as np
 from shapely import affinity
 from shapely.geometry.base import BaseGeometry
@@ -29,6 +32,7 @@ def width_in_pixels(grid: SceneGrid, width_px: float | None, width_m: float | No
     gsd = grid.gsd_m()
     if gsd is None:
         raise ValueError("a width in metres needs a georeferenced grid")
+    assert width_m is not None  # exactly one of the two is set, and width_px is None
     return float(width_m) / gsd
 
 
@@ -44,7 +48,7 @@ def rasterize_roads(
     """
     from rasterio import features
 
-    geoms = list(getattr(lines, "geometry", lines))
+    geoms = list(cast("Iterable[BaseGeometry]", getattr(lines, "geometry", lines)))
     if width_m is not None:
         width_px = None
     w = width_in_pixels(grid, width_px, width_m)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
@@ -75,7 +76,7 @@ class CropSampler:
 
     def state(self) -> dict:
         """The generator state, for resuming an interrupted run bit-exactly."""
-        return self.rng.bit_generator.state
+        return cast(dict, self.rng.bit_generator.state)  # numpy returns a fresh dict
 
     def set_state(self, state: dict) -> None:
         self.rng.bit_generator.state = state

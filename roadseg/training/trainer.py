@@ -358,7 +358,8 @@ def train(config: TrainConfig) -> TrainResult:
     else:
         model = build_model(config.architecture, in_channels=config.bands, **config.arch_args).to(device)
     if device.type == "cpu":
-        model = model.to(memory_format=torch.channels_last)
+        # the stubs' Module.to overloads lack memory_format, which torch accepts
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     optimizer = _optimizer(config, model)
     loss_fn = get_loss(config.loss)
     steps_per_epoch = max(1, config.steps_per_epoch // world)
