@@ -329,7 +329,8 @@ class BreakEvenResult:
 def breakeven(counts: PixelCounts) -> BreakEvenResult:
     """The relaxed precision/recall curve over all 256 levels and its break-even point.
 
-    The crossing is searched between consecutive levels ``k, k+1`` where both P
+    Levels where P is undefined (nothing predicted) or where P = R = 0 are left
+    out. The crossing is searched between consecutive levels ``k, k+1`` where both P
     and R are defined: where ``d = P − R`` goes from ``d_k <= 0`` to
     ``d_{k+1} >= 0`` (recall falls and precision rises with the level), the
     break-even is ``P_k + t (P_{k+1} − P_k)`` with ``t = d_k / (d_k − d_{k+1})``,
@@ -340,7 +341,9 @@ def breakeven(counts: PixelCounts) -> BreakEvenResult:
     r = counts.relaxed_recall()
     thresholds = np.arange(N_LEVELS) / 255.0
     d = p - r
-    finite = np.isfinite(d)
+    # P = R = 0 (at the top levels, only a few saturated false positives remain) is no
+    # break-even: such levels are left out, like those where P is undefined
+    finite = np.isfinite(d) & ((np.nan_to_num(p) + np.nan_to_num(r)) > 0)
     if not finite.any():
         log.warning("break-even undefined: no label pixel or no prediction at any level")
         return BreakEvenResult(

@@ -187,3 +187,19 @@ def test_fast_enough_for_per_epoch_validation():
     c = relaxed_counts(prob, label)
     breakeven(c)
     assert time.perf_counter() - t0 < 1.5  # typically ~0.1 s; generous for shared CPUs
+
+
+def test_saturated_false_positives_do_not_fake_a_breakeven():
+    """At the top level only a far-away false alarm is left (P = R = 0): that is no crossing.
+
+    Found on a real held-out set: the min |P - R| sat at level 255 with P = R = 0.
+    """
+    label = _line(row=10)
+    prob = np.zeros(label.shape, np.uint8)
+    prob[label] = np.linspace(20, 200, label.sum()).astype(np.uint8)  # fading road
+    prob[50:53, 20:40] = 120  # a weaker false alarm far from the road
+    prob[60, 60] = 255  # one saturated false positive
+    be = breakeven(relaxed_counts(prob, label))
+    assert be.recall[255] == 0 and be.precision[255] == 0
+    assert be.level < 255 and be.crossed
+    assert be.breakeven > 0.3
