@@ -383,6 +383,11 @@ def run_evaluation(cfg: EvaluateConfig) -> EvaluationResult:
             levels = levels.astype(np.uint8) * np.uint8(255)
         valid = None
         if vmask_p is not None:
+            if grid is None or ref_r is None:
+                raise InputError(
+                    f"{vmask_p}: a valid mask needs a pixel grid "
+                    "(a scene, a raster prediction or raster labels)"
+                )
             vr = _read_raster(vmask_p)
             _check_on_grid(vr, grid, ref_r.path, "the valid mask")
             valid = vr.data[0] != 0

@@ -220,6 +220,8 @@ def validate(
     from roadseg.evaluation.pixel import breakeven, relaxed_counts
     from roadseg.inference import PredictConfig, predict_array
 
+    if not tiles:
+        raise InputError("validation: no held-out tiles to score")
     cfg = PredictConfig(device=str(device), batch_size=batch_size)
     total = None
     for t in tiles:
@@ -231,6 +233,7 @@ def validate(
         prob8 = np.clip(np.rint(prob * 255.0), 0, 255).astype(np.uint8)
         counts = relaxed_counts(prob8, t.label, valid=t.valid, rho=3)
         total = counts if total is None else total + counts
+    assert total is not None
     result = breakeven(total)
     return {
         "breakeven": float(result.breakeven),

@@ -304,3 +304,10 @@ def test_zero_one_masks_and_valid_mask_raster(tmp_path):
     direct = relaxed_counts(shifted, label > 0, valid > 0)
     assert masked.counts.to_dict() == direct.to_dict()
     assert masked.counts.valid == 300 * 150
+
+
+def test_valid_mask_without_a_pixel_grid_is_a_clear_error(tmp_path):
+    """Vectors only (no scene, no raster): a valid mask has no grid to sit on."""
+    same = _vegas_network(tmp_path)
+    with pytest.raises(InputError, match="a valid mask needs a pixel grid"):
+        evaluate(EvaluateConfig(pred=[same], labels=[VEGAS_SN], valid_mask=[VEGAS_CROP]))

@@ -156,3 +156,12 @@ def test_validation_each_epoch_keeps_the_best_with_its_threshold(road_tiles, tmp
     assert meta.metrics["heldout_relaxed_breakeven"] == pytest.approx(best_row["val_breakeven"])
     assert meta.threshold == pytest.approx(best_row["val_breakeven_threshold"])
     assert (tmp_path / "v" / "log.png").stat().st_size > 1000
+
+
+def test_validation_without_tiles_is_a_clear_error():
+    from roadseg.errors import InputError
+    from roadseg.models import CheckpointMeta, build_model
+    from roadseg.training.trainer import validate
+
+    with pytest.raises(InputError, match="no held-out tiles"):
+        validate(build_model("resunet", filters=[4, 8]), CheckpointMeta("resunet"), [], torch.device("cpu"))
