@@ -20,6 +20,8 @@ from pathlib import Path
 
 from roadseg.training.experiments import (
     markdown_table,
+    read_results,
+    rescore,
     run_variant,
     short_run_config,
     write_results,
@@ -43,19 +45,25 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", nargs="*", help="run only variants whose name contains one of these")
     ap.add_argument("--out", default="benchmarks/results/training_ablation")
+    ap.add_argument("--rescore", action="store_true", help="score the saved checkpoints again, no training")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     out = Path(args.out)
     base = short_run_config(args.images, args.masks, args.holdout_csv, args.steps, args.threads)
-    results = []
-    for name, change in VARIANTS.items():
-        if args.only and not any(s in name for s in args.only):
-            continue
-        slug = "".join(ch if ch.isalnum() else "_" for ch in name)[:40]
-        config = dataclasses.replace(base, out_dir=str(out / slug), **change)
-        results.append(run_variant(name, config))
+    if args.rescore:
+        results = rescore(read_results(out / "results.json"), base)
         write_results(results, out / "results.json")
         (out / "results.md").write_text(markdown_table(results) + "\n")
+    else:
+        results = []
+        for name, change in VARIANTS.items():
+            if args.only and not any(s in name for s in args.only):
+                continue
+            slug = "".join(ch if ch.isalnum() else "_" for ch in name)[:40]
+            config = dataclasses.replace(base, out_dir=str(out / slug), **change)
+            results.append(run_variant(name, config))
+            write_results(results, out / "results.json")
+            (out / "results.md").write_text(markdown_table(results) + "\n")
     print(markdown_table(results))
 
 

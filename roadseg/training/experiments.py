@@ -10,6 +10,7 @@ The benchmark scripts ``benchmarks/training_ablation.py`` and
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -71,6 +72,34 @@ def short_run_config(
     )
 
 
+def score_checkpoint(checkpoint: str | Path, config: TrainConfig) -> dict[str, float]:
+    """Held-out relaxed break-even (and its threshold) of ``checkpoint``, tiles as ``config`` says."""
+    device = resolve_device(config.device)
+    model, meta = load_checkpoint(checkpoint, device)
+    config = dataclasses.replace(config, gsd_m=meta.gsd_m)
+    holdout = _holdout_names(config)
+    tiles = load_validation_tiles([p for p in find_pairs(config) if p.tile in holdout], config)
+    return validate(model, meta, tiles, device)
+
+
+def rescore(results: list[VariantResult], config: TrainConfig) -> list[VariantResult]:
+    """Score the saved checkpoints of earlier runs again (e.g. after a metric fix); no training."""
+    out = []
+    for r in results:
+        scores = score_checkpoint(r.checkpoint, config)
+        out.append(
+            dataclasses.replace(
+                r, breakeven=scores["breakeven"], breakeven_threshold=scores["breakeven_threshold"]
+            )
+        )
+        log.info("%s: rescored break-even %.4f (was %.4f)", r.name, out[-1].breakeven, r.breakeven)
+    return out
+
+
+def read_results(path: str | Path) -> list[VariantResult]:
+    return [VariantResult(**row) for row in json.loads(Path(path).read_text())]
+
+
 def run_variant(name: str, config: TrainConfig) -> VariantResult:
     """Train ``config`` (fresh, no resume) and score its last checkpoint on the held-out tiles."""
     config.resume = False
@@ -78,11 +107,8 @@ def run_variant(name: str, config: TrainConfig) -> VariantResult:
     cpu0, wall0 = time.process_time(), time.perf_counter()
     result = train(config)
     cpu_s, wall_s = time.process_time() - cpu0, time.perf_counter() - wall0
-    device = resolve_device(config.device)
-    model, meta = load_checkpoint(result.last, device)
-    holdout = _holdout_names(config)
-    tiles = load_validation_tiles([p for p in find_pairs(config) if p.tile in holdout], config)
-    scores = validate(model, meta, tiles, device)
+    scores = score_checkpoint(result.last, config)
+    model, _ = load_checkpoint(result.last)
     out = VariantResult(
         name=name,
         breakeven=scores["breakeven"],
@@ -94,7 +120,13 @@ def run_variant(name: str, config: TrainConfig) -> VariantResult:
         gsd_m=config.gsd_m,
         checkpoint=str(result.last),
     )
-    log.info("%s: break-even %.4f after %d steps, %.1f CPU-min", name, out.breakeven, out.steps, cpu_s / 60)
+    log.info(
+        "%s: break-even %.4f after %d steps, %.1f CPU-min",
+        name,
+        out.breakeven,
+        out.steps,
+        cpu_s / 60,
+    )
     return out
 
 
