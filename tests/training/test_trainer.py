@@ -165,3 +165,13 @@ def test_validation_without_tiles_is_a_clear_error():
 
     with pytest.raises(InputError, match="no held-out tiles"):
         validate(build_model("resunet", filters=[4, 8]), CheckpointMeta("resunet"), [], torch.device("cpu"))
+
+
+def test_narrow_width_trains_without_crashing(road_tiles, tmp_path):
+    """A 8-16-32-64 ResUNet on 64 px crops: its channels_last backward aborted the process."""
+    images, masks = road_tiles
+    result = train(
+        _config(images, masks, tmp_path / "n", epochs=1, crop=64, crops_per_epoch=8,
+                arch_args={"filters": [8, 16, 32, 64]})
+    )
+    assert result.steps_done == 2
