@@ -55,7 +55,9 @@ def main() -> None:
         write_results(results, out / "results.json")
         (out / "results.md").write_text(markdown_table(results) + "\n")
     else:
-        results = []
+        # with --only, the other variants' earlier results are kept
+        earlier = read_results(out / "results.json") if args.only and (out / "results.json").is_file() else []
+        results = [r for r in earlier if not any(s in r.name for s in args.only or [])]
         for name, change in VARIANTS.items():
             if args.only and not any(s in name for s in args.only):
                 continue
