@@ -34,8 +34,8 @@ from typing import Any
 from roadseg.atomic import atomic_path
 from roadseg.data.checksums import ChecksumStore, Provenance, sha256_file
 from roadseg.data.ingest import CopyMode
-from roadseg.data.layout import TilePair, check_split, image_dir, label_dir
-from roadseg.errors import InputError, OutputError
+from roadseg.data.layout import TilePair, check_split, make_split_dirs
+from roadseg.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -108,12 +108,7 @@ def prepare_generic(cfg: GenericConfig) -> GenericReport:
     dupes = sorted({s for s in stems if stems.count(s) > 1})
     if dupes:
         raise InputError(f"{scenes[stems.index(dupes[0])]}: two scenes share the name {dupes[0]}")
-    img_out, lab_out = image_dir(cfg.root, cfg.split), label_dir(cfg.root, cfg.split)
-    for d in (img_out, lab_out):
-        try:
-            d.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(f"{d}: cannot create folder ({exc.strerror})") from exc
+    img_out, lab_out = make_split_dirs(cfg.root, cfg.split)
     store, prov = ChecksumStore(cfg.root), Provenance(cfg.root)
     report = GenericReport()
     pairs = list(zip(scenes, roads if len(roads) == len(scenes) else roads * len(scenes)))

@@ -43,8 +43,7 @@ from roadseg.data.layout import (
     RASTER_EXTS,
     TilePair,
     check_split,
-    image_dir,
-    label_dir,
+    make_split_dirs,
     tile_files,
 )
 from roadseg.errors import InputError
@@ -145,14 +144,7 @@ def run_ingest(cfg: IngestConfig) -> IngestReport:
         pairs = [p for p in pairs if p.tile in wanted]
     if cfg.limit is not None:
         pairs = pairs[: max(cfg.limit, 0)]
-    img_out, lab_out = image_dir(cfg.root, cfg.split), label_dir(cfg.root, cfg.split)
-    for d in (img_out, lab_out):
-        try:
-            d.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            from roadseg.errors import OutputError
-
-            raise OutputError(f"{d}: cannot create folder ({exc.strerror})") from exc
+    img_out, lab_out = make_split_dirs(cfg.root, cfg.split)
     store, prov = ChecksumStore(cfg.root), Provenance(cfg.root)
     report = IngestReport()
     for pair in tqdm(pairs, desc=f"ingest {cfg.split}", unit="tile", disable=not cfg.progress):

@@ -62,6 +62,19 @@ def label_dir(root: str | os.PathLike[str], split: str) -> Path:
     return Path(root) / check_split(split) / LABEL_DIR
 
 
+def make_split_dirs(root: str | Path, split: str) -> tuple[Path, Path]:
+    """Create (if needed) and return the image and label folders of ``split`` under ``root``."""
+    from roadseg.errors import OutputError
+
+    dirs = image_dir(root, split), label_dir(root, split)
+    for d in dirs:
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"{d}: cannot create folder ({exc.strerror})") from exc
+    return dirs
+
+
 def is_raster_name(name: str) -> bool:
     """True for ``<stem>.tif|tiff|png`` names that are not hidden temporary files."""
     return not name.startswith(".") and Path(name).suffix.lower() in RASTER_EXTS
