@@ -131,7 +131,7 @@ def vectorize_task(
     stage: Any, config: ExtractConfig, cache_root: str, threads: int = 0
 ) -> SceneOutcome:
     """Vectorisation of one scene's probability raster on a worker."""
-    from roadseg.pipeline.extract import keep_intermediates, summary_of, vectorize_stage
+    from roadseg.pipeline.extract import vectorize_and_summarise
 
     if isinstance(stage, SceneOutcome):  # inference already failed
         return stage
@@ -139,18 +139,7 @@ def vectorize_task(
     scene = str(stage.scene)
     try:
         cache = StageCache(cache_root, Path(scene).stem)
-        kept: dict[str, Path] = {}
-        if config.output.keep_intermediates:
-            kept = keep_intermediates(stage, Path(config.output.keep_intermediates))
-        network, cached, seconds = vectorize_stage(
-            stage, config, cache, kept.get("mask"), kept.get("skeleton")
-        )
-        summary = summary_of(stage, network)
-        summary.stage_s["inference"] = stage.seconds
-        summary.stage_s["vectorize"] = seconds
-        summary.resumed += (["inference"] if stage.cached else []) + (
-            ["vectorize"] if cached else []
-        )
+        network, summary, _ = vectorize_and_summarise(stage, config, cache)
         return SceneOutcome(
             scene=scene,
             network=network,

@@ -518,10 +518,13 @@ def extract_scene(
         cache.remove_if_empty()
 
 
-def _run_stages(
-    scene: Path, out: Path, config: ExtractConfig, cache: StageCache, labels: Path | None
-) -> ExtractResult:
-    stage = predict_stage(scene, config, cache)
+def vectorize_and_summarise(
+    stage: PredictStage, config: ExtractConfig, cache: StageCache
+) -> tuple[Any, RunSummary, dict[str, Path]]:
+    """Everything after inference for one scene: the network, its summary, kept intermediates.
+
+    Shared by the one-scene job and the Dask workers, so both time and report alike.
+    """
     kept: dict[str, Path] = {}
     if config.output.keep_intermediates:
         kept = keep_intermediates(stage, Path(config.output.keep_intermediates))
@@ -531,10 +534,17 @@ def _run_stages(
     summary = summary_of(stage, network)
     summary.stage_s["inference"] = stage.seconds
     summary.stage_s["vectorize"] = vec_s
-    if stage.cached:
-        summary.resumed.append("inference")
-    if net_cached:
-        summary.resumed.append("vectorize")
+    summary.resumed += (["inference"] if stage.cached else []) + (
+        ["vectorize"] if net_cached else []
+    )
+    return network, summary, kept
+
+
+def _run_stages(
+    scene: Path, out: Path, config: ExtractConfig, cache: StageCache, labels: Path | None
+) -> ExtractResult:
+    stage = predict_stage(scene, config, cache)
+    network, summary, kept = vectorize_and_summarise(stage, config, cache)
     if network.crs is None:
         summary.notes.append("the scene has no CRS: the network is in pixel coordinates")
     if len(network.edges) == 0:
