@@ -65,3 +65,16 @@ def make_lite_checkpoint(path: Path, seed: int = 0) -> Path:
 def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
     """Peak resident set size in MiB (Linux reports ``ru_maxrss`` in KiB)."""
     return resource.getrusage(who).ru_maxrss / 1024.0
+
+
+def report(figures: dict, json_path: str | Path | None) -> None:
+    """Print the figures and, when asked, write them as JSON (atomically)."""
+    import json
+
+    from roadseg.atomic import atomic_path
+
+    print(json.dumps(figures, indent=2))
+    if json_path:
+        with atomic_path(json_path) as tmp:
+            tmp.write_text(json.dumps(figures, indent=2))
+

@@ -32,9 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from predict_common import make_lite_checkpoint, make_scene  # noqa: E402
-
-from roadseg.atomic import atomic_path  # noqa: E402
+from predict_common import make_lite_checkpoint, make_scene, report  # noqa: E402
 
 FLOOR = """
 import resource, sys, torch
@@ -115,10 +113,7 @@ def main() -> int:
         "under_1536_mb": predict_mb < 1536,
         "self_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
-    print(json.dumps(figures, indent=2))
-    if args.json:
-        with atomic_path(args.json) as tmp_json:
-            tmp_json.write_text(json.dumps(figures, indent=2))
+    report(figures, args.json)
     return 0
 
 

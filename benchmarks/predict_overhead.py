@@ -25,7 +25,6 @@ extra work. Target: <= 1.10 on CPU.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import tempfile
@@ -36,9 +35,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from predict_common import make_lite_checkpoint, make_scene  # noqa: E402
+from predict_common import make_lite_checkpoint, make_scene, report  # noqa: E402
 
-from roadseg.atomic import atomic_path  # noqa: E402
 from roadseg.inference.device import prepare_model  # noqa: E402
 from roadseg.inference.predictor import PredictConfig, predict_scene  # noqa: E402
 from roadseg.models import load_checkpoint  # noqa: E402
@@ -119,10 +117,7 @@ def main() -> int:
         "overhead_ratio_wall": round(min(t for t, _ in predicts) / min(t for t, _ in forwards), 4),
         "overhead_ratio_cpu": round(min(c for _, c in predicts) / min(c for _, c in forwards), 4),
     }
-    print(json.dumps(figures, indent=2))
-    if args.json:
-        with atomic_path(args.json) as tmp_json:
-            tmp_json.write_text(json.dumps(figures, indent=2))
+    report(figures, args.json)
     return 0
 
 

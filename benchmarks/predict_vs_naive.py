@@ -40,9 +40,8 @@ from rasterio.windows import Window
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from predict_common import make_lite_checkpoint, make_scene, peak_rss_mb  # noqa: E402
+from predict_common import make_lite_checkpoint, make_scene, peak_rss_mb, report  # noqa: E402
 
-from roadseg.atomic import atomic_path  # noqa: E402
 from roadseg.inference.device import prepare_model  # noqa: E402
 from roadseg.inference.predictor import PredictConfig, predict_scene  # noqa: E402
 from roadseg.models import load_checkpoint  # noqa: E402
@@ -157,10 +156,7 @@ def main() -> int:
         "max_abs_diff_uint8": int(diff.max()),
         "mean_abs_diff_uint8": round(float(diff.mean()), 4),
     }
-    print(json.dumps(figures, indent=2))
-    if args.json:
-        with atomic_path(args.json) as tmp_json:
-            tmp_json.write_text(json.dumps(figures, indent=2))
+    report(figures, args.json)
     return 0
 
 
