@@ -26,17 +26,28 @@ CHIPS = ["img99", "img990", "img991", "img995", "img997", "img998", "img999"]
 
 
 def _grid_lines(n: int, step: float) -> list[LineString]:
-    end = (n - 1) * step
-    rows = [LineString([(0, i * step), (end, i * step)]) for i in range(n)]
-    cols = [LineString([(i * step, 0), (i * step, end)]) for i in range(n)]
+    """A street grid whose rows and columns share a vertex at every crossing."""
+    ks = [k * step for k in range(n)]
+    rows = [LineString([(x, i * step) for x in ks]) for i in range(n)]
+    cols = [LineString([(i * step, y) for y in ks]) for i in range(n)]
     return rows + cols
 
 
-def test_build_graph_nodes_crossings_and_merges_chains():
-    # a plus sign made of two lines → 1 junction + 4 ends; a polyline of 3 pieces → 1 edge
-    g = build_graph([LineString([(0, 50), (100, 50)]), LineString([(50, 0), (50, 100)])])
+def test_build_graph_joins_shared_vertices_only_and_merges_chains():
+    # a plus sign of two lines sharing their middle vertex → 1 junction + 4 ends
+    g = build_graph(
+        [LineString([(0, 50), (50, 50), (100, 50)]), LineString([(50, 0), (50, 50), (50, 100)])]
+    )
     assert g.n_nodes == 5 and len(g.edges) == 4
     assert sorted(g.degrees().tolist()) == [1, 1, 1, 1, 4]
+    # crossing without a common vertex (a bridge): two separate roads, as the reference reads them
+    bridge = build_graph([LineString([(0, 50), (100, 50)]), LineString([(50, 0), (50, 100)])])
+    assert bridge.n_nodes == 4 and len(bridge.edges) == 2
+    # components whose longest path is under 5 m are dropped; a cul-de-sac loop is dropped
+    tiny = build_graph([LineString([(0, 0), (100, 0)]), LineString([(0, 9), (4, 9)])])
+    assert len(tiny.edges) == 1
+    loop = build_graph([LineString([(0, 0), (100, 0), (120, 10), (120, -10), (100, 0)])])
+    assert len(loop.edges) == 1 and loop.total_length == pytest.approx(100.0)
     chain = build_graph(
         [
             LineString([(0, 0), (10, 0)]),
@@ -167,9 +178,9 @@ def test_thousands_of_nodes_in_bounded_time():
 def test_ring_roads():
     from shapely.geometry import Point
 
-    ring = Point(0, 0).buffer(100).exterior  # one closed edge on a single node
+    ring = Point(0, 0).buffer(100).exterior  # no end and no junction: kept vertex by vertex
     g = build_graph([ring])
-    assert g.n_nodes == 1 and len(g.edges) == 1
+    assert g.n_nodes == 64 and len(g.edges) == 64
     assert apls(g, build_graph([ring]))["apls"] == pytest.approx(1.0)
     half = build_graph([LineString(list(ring.coords)[:33])])  # the first half of the circle
     a = apls(g, half)
