@@ -9,9 +9,12 @@ by every scene):
   ({0,255} or {0,1}, such as the Massachusetts ``map/*.tif`` masks);
 * optionally the scene imagery (its grid is the reference grid, and it is the
   background of the overlay), a valid-data mask (0 = excluded) and
-  ``exclude_white``: exclude the pixels where the imagery is pure white
-  (255 in every one of its first three bands), the no-imagery areas of the
-  Massachusetts tiles.
+  ``exclude_nodata``: exclude the scene's no-imagery pixels, its declared no-data
+  mask or, where it declares none (the Massachusetts tiles), its pure-white pixels
+  (:mod:`roadseg.evaluation.nodata`).
+
+The relaxed slack is ``rho`` pixels (the paper's 3) or, with ``slack_m``, that many metres
+at each scene's GSD (3 m is ρ = 3 on 1 m imagery and ρ = 10 on 0.3 m imagery).
 
 Which metrics apply:
 
@@ -21,9 +24,12 @@ Which metrics apply:
   without a raster prediction the same way. The counts of all scenes are pooled
   (the paper's way of scoring a set), the break-even point comes from the
   pooled curve, and the relaxed and strict metrics are taken at ``threshold``.
+  A binary prediction has no curve to sweep: its break-even is left out.
 * ``buffer`` and ``graph`` when both the prediction and the labels are vectors;
   buffer lengths are pooled over scenes, APLS and TOPO are averaged over scenes
   (as SpaceNet averages APLS over chips).
+
+What does not apply is listed, with the reason, under ``skipped`` in the report.
 
 Grids: every raster of a scene must be on the reference grid (same size and,
 when both are georeferenced, same CRS and transform). A prediction raster on
@@ -48,6 +54,7 @@ import numpy as np
 from roadseg.errors import InputError
 from roadseg.evaluation.buffer import DEFAULT_BUFFER_M, buffer_lengths, buffer_ratios
 from roadseg.evaluation.graph import APLSConfig, TOPOConfig, graph_metrics
+from roadseg.evaluation.nodata import no_imagery, rho_for
 from roadseg.evaluation.pixel import (
     DEFAULT_RHO,
     BreakEvenResult,
@@ -81,8 +88,10 @@ class EvaluateConfig:
         labels: label files, one per scene or one shared by all.
         scene: imagery, one per scene (optional).
         valid_mask: valid-data rasters, one per scene (optional; 0 = excluded).
-        exclude_white: exclude pixels that are white (255) in all of the first three scene bands.
+        exclude_nodata: exclude the scene's no-imagery pixels (its declared no-data mask, or
+            its pure-white pixels where it declares none: the Massachusetts tiles).
         rho: relaxed-metric slack in pixels ((2ρ+1)² window).
+        slack_m: the slack in metres instead, converted with each scene's GSD (None: ``rho``).
         threshold: probability threshold for the relaxed and strict metrics at one level.
         highways: OSM class filter for the labels (preset, comma list or list; None: preset
             ``massachusetts`` where a highway attribute exists).
@@ -93,14 +102,18 @@ class EvaluateConfig:
         apls, topo: graph-metric parameters.
         json_path, plot_path, curve_csv: optional outputs (written atomically). With several
             scenes, the overlay of scene i goes to ``<plot stem>_<i>_<scene name>.png``.
+        report_paths: the paths the report names instead of those read or written, for a
+            caller that publishes outputs elsewhere afterwards (a staged file → its final
+            place) or removes an input (→ None: the report does not name it).
     """
 
     pred: list[Path]
     labels: list[Path]
     scene: list[Path] = field(default_factory=list)
     valid_mask: list[Path] = field(default_factory=list)
-    exclude_white: bool = False
+    exclude_nodata: bool = False
     rho: int = DEFAULT_RHO
+    slack_m: float | None = None
     threshold: float = 0.5
     highways: str | list[str] | None = None
     label_width_px: float = MASSACHUSETTS_WIDTH_PX
@@ -112,6 +125,7 @@ class EvaluateConfig:
     json_path: Path | None = None
     plot_path: Path | None = None
     curve_csv: Path | None = None
+    report_paths: dict[Path, Path | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -263,11 +277,12 @@ def _per_scene(lst: list[Path], n: int, what: str, shared_ok: bool = False) -> l
     raise InputError(f"{lst[0]}: {len(lst)} {what} file(s) for {n} scene(s); give one per scene")
 
 
-def _white_pixels(image: np.ndarray) -> np.ndarray:
-    """Pixels at the maximum value (255 for uint8) in every one of the first three bands."""
-    img = image[:3]
-    top = np.iinfo(img.dtype).max if np.issubdtype(img.dtype, np.integer) else 1.0
-    return np.all(img == top, axis=0)
+def _named(info: dict, names: dict[Path, Path | None]) -> dict:
+    """The scene's entry with the paths the caller wants named (``report_paths``)."""
+    if not names:
+        return info
+    table = {Path(k): v for k, v in names.items()}
+    return {k: (table.get(v, v) if isinstance(v, Path) else v) for k, v in info.items()}
 
 
 def _nan_mean(values: list[float]) -> float:
@@ -300,13 +315,17 @@ def run_evaluation(cfg: EvaluateConfig) -> EvaluationResult:
     lab = _per_scene(labels, n, "label", shared_ok=True)
     scn = _per_scene(scenes, n, "scene")
     vmask = _per_scene(list(cfg.valid_mask), n, "valid-mask")
-    if cfg.exclude_white and not scenes:
-        raise InputError("--exclude-white needs the scene imagery (--scene)")
+    if cfg.exclude_nodata and not scenes:
+        raise InputError("--exclude-nodata needs the scene imagery (--scene)")
+    if cfg.slack_m is not None and not cfg.slack_m >= 0:
+        raise InputError(f"--slack-m must be a distance >= 0 in metres, got {cfg.slack_m}")
 
     all_counts: list[PixelCounts] = []
     buf_len = np.zeros(4)  # matched_ref, ref, matched_ext, ext
     graph_rows: list[dict] = []
     per_scene: list[dict] = []
+    levels_seen = np.zeros(256, bool)  # the prediction levels present, over all scenes
+    why_not_vector: str | None = None
     level = level_for_threshold(cfg.threshold)
     for i in range(n):
         info: dict = {
@@ -332,6 +351,8 @@ def run_evaluation(cfg: EvaluateConfig) -> EvaluationResult:
             )
             if grid.crs is None:
                 log.warning("%s: no CRS; evaluating in pixel coordinates", ref_r.path)
+            info["rho_px"] = rho_for(cfg.slack_m, cfg.rho, grid.gsd_m(), ref_r.path)
+        rho = info.get("rho_px", cfg.rho)
 
         # labels: a mask on the grid and/or lines
         label_mask = label_lines = None
@@ -391,15 +412,18 @@ def run_evaluation(cfg: EvaluateConfig) -> EvaluationResult:
             vr = _read_raster(vmask_p)
             _check_on_grid(vr, grid, ref_r.path, "the valid mask")
             valid = vr.data[0] != 0
-        if cfg.exclude_white:
-            assert scene_r is not None  # --exclude-white without --scene was refused above
-            white = _white_pixels(scene_r.data)
-            info["white_fraction"] = float(white.mean())
-            valid = ~white if valid is None else valid & ~white
+        if cfg.exclude_nodata:
+            # --exclude-nodata without --scene was refused above
+            assert scene_r is not None and scene_p is not None
+            nodata = no_imagery(scene_p, scene_r.data)
+            info["excluded_fraction"] = nodata.fraction
+            info["excluded_rule"] = nodata.rule
+            valid = ~nodata.mask if valid is None else valid & ~nodata.mask
         if levels is not None and label_mask is not None:
-            counts = relaxed_counts(levels, label_mask, valid, cfg.rho)
+            counts = relaxed_counts(levels, label_mask, valid, rho)
             all_counts.append(counts)
             info["valid_pixels"] = counts.valid
+            levels_seen |= np.bincount(levels.ravel(), minlength=256) > 0
             if cfg.plot_path is not None:
                 out = Path(cfg.plot_path)
                 if n > 1:
@@ -415,6 +439,14 @@ def run_evaluation(cfg: EvaluateConfig) -> EvaluationResult:
                 info["overlay"] = out
 
         # vector metrics
+        if label_lines is None:
+            why_not_vector = why_not_vector or (
+                f"the labels ({lab_p.name}) are a raster: they need road lines"
+            )
+        elif pred_lines is None:
+            why_not_vector = why_not_vector or (
+                "no road network (GeoJSON, GPKG) among the predictions"
+            )
         if pred_lines is not None and label_lines is not None:
             if label_lines.crs is None:
                 raise InputError(f"{lab[i]}: labels have no CRS")
@@ -424,20 +456,27 @@ def run_evaluation(cfg: EvaluateConfig) -> EvaluationResult:
             buf_len += buffer_lengths(ref_m, ext_m, cfg.buffer_m)
             graph_rows.append(graph_metrics(ref_m, ext_m, cfg.apls, cfg.topo))
             info["metric_crs"] = mcrs.to_string()
-        per_scene.append(info)
+        per_scene.append(_named(info, cfg.report_paths))
 
     report: dict = {}
+    skipped: dict[str, str] = {}
     be = pooled = None
     if all_counts:
         pooled = pool(all_counts)
         be = breakeven(pooled)
         relaxed = pooled.relaxed_at(level)
         strict = pooled.strict_at(level)
+        sweep = levels_seen.sum() > 2  # a binary prediction has one point, not a curve
+        if not sweep:
+            skipped["breakeven"] = (
+                "the prediction is binary (two levels only): there is no precision/recall "
+                "curve to find the break-even point on"
+            )
         report["pixel"] = {
             "relaxed_precision": relaxed["relaxed_precision"],
             "relaxed_recall": relaxed["relaxed_recall"],
-            "breakeven": be.breakeven,
-            "breakeven_threshold": be.breakeven_threshold,
+            "breakeven": be.breakeven if sweep else None,
+            "breakeven_threshold": be.breakeven_threshold if sweep else None,
             "iou": strict["iou"],
             "precision": strict["precision"],
             "recall": strict["recall"],
@@ -454,18 +493,27 @@ def run_evaluation(cfg: EvaluateConfig) -> EvaluationResult:
             "topo_f1",
         )
         report["graph"] = {k: _nan_mean([row[k] for row in graph_rows]) for k in keys}
-    if not report:
+    else:
+        skipped["buffer"] = skipped["graph"] = f"no vector metrics: {why_not_vector}"
+    if "pixel" not in report:
+        skipped["pixel"] = (
+            "no pixel grid with both a prediction and labels (pixel metrics need a raster "
+            "prediction, or a network prediction with a georeferenced scene)"
+        )
+    if not graph_rows and not all_counts:
         raise InputError(
             f"{preds[0]}: no metric applies: pixel metrics need a prediction and labels on a "
             "pixel grid, buffer/graph metrics a network prediction and vector labels"
         )
+    report["skipped"] = skipped
     report["inputs"] = {
         "scenes": per_scene,
         "parameters": {
-            "rho": cfg.rho,
+            "rho": cfg.rho if cfg.slack_m is None else None,
+            "slack_m": cfg.slack_m,
             "threshold": cfg.threshold,
             "threshold_level": level,
-            "exclude_white": cfg.exclude_white,
+            "exclude_nodata": cfg.exclude_nodata,
             "highways": cfg.highways if cfg.highways is not None else "auto",
             "label_width_px": None if cfg.label_width_m is not None else cfg.label_width_px,
             "label_width_m": cfg.label_width_m,
@@ -475,7 +523,7 @@ def run_evaluation(cfg: EvaluateConfig) -> EvaluationResult:
             "topo": asdict(cfg.topo),
         },
     }
-    if be is not None:
+    if be is not None and "breakeven" not in skipped:
         report["inputs"]["parameters"]["breakeven_detail"] = {
             "level": be.level,
             "crossed": be.crossed,
@@ -489,7 +537,8 @@ def run_evaluation(cfg: EvaluateConfig) -> EvaluationResult:
         if be is None:
             raise InputError(f"{cfg.curve_csv}: no pixel metrics, so no precision/recall curve")
         write_curve_csv(be, cfg.curve_csv)
-    return EvaluationResult(report=report, counts=pooled, breakeven=be, per_scene=per_scene)
+    shown_be = be if "breakeven" not in skipped else None
+    return EvaluationResult(report=report, counts=pooled, breakeven=shown_be, per_scene=per_scene)
 
 
 def evaluate(cfg: EvaluateConfig) -> dict:

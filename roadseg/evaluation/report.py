@@ -1,7 +1,8 @@
 """Evaluation reports: the JSON report (NaN → null), a Markdown summary, the P/R curve as CSV.
 
 The JSON report has the groups ``pixel``, ``buffer``, ``graph`` (those that
-apply to the inputs) and ``inputs``; see :data:`REPORT_KEYS`.
+apply to the inputs; see :data:`REPORT_KEYS`), ``skipped`` (each metric or group that does
+not apply, with the reason) and ``inputs``.
 """
 
 from __future__ import annotations
@@ -117,6 +118,11 @@ def to_markdown(report: dict, breakeven: BreakEvenResult | None = None) -> str:
             f"Break-even: level {breakeven.level} (p={breakeven.breakeven_threshold:.4f}), "
             f"P={breakeven.precision_at_level:.4f}, R={breakeven.recall_at_level:.4f}; {how}."
         )
+        lines.append("")
+    skipped = report.get("skipped") or {}
+    if skipped:
+        lines += ["## Not computed", ""]
+        lines += [f"- {k}: {why}" for k, why in skipped.items()]
         lines.append("")
     for s in scenes:
         lines.append("- " + ", ".join(f"{k}: {_fmt(v)}" for k, v in s.items() if v is not None))

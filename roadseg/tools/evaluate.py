@@ -5,7 +5,7 @@ Examples::
     roadseg evaluate --pred prob.tif --labels roads.osm.pbf --scene scene.tif \\
         --json report.json --plot overlay.png
     roadseg evaluate --pred a_prob.tif b_prob.tif --labels a_mask.png b_mask.png \\
-        --scene a.png b.png --exclude-white          # pooled over the two tiles
+        --scene a.png b.png --exclude-nodata         # pooled, white no-imagery areas left out
     roadseg evaluate --pred network.geojson --labels osm_roads.geojson   # buffer + graph metrics
 """
 
@@ -51,12 +51,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="valid-data raster(s), one per scene; pixels equal to 0 are excluded",
     )
     p.add_argument(
+        "--exclude-nodata",
         "--exclude-white",
+        dest="exclude_nodata",
         action="store_true",
-        help="exclude pixels that are white (255,255,255) in the scene imagery "
-        "(Massachusetts no-imagery areas)",
+        default=None,
+        help="leave out the scene's no-imagery pixels: its declared no-data mask, or, where it "
+        "declares none (Massachusetts tiles), its pure-white pixels (--exclude-white: the same)",
     )
-    p.add_argument("--rho", type=int, default=3, help="relaxed slack in pixels (default 3)")
+    slack = p.add_mutually_exclusive_group()
+    slack.add_argument(
+        "--rho", type=int, default=None, help="relaxed slack in pixels (default 3, the paper's)"
+    )
+    slack.add_argument(
+        "--slack-m",
+        type=float,
+        default=None,
+        help="relaxed slack in metres, converted with each scene's GSD (3 m = 3 px at 1 m, "
+        "10 px at 0.3 m)",
+    )
     p.add_argument(
         "--threshold",
         type=float,
@@ -132,16 +145,20 @@ def register(subparsers) -> None:
 
 
 def config_from_args(args: argparse.Namespace):
+    """The EvaluateConfig of the parsed arguments; options not given keep the config's defaults."""
     from roadseg.evaluation.evaluate import EvaluateConfig
     from roadseg.evaluation.graph import APLSConfig, TOPOConfig
 
+    given = {
+        k: getattr(args, k)
+        for k in ("exclude_nodata", "rho", "slack_m")
+        if getattr(args, k, None) is not None
+    }
     return EvaluateConfig(
         pred=list(args.pred),
         labels=list(args.labels),
         scene=list(args.scene),
         valid_mask=list(args.valid_mask),
-        exclude_white=args.exclude_white,
-        rho=args.rho,
         threshold=args.threshold,
         highways=args.highways,
         label_width_px=args.label_width_px,
@@ -153,6 +170,7 @@ def config_from_args(args: argparse.Namespace):
         json_path=args.json_path,
         plot_path=args.plot_path,
         curve_csv=args.curve_csv,
+        **given,
     )
 
 

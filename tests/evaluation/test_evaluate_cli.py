@@ -105,8 +105,14 @@ def test_cli_raster_report_keys_overlay_and_curve(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.startswith("# roadseg evaluation") and "| relaxed_precision | 1.0000 |" in out
     report = json.loads((tmp_path / "r.json").read_text())
-    assert set(report) == {"pixel", "inputs"}
+    assert set(report) == {"pixel", "skipped", "inputs"}
     assert tuple(report["pixel"]) == REPORT_KEYS["pixel"]
+    # what does not apply is named with its reason: a binary prediction has no break-even,
+    # raster labels give no graph or buffer metrics
+    assert set(report["skipped"]) == {"breakeven", "buffer", "graph"}
+    assert "binary" in report["skipped"]["breakeven"] and report["pixel"]["breakeven"] is None
+    assert "lab.tif) are a raster" in report["skipped"]["graph"]
+    assert "## Not computed" in out and "- breakeven: the prediction is binary" in out
     assert report["pixel"]["relaxed_precision"] == 1.0 and report["pixel"]["relaxed_recall"] == 1.0
     assert report["pixel"]["iou"] < 0.9
     assert report["inputs"]["scenes"][0]["crs"] == "EPSG:26986"
@@ -135,7 +141,7 @@ def test_shift_beyond_rho_and_half_prediction(tmp_path):
     assert r["pixel"]["relaxed_recall"] == 0.0 and r["pixel"]["recall"] == 0.0
 
 
-def test_several_png_tiles_pool_counts_and_exclude_white(tmp_path):
+def test_several_png_tiles_pool_counts_and_exclude_nodata(tmp_path):
     """Massachusetts style: PNG images and masks without CRS, pooled, white areas excluded."""
     rng = np.random.default_rng(0)
     preds, labs, imgs, direct = [], [], [], []
@@ -152,14 +158,16 @@ def test_several_png_tiles_pool_counts_and_exclude_white(tmp_path):
         direct.append(relaxed_counts(prob, label > 0, valid))
     res = run_evaluation(
         EvaluateConfig(
-            pred=preds, labels=labs, scene=imgs, exclude_white=True, plot_path=tmp_path / "ov.png"
+            pred=preds, labels=labs, scene=imgs, exclude_nodata=True, plot_path=tmp_path / "ov.png"
         )
     )
     pooled = direct[0] + direct[1]
     assert res.counts.to_dict() == pooled.to_dict()
     k = level_for_threshold(0.5)
     assert res.report["pixel"]["relaxed_recall"] == pooled.relaxed_at(k)["relaxed_recall"]
-    assert res.report["inputs"]["scenes"][0]["white_fraction"] == pytest.approx(80 * 120 / 300**2)
+    scene0 = res.report["inputs"]["scenes"][0]
+    assert scene0["excluded_fraction"] == pytest.approx(80 * 120 / 300**2)
+    assert "pure-white" in scene0["excluded_rule"]
     assert res.report["inputs"]["scenes"][0]["crs"] is None
     assert len(list(tmp_path.glob("ov_*_s*.png"))) == 2
     with_white = evaluate(EvaluateConfig(pred=preds, labels=labs, scene=imgs))
@@ -181,7 +189,8 @@ def test_network_prediction_against_vector_labels(tmp_path):
     """Vector labels on a real GeoTIFF chip: pixel, buffer and graph groups all present."""
     same = _vegas_network(tmp_path)
     r = evaluate(EvaluateConfig(pred=[same], labels=[VEGAS_SN], scene=[VEGAS_CROP]))
-    assert set(r) == {"pixel", "buffer", "graph", "inputs"}
+    assert set(r) == {"pixel", "buffer", "graph", "skipped", "inputs"}
+    assert list(r["skipped"]) == ["breakeven"]  # a drawn network is a binary prediction
     assert tuple(r["buffer"]) == REPORT_KEYS["buffer"] and tuple(r["graph"]) == REPORT_KEYS["graph"]
     assert r["pixel"]["iou"] == 1.0 and r["buffer"]["quality"] == pytest.approx(1.0)
     assert r["graph"]["apls"] == pytest.approx(1.0) and r["graph"]["topo_f1"] == 1.0
@@ -232,8 +241,8 @@ def test_bad_inputs_give_clear_errors(tmp_path, capsys):
     small = _write(tmp_path / "small.png", label[:100, :100])
     with pytest.raises(InputError, match="small.png"):
         evaluate(EvaluateConfig(pred=[small], labels=[_write(tmp_path / "l.png", label)]))
-    with pytest.raises(InputError, match="--exclude-white needs"):
-        evaluate(EvaluateConfig(pred=[lab], labels=[lab], exclude_white=True))
+    with pytest.raises(InputError, match="--exclude-nodata needs"):
+        evaluate(EvaluateConfig(pred=[lab], labels=[lab], exclude_nodata=True))
     with pytest.raises(InputError, match="2 label file"):
         evaluate(EvaluateConfig(pred=[lab, lab, lab], labels=[lab, lab]))
 
@@ -265,7 +274,8 @@ def test_probability_raster_and_network_together(tmp_path):
     net = tmp_path / "network.geojson"
     roads.iloc[3:].to_crs("EPSG:4326").to_file(net)  # the network misses three roads
     r = evaluate(EvaluateConfig(pred=[pred, net], labels=[VEGAS_SN], scene=[VEGAS_CROP]))
-    assert set(r) == {"pixel", "buffer", "graph", "inputs"}
+    assert set(r) == {"pixel", "buffer", "graph", "skipped", "inputs"}
+    assert list(r["skipped"]) == ["breakeven"]  # {0, 200}: two levels, no curve
     assert r["pixel"]["iou"] == 1.0  # the raster, not the network, gives the pixel metrics
     assert r["graph"]["apls"] < 1.0
 

@@ -1,0 +1,72 @@
+"""Which pixels have no imagery, and the relaxed slack of a scene in pixels.
+
+No imagery: a scene that declares its no-data pixels (a nodata value, an alpha band or a
+mask band, as GDAL reports them) is taken at its word. A scene that declares none, like the
+Massachusetts tiles, has its no-imagery areas filled with pure white: there the pixels at the
+maximum value (255 for 8-bit) in every one of the first three bands are excluded.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from roadseg.errors import InputError
+
+#: Rules by which the no-imagery pixels of a scene were found (named in the report).
+RULE_DECLARED = "the scene's declared no-data mask"
+RULE_WHITE = "pure-white pixels (no no-data declared, Massachusetts-style fill)"
+
+
+@dataclass
+class NoData:
+    """The excluded pixels of a scene (True = no imagery) and the rule that found them."""
+
+    mask: np.ndarray
+    rule: str
+
+    @property
+    def fraction(self) -> float:
+        return float(self.mask.mean()) if self.mask.size else 0.0
+
+
+def declared_nodata(path: Path) -> np.ndarray | None:
+    """True where the raster declares no data (nodata value, alpha or mask band); None if none."""
+    import rasterio
+    from rasterio.enums import MaskFlags
+
+    with rasterio.open(path) as ds:
+        flags = ds.mask_flag_enums  # per band; [all_valid] when nothing is declared
+        if all(MaskFlags.all_valid in f for f in flags):
+            return None
+        return ds.dataset_mask() == 0
+
+
+def white_pixels(image: np.ndarray) -> np.ndarray:
+    """Pixels at the maximum value (255 for uint8) in every one of the first three bands."""
+    img = image[:3]
+    top = np.iinfo(img.dtype).max if np.issubdtype(img.dtype, np.integer) else 1.0
+    return np.all(img == top, axis=0)
+
+
+def no_imagery(path: Path, image: np.ndarray) -> NoData:
+    """The no-imagery pixels of the scene at ``path`` (its pixels ``image``, bands × H × W)."""
+    declared = declared_nodata(path)
+    if declared is not None:
+        return NoData(declared, RULE_DECLARED)
+    return NoData(white_pixels(image), RULE_WHITE)
+
+
+def rho_for(slack_m: float | None, rho: int, gsd_m: float | None, where: Path | None) -> int:
+    """The relaxed slack in pixels: ``rho`` itself, or ``slack_m`` at the scene's GSD."""
+    if slack_m is None:
+        return rho
+    if gsd_m is None or not math.isfinite(gsd_m) or gsd_m <= 0:
+        raise InputError(
+            f"{where}: --slack-m needs a georeferenced grid to convert metres to pixels "
+            "(this one has no CRS); give --rho in pixels instead"
+        )
+    return max(0, int(round(slack_m / gsd_m)))
