@@ -97,9 +97,12 @@ def test_merge_joins_a_road_across_a_block_seam(tmp_path):
     assert merged.edges.length_m.iloc[0] == pytest.approx(
         merged.edges.geometry.iloc[0].length, abs=1e-6
     )
-    # a seam narrower than the gap between the two end points joins nothing
-    apart = merge_networks([a, b], seam_m=0.5)
+    # a seam narrower than the gap between the two end points joins nothing end to end ...
+    apart = merge_networks([a, b], seam_m=0.5, join_m=0.0)
     assert len(apart.edges) == 2
+    # ... but the end-to-edge rule joins the two border ends (a bridged gap)
+    joined = merge_networks([a, b], seam_m=0.5)
+    assert len(joined.edges) == 1 and bool(joined.edges.bridged.iloc[0])
 
 
 def test_merge_refuses_pixel_with_georeferenced_and_empty(tmp_path, network):
