@@ -277,6 +277,41 @@ def _per_scene(lst: list[Path], n: int, what: str, shared_ok: bool = False) -> l
     raise InputError(f"{lst[0]}: {len(lst)} {what} file(s) for {n} scene(s); give one per scene")
 
 
+def overlay_caption(
+    src: Path,
+    cfg: EvaluateConfig,
+    rho: int,
+    grid: SceneGrid | None,
+    counts: PixelCounts,
+    level: int,
+    info: dict,
+) -> list[str]:
+    """The overlay's caption: this scene's metric values and what they were measured with."""
+    gsd = grid.gsd_m() if grid is not None else None
+    slack = f"ρ = {rho} px" + (f" ({rho * gsd:.1f} m)" if gsd else "")
+    relaxed, strict = counts.relaxed_at(level), counts.strict_at(level)
+    lines = [
+        f"{src.name}: threshold {cfg.threshold:g}, {slack}",
+        f"relaxed precision {_f(relaxed['relaxed_precision'])}, "
+        f"recall {_f(relaxed['relaxed_recall'])}; IoU {_f(strict['iou'])}, F1 {_f(strict['f1'])}",
+    ]
+    m = info.get("scene_metrics")
+    if m:
+        lines.append(
+            f"APLS {_f(m['apls'])}, TOPO F1 {_f(m['topo_f1'])}, buffer quality {_f(m['quality'])}"
+        )
+    if "excluded_fraction" in info:
+        lines.append(
+            f"left out as no imagery: {info['excluded_fraction']:.1%} "
+            f"({info['excluded_rule']}), shaded"
+        )
+    return lines
+
+
+def _f(v: float | None) -> str:
+    return "n/a" if v is None or not math.isfinite(v) else f"{v:.3f}"
+
+
 def _named(info: dict, names: dict[Path, Path | None]) -> dict:
     """The scene's entry with the paths the caller wants named (``report_paths``)."""
     if not names:
@@ -424,19 +459,6 @@ def run_evaluation(cfg: EvaluateConfig) -> EvaluationResult:
             all_counts.append(counts)
             info["valid_pixels"] = counts.valid
             levels_seen |= np.bincount(levels.ravel(), minlength=256) > 0
-            if cfg.plot_path is not None:
-                out = Path(cfg.plot_path)
-                if n > 1:
-                    # levels come from a raster prediction or a network prediction
-                    src = scene_p or pred_p or net_p
-                    assert src is not None
-                    name = src.stem
-                    out = out.with_name(f"{out.stem}_{i}_{name}{out.suffix or '.png'}")
-                rgb = overlay_rgb(
-                    levels >= level, label_mask, scene_r.data if scene_r else None, cfg.rho, valid
-                )
-                write_overlay(rgb, out, title=f"threshold {cfg.threshold:g}, ρ = {cfg.rho} px")
-                info["overlay"] = out
 
         # vector metrics
         if label_lines is None:
@@ -453,9 +475,25 @@ def run_evaluation(cfg: EvaluateConfig) -> EvaluationResult:
             mcrs = _metric_crs(label_lines)
             ref_m = list(label_lines.to_crs(mcrs).geometry)
             ext_m = list(pred_lines.to_crs(mcrs).geometry) if len(pred_lines) else []
-            buf_len += buffer_lengths(ref_m, ext_m, cfg.buffer_m)
+            scene_buf = buffer_lengths(ref_m, ext_m, cfg.buffer_m)
+            buf_len += scene_buf
             graph_rows.append(graph_metrics(ref_m, ext_m, cfg.apls, cfg.topo))
             info["metric_crs"] = mcrs.to_string()
+            info["scene_metrics"] = {**graph_rows[-1], **buffer_ratios(scene_buf)}
+
+        if cfg.plot_path is not None and levels is not None and label_mask is not None:
+            src = scene_p or pred_p or net_p  # levels come from a raster or network prediction
+            assert src is not None
+            out = Path(cfg.plot_path)
+            if n > 1:
+                out = out.with_name(f"{out.stem}_{i}_{src.stem}{out.suffix or '.png'}")
+            rgb = overlay_rgb(
+                levels >= level, label_mask, scene_r.data if scene_r else None, rho, valid
+            )
+            caption = overlay_caption(src, cfg, rho, grid, all_counts[-1], level, info)
+            write_overlay(rgb, out, caption)
+            info["overlay"] = out
+        info.pop("scene_metrics", None)
         per_scene.append(_named(info, cfg.report_paths))
 
     report: dict = {}

@@ -1,4 +1,4 @@
-"""PNG overlay of a binary prediction against labels over the imagery.
+"""PNG overlay of a binary prediction against labels over the imagery, with its metrics.
 
 Colours: true positives (predicted road pixels within ρ of a label pixel)
 green, false positives (predicted, no label within ρ) red, misses (label road
@@ -8,6 +8,7 @@ grey background when there is none). The PNG is written atomically.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from roadseg.atomic import atomic_path
 TP_COLOUR = (0, 200, 0)
 FP_COLOUR = (230, 30, 30)
 MISS_COLOUR = (40, 90, 255)
+MIN_WIDTH_PX = 480  # narrower overlays are enlarged so that the legend and caption fit
 
 
 def _unit_rgb(c: tuple[int, int, int]) -> tuple[float, float, float]:
@@ -68,18 +70,50 @@ def overlay_rgb(
     return rgb
 
 
-def write_overlay(rgb: np.ndarray, path: str | Path, title: str | None = None) -> None:
-    """Write the overlay at native resolution with a colour legend below, atomically."""
+def _wrap(lines: list[str], width: int) -> list[str]:
+    import textwrap
+
+    out: list[str] = []
+    for line in lines:
+        out += textwrap.wrap(line, width=width, break_long_words=True) or [""]
+    return out
+
+
+def write_overlay(rgb: np.ndarray, path: str | Path, caption: list[str] | None = None) -> list[str]:
+    """Write the overlay at native resolution, with a colour legend and a caption below.
+
+    The caption lines (the metric values, the parameters) are wrapped to the image width
+    and the band below the image grows to hold them all, so nothing is cut however narrow
+    the image; an image narrower than 480 px is enlarged by a whole factor (nearest
+    neighbour) so that legend and caption have room. Returns the caption as drawn (wrapped lines). Written atomically.
+    """
+    fig, lines = overlay_figure(rgb, caption)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=fig.dpi)
+    return lines
+
+
+def overlay_figure(rgb: np.ndarray, caption: list[str] | None = None):
+    """The figure :func:`write_overlay` saves, and its wrapped caption lines."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
     h, w = rgb.shape[:2]
     dpi = 100
-    legend_in = 0.45
-    fig = Figure(figsize=(w / dpi, h / dpi + legend_in), dpi=dpi)
+    zoom = max(1, math.ceil(MIN_WIDTH_PX / w))  # small images are enlarged (whole pixels)
+    h, w = h * zoom, w * zoom
+    font = max(6.0, min(11.0, w / 60))
+    char_px = 0.62 * font * dpi / 72  # a generous mean character width of the sans font
+    lines = _wrap(list(caption or []), max(12, int(0.96 * w / char_px)))
+    line_in = 1.45 * font / 72
+    legend_in = 0.32 + (0.2 if w / char_px < 60 else 0.0)  # the legend takes 2 rows if narrow
+    caption_in = len(lines) * line_in + (0.12 if lines else 0.0)
+    band_in = legend_in + caption_in
+    fig_h = h / dpi + band_in
+    fig = Figure(figsize=(w / dpi, fig_h), dpi=dpi)
     FigureCanvasAgg(fig)
-    ax = fig.add_axes((0, legend_in / (h / dpi + legend_in), 1, (h / dpi) / (h / dpi + legend_in)))
+    ax = fig.add_axes((0, band_in / fig_h, 1, (h / dpi) / fig_h))
     ax.imshow(rgb, interpolation="nearest")
     ax.set_axis_off()
     handles = [
@@ -89,12 +123,22 @@ def write_overlay(rgb: np.ndarray, path: str | Path, title: str | None = None) -
     ]
     fig.legend(
         handles=handles,
-        loc="lower center",
-        ncol=3,
+        loc="upper center",
+        bbox_to_anchor=(0.5, band_in / fig_h),
+        ncol=3 if w / char_px >= 60 else 2,
         frameon=False,
-        fontsize=max(6, min(12, w / 60)),
-        title=title,
-        title_fontsize=8,
+        fontsize=font,
+        handlelength=1.0,
+        columnspacing=0.8,
     )
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi)
+    if lines:
+        fig.text(
+            0.02,
+            (caption_in - 0.06) / fig_h,
+            "\n".join(lines),
+            ha="left",
+            va="top",
+            fontsize=font,
+            linespacing=1.25,
+        )
+    return fig, lines

@@ -119,7 +119,8 @@ def test_cli_raster_report_keys_overlay_and_curve(tmp_path, capsys):
     assert report["inputs"]["scenes"][0]["gsd_m"] == pytest.approx(1.0)
     assert report["inputs"]["parameters"]["rho"] == 3
     with rasterio.open(tmp_path / "o.png") as ds:
-        assert ds.width == 300 and ds.height > 300  # the legend sits below the image
+        # enlarged ×2 (under 480 px wide), the legend and caption below the image
+        assert ds.width == 600 and ds.height > 600
     lines = (tmp_path / "c.csv").read_text().splitlines()
     assert lines[0] == "level,threshold,relaxed_precision,relaxed_recall" and len(lines) == 257
     assert not list(tmp_path.glob(".*partial*"))
