@@ -184,6 +184,36 @@ def config_from_args(args: argparse.Namespace):
     return load_extract_config(args.config, overrides)
 
 
+def check_run_paths(args: argparse.Namespace, config, scenes: list[Path]) -> None:
+    """Every file the run writes against every file it reads, before any work (exit 2)."""
+    from roadseg.io_guard import check_paths
+    from roadseg.models import default_weights_path
+    from roadseg.paths import intermediate_paths, intermediates_folder
+    from roadseg.pipeline.extract import evaluation_paths
+    from roadseg.vector.export import export_paths
+
+    out = Path(args.output)
+    o = config.output
+    outputs: list[tuple[str, Path | str | None]] = [("-o", p) for p in export_paths(out, o.formats)]
+    if o.evaluate:
+        outputs += [("--evaluate report", p) for p in evaluation_paths(out).values()]
+    outputs.append(("--summary-json", o.summary_json))
+    if o.keep_intermediates:
+        for scene in scenes:
+            folder = intermediates_folder(o.keep_intermediates, scene, scenes)
+            outputs += [
+                ("--keep-intermediates", p) for p in intermediate_paths(folder, scene).values()
+            ]
+    inputs: list[tuple[str, Path | str | None]] = [("scene", s) for s in scenes]
+    inputs += [
+        ("--weights", config.predict.weights or default_weights_path()),
+        ("--evaluate labels", o.evaluate),
+        ("--config", args.config),
+    ]
+    # intermediates go to a folder that may not exist yet: checked by the pre-flight checks
+    check_paths(outputs, inputs, check_dirs=False)
+
+
 def main(args: argparse.Namespace) -> int:
     from roadseg.pipeline.inputs import expand_scenes
 
@@ -192,6 +222,7 @@ def main(args: argparse.Namespace) -> int:
         logging.getLogger("distributed").setLevel(logging.WARNING)
     config = config_from_args(args)
     scenes = expand_scenes(args.scenes, expand_vrt=True if args.split_vrt else None)
+    check_run_paths(args, config, scenes)
     if len(scenes) == 1 and not config.cluster.scheduler:
         from roadseg.pipeline.extract import extract_scene
 

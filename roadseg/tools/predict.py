@@ -58,7 +58,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from roadseg.inference.predictor import PredictConfig, predict_scene
+    from roadseg.io_guard import check_paths
+    from roadseg.models import default_weights_path
 
+    check_paths(
+        [("-o", args.output)],
+        [("scene", args.scene), ("--weights", args.weights or default_weights_path())],
+    )
     config = PredictConfig(
         weights=args.weights,
         tile=args.tile,

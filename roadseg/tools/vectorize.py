@@ -76,9 +76,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     import logging
 
+    from roadseg.io_guard import check_paths
     from roadseg.postprocess.config import VectorizeConfig
     from roadseg.vector import export_network, vectorize_raster
+    from roadseg.vector.export import export_paths
 
+    check_paths(
+        [("-o", p) for p in export_paths(args.out, args.formats)]
+        + [("--mask-out", args.mask_out), ("--skeleton-out", args.skeleton_out)],
+        [("raster", args.raster), ("--probability", args.probability)],
+    )
     config = VectorizeConfig(
         threshold=args.threshold,
         min_object_m2=args.min_object_m2,
