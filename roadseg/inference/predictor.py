@@ -69,6 +69,7 @@ class PredictConfig:
         bands: 1-based input bands in model order (``"1,2,3"``); ``None``: all non-alpha bands.
         gsd_tolerance: resample when ``|scene GSD / model GSD - 1|`` exceeds this.
         progress: show a tqdm progress bar.
+        gsd_m: pixel size (m) of a scene without CRS (see :func:`roadseg.raster.open_scene`).
     """
 
     weights: str | os.PathLike[str] | None = None
@@ -85,6 +86,13 @@ class PredictConfig:
     bands: tuple[int, ...] | str | None = None
     gsd_tolerance: float = 0.05
     progress: bool = True
+    gsd_m: float | None = None
+
+    def __post_init__(self) -> None:
+        from roadseg.validate import check_number
+
+        check_number("gsd_tolerance", self.gsd_tolerance, minimum=0.0)
+        check_number("gsd", self.gsd_m, minimum=0.0, inclusive=False, optional=True)
 
 
 @dataclass
@@ -245,7 +253,7 @@ def predict_scene(
     )
 
     with contextlib.ExitStack() as stack:
-        scene = stack.enter_context(open_scene(scene_path, bands=config.bands))
+        scene = stack.enter_context(open_scene(scene_path, bands=config.bands, gsd_m=config.gsd_m))
         # bound GDAL's block cache: its default (5 % of the RAM) would fill up on a big scene
         stack.enter_context(rasterio.Env(GDAL_CACHEMAX=scene.block_cache_bytes()))
         meta.check_bands(scene.count, scene_path)

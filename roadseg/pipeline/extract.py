@@ -48,6 +48,7 @@ from roadseg.pipeline.config import (
     stage_params,
 )
 from roadseg.pipeline.summary import RunSummary
+from roadseg.prechecks import local_grid_note
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +186,12 @@ def effective_vectorize_config(config: ExtractConfig, weights: Path) -> tuple[An
 
     calibrated = read_meta(weights).threshold if config.threshold is None else None
     spec, origin = config.effective_threshold(calibrated)
-    vcfg = dataclasses.replace(config.vectorize, threshold=spec, show_progress=config.progress)
+    vcfg = dataclasses.replace(
+        config.vectorize,
+        threshold=spec,
+        show_progress=config.progress,
+        gsd_m=config.vectorize.gsd_m or config.predict.gsd_m,  # one scale for every stage
+    )
     return vcfg, origin
 
 
@@ -226,7 +232,7 @@ def vectorize_stage(
     meta["threshold_from"] = origin
     meta["model_gsd_m"] = stage.info.get("model_gsd_m")
     if network.crs is None:
-        meta["georeferencing"] = "none: the scene has no CRS; coordinates are pixel (col, row)"
+        meta["georeferencing"] = local_grid_note(vcfg.gsd_m)
     else:
         tags = _georef_tags(stage.scene)
         if tags:

@@ -31,6 +31,7 @@ FLAG_KEYS = {
     "amp": "predict.amp",
     "batch_size": "predict.batch_size",
     "bands": "predict.bands",
+    "gsd": "predict.gsd_m",
     "threshold": "threshold",
     "min_object_m2": "vectorize.min_object_m2",
     "max_hole_m2": "vectorize.max_hole_m2",
@@ -82,6 +83,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--amp", choices=["auto", "bf16", "fp16", "off"], help="mixed precision on CUDA")
     g.add_argument("--batch-size", type=int, help="tiles per forward pass (default 8)")
     g.add_argument("--bands", help="1-based input bands in model order, e.g. 1,2,3")
+    g.add_argument(
+        "--gsd",
+        type=float,
+        metavar="METRES",
+        help="pixel size of scenes without georeferencing (required for them; used by every stage)",
+    )
     g = p.add_argument_group("vectorisation (lengths in metres)")
     g.add_argument(
         "--threshold",
@@ -216,6 +223,7 @@ def check_run_paths(args: argparse.Namespace, config, scenes: list[Path]) -> Non
 
 def main(args: argparse.Namespace) -> int:
     from roadseg.pipeline.inputs import expand_scenes
+    from roadseg.prechecks import check_extract
 
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         # the scheduler runs in this process; its INFO chatter is not for users
@@ -223,6 +231,7 @@ def main(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     scenes = expand_scenes(args.scenes, expand_vrt=True if args.split_vrt else None)
     check_run_paths(args, config, scenes)
+    check_extract(scenes, Path(args.output), config)
     if len(scenes) == 1 and not config.cluster.scheduler:
         from roadseg.pipeline.extract import extract_scene
 

@@ -50,6 +50,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=0.05,
         help="resample when the scene GSD differs from the model's by more (default 0.05)",
     )
+    p.add_argument(
+        "--gsd",
+        type=float,
+        metavar="METRES",
+        help="pixel size of a scene without georeferencing (required for one)",
+    )
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
     p.add_argument("--no-channels-last", action="store_true", help="keep NCHW memory format")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -60,11 +66,13 @@ def main(args: argparse.Namespace) -> int:
     from roadseg.inference.predictor import PredictConfig, predict_scene
     from roadseg.io_guard import check_paths
     from roadseg.models import default_weights_path
+    from roadseg.prechecks import check_georeferenced
 
     check_paths(
         [("-o", args.output)],
         [("scene", args.scene), ("--weights", args.weights or default_weights_path())],
     )
+    check_georeferenced(args.scene, args.gsd)
     config = PredictConfig(
         weights=args.weights,
         tile=args.tile,
@@ -80,6 +88,7 @@ def main(args: argparse.Namespace) -> int:
         bands=args.bands,
         gsd_tolerance=args.gsd_tolerance,
         progress=not args.no_progress,
+        gsd_m=args.gsd,
     )
     result = predict_scene(args.scene, args.output, config)
     log.info(

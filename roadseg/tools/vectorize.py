@@ -12,6 +12,7 @@ _DEFAULTS_NOTE = (
 
 def register(sub: argparse._SubParsersAction) -> None:
     from roadseg.postprocess.config import VectorizeConfig
+    from roadseg.prechecks import check_georeferenced, check_single_band
 
     d = VectorizeConfig.__dataclass_fields__
     p = sub.add_parser(
@@ -68,6 +69,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--halo", type=int, default=d["halo"].default, help="initial block halo (px)")
     p.add_argument("--border", choices=["extend", "none"], default=d["border"].default)
+    p.add_argument(
+        "--band", type=int, help="band holding the probabilities (required for multi-band rasters)"
+    )
+    p.add_argument(
+        "--gsd",
+        type=float,
+        metavar="METRES",
+        help="pixel size of a raster without georeferencing (required for one)",
+    )
     p.add_argument("--mask-out", help="also write the cleaned mask GeoTIFF")
     p.add_argument("--skeleton-out", help="also write the skeleton GeoTIFF")
     p.set_defaults(func=main)
@@ -78,6 +88,7 @@ def main(args: argparse.Namespace) -> int:
 
     from roadseg.io_guard import check_paths
     from roadseg.postprocess.config import VectorizeConfig
+    from roadseg.prechecks import check_georeferenced, check_single_band
     from roadseg.vector import export_network, vectorize_raster
     from roadseg.vector.export import export_paths
 
@@ -86,6 +97,8 @@ def main(args: argparse.Namespace) -> int:
         + [("--mask-out", args.mask_out), ("--skeleton-out", args.skeleton_out)],
         [("raster", args.raster), ("--probability", args.probability)],
     )
+    check_single_band(args.raster, args.band)
+    check_georeferenced(args.raster, args.gsd)
     config = VectorizeConfig(
         threshold=args.threshold,
         min_object_m2=args.min_object_m2,
@@ -101,6 +114,8 @@ def main(args: argparse.Namespace) -> int:
         block_size=args.block_size,
         halo=args.halo,
         border=args.border,
+        band=args.band,
+        gsd_m=args.gsd,
         show_progress=logging.getLogger().isEnabledFor(logging.INFO),
     )
     net = vectorize_raster(args.raster, config, args.probability, args.mask_out, args.skeleton_out)
