@@ -23,7 +23,6 @@ it, and outputs say so (``georeferencing`` in the network's metadata).
 from __future__ import annotations
 
 import logging
-import math
 import os
 import warnings
 from collections.abc import Sequence
@@ -35,7 +34,6 @@ from roadseg.io_guard import check_creatable_dir, check_writable
 from roadseg.validate import check_number
 
 log = logging.getLogger(__name__)
-
 
 
 def local_grid_note(gsd_m: float | None) -> str:

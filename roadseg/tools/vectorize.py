@@ -12,7 +12,6 @@ _DEFAULTS_NOTE = (
 
 def register(sub: argparse._SubParsersAction) -> None:
     from roadseg.postprocess.config import VectorizeConfig
-    from roadseg.prechecks import check_georeferenced, check_single_band
 
     d = VectorizeConfig.__dataclass_fields__
     p = sub.add_parser(
