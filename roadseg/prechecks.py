@@ -114,7 +114,7 @@ def check_labels(labels: str | os.PathLike[str], scenes: Sequence[str | os.PathL
     labels = Path(labels)
     if not labels.exists():
         raise InputError(f"{labels}: labels file not found")
-    grids = [SceneGrid.from_raster(s) for s in scenes if Path(s).is_file()]
+    grids = [SceneGrid.from_raster(Path(s)) for s in scenes if Path(s).is_file()]
     if not grids:
         return
     if is_raster_file(labels):
