@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from roadseg.errors import RoadsegError
@@ -71,18 +73,43 @@ def configure_logging(verbose: int = 0, quiet: bool = False) -> None:
     logger.setLevel(level)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same clean-up runs (temporary files removed)."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def handle_sigterm() -> None:
+    """Treat SIGTERM like SIGINT: unwind, remove partial files, exit 143 (128 + 15).
+
+    Python's default for SIGTERM ends the process at once, skipping every ``finally``
+    and leaving temporary files and staging folders behind.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def interrupted_status(exc: KeyboardInterrupt) -> int:
+    """130 for SIGINT (Ctrl-C), 143 for SIGTERM: the shell's 128 + signal number."""
+    return 128 + signal.SIGTERM if isinstance(exc, Terminated) else 128 + signal.SIGINT
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(args.verbose, args.quiet)
+    handle_sigterm()
     try:
         return int(args.func(args) or 0)
     except RoadsegError as exc:
         log.error("%s", exc)
         return 2
-    except KeyboardInterrupt:
-        log.error("interrupted; no partial output was kept")
-        return 130
+    except KeyboardInterrupt as exc:
+        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        log.error("%s; no partial output was kept", what)
+        return interrupted_status(exc)
 
 
 if __name__ == "__main__":

@@ -165,9 +165,9 @@ def check_extract(scenes: Sequence[Path], out: Path, config: Any) -> None:
 
     o = config.output
     gsd = getattr(config.predict, "gsd_m", None)
-    for scene in scenes:
-        if Path(scene).is_file():
-            check_georeferenced(scene, gsd)
+    if len(scenes) == 1 and Path(scenes[0]).is_file():
+        # with several scenes a scene without CRS fails alone (checked per scene in inference)
+        check_georeferenced(scenes[0], gsd)
     if o.summary_json:
         check_writable(Path(o.summary_json), "--summary-json output")
     if o.keep_intermediates:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 _DEFAULTS_NOTE = (
     "Lengths are in metres (areas in m²) and scale with the raster's GSD; the defaults suit "
@@ -86,9 +87,10 @@ def main(args: argparse.Namespace) -> int:
     import logging
 
     from roadseg.io_guard import check_paths
+    from roadseg.pipeline.extract import export_all_or_nothing
     from roadseg.postprocess.config import VectorizeConfig
     from roadseg.prechecks import check_georeferenced, check_single_band
-    from roadseg.vector import export_network, vectorize_raster
+    from roadseg.vector import vectorize_raster
     from roadseg.vector.export import export_paths
 
     check_paths(
@@ -118,6 +120,7 @@ def main(args: argparse.Namespace) -> int:
         show_progress=logging.getLogger().isEnabledFor(logging.INFO),
     )
     net = vectorize_raster(args.raster, config, args.probability, args.mask_out, args.skeleton_out)
-    written = export_network(net, args.out, args.formats)
+    # staged, then moved into place together: a failure leaves none of the files
+    written = export_all_or_nothing(net, Path(args.out), args.formats)
     logging.getLogger("roadseg.vectorize").info("%r -> %s", net, ", ".join(map(str, written)))
     return 0
