@@ -8,7 +8,7 @@
 
 The same arguments as ``roadseg extract`` (see ``--help``). Exit status: 0 when
 everything was written, 2 for a bad input/option/output, and with several
-scenes the number of scenes that failed.
+scenes 3 when some failed, 4 when all failed (see :mod:`roadseg.errors`).
 """
 
 from __future__ import annotations

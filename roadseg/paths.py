@@ -20,10 +20,12 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 INTERMEDIATES = ("probability", "mask", "skeleton")
 
@@ -62,3 +64,16 @@ def intermediates_folder(
     """The folder the intermediates of ``scene`` go to, in a run over ``scenes``."""
     sub = scene_subfolders(scenes).get(str(scene))
     return Path(folder) / sub if sub else Path(folder)
+
+
+def scene_config(config: Any, scene: str | os.PathLike[str], scenes: Sequence[Any]) -> Any:
+    """``config`` (an ExtractConfig) for ``scene`` of a many-scene run: its intermediates go
+    to the scene's own subfolder when another scene of the run has the same file name."""
+    folder = config.output.keep_intermediates
+    if not folder:
+        return config
+    own = intermediates_folder(folder, scene, scenes)
+    if own == Path(folder):
+        return config
+    output = dataclasses.replace(config.output, keep_intermediates=str(own))
+    return dataclasses.replace(config, output=output)

@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 from roadseg.errors import InputError
@@ -27,14 +28,18 @@ def check_number(
     maximum: float | None = None,
     inclusive: bool = True,
     optional: bool = False,
+    integer: bool = False,
 ) -> None:
     """Refuse an option that is not a finite number in range (for configs' ``__post_init__``)."""
     if value is None and optional:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise InputError(f"{name}: {value!r} is not a finite number")
-    if minimum is not None and (value < minimum or (not inclusive and value == minimum)):
+    v = float(value)
+    if integer and not v.is_integer():
+        raise InputError(f"{name}: {value!r} is not a whole number")
+    if minimum is not None and (v < minimum or (not inclusive and v == minimum)):
         bound = ">=" if inclusive else ">"
         raise InputError(f"{name}: {value} is out of range (must be {bound} {minimum:g})")
-    if maximum is not None and value > maximum:
+    if maximum is not None and v > maximum:
         raise InputError(f"{name}: {value} is out of range (must be <= {maximum:g})")

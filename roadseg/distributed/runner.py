@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from roadseg.errors import InputError, RoadsegError
+from roadseg.paths import scene_config
 from roadseg.pipeline.cache import StageCache
 from roadseg.pipeline.config import ExtractConfig
 from roadseg.pipeline.summary import RunSummary
@@ -281,7 +282,7 @@ def run_scenes(
         root = tempfile.mkdtemp(prefix="roadseg-cache-")  # removed below, results are in memory
     root = str(Path(root).resolve())
     Path(root).mkdir(parents=True, exist_ok=True)
-    worker_config = _scene_config(config)
+    base_config = _scene_config(config)
     t0 = time.perf_counter()
     own_client = client is None
     client = client or _client(scheduler, n_workers, threads_per_worker, gpu_resources)
@@ -289,6 +290,7 @@ def run_scenes(
         futures: list[Any] = []
         for scene in names:
             key = f"roadseg-{Path(scene).name}-{len(futures)}"
+            worker_config = scene_config(base_config, scene, names)  # own intermediates folder
             if gpu_resources:
                 pred = client.submit(
                     predict_task,

@@ -39,6 +39,8 @@ from tqdm import tqdm
 
 from roadseg.atomic import StagedOutputs, atomic_path  # StagedOutputs: re-exported
 from roadseg.errors import InputError, OutputError, RoadsegError
+from roadseg.io_guard import check_not_special
+from roadseg.paths import intermediate_paths
 from roadseg.pipeline.cache import StageCache, file_identity, stage_key
 from roadseg.pipeline.config import (
     RUNTIME_ONLY_PREDICT,
@@ -85,6 +87,7 @@ def check_scene_path(scene: Path) -> None:
         raise InputError(f"{scene}: file not found")
     if scene.is_dir():
         raise InputError(f"{scene}: is a folder, not a raster file")
+    check_not_special(scene, "scene")  # a FIFO or device would block or never end
 
 
 def output_targets(out: Path, formats: list[str] | None) -> list[Path]:
@@ -326,12 +329,7 @@ def keep_intermediates(stage: PredictStage, folder: Path) -> dict[str, Path]:
     """Paths of the kept intermediates; copies the probability raster there now."""
     folder.mkdir(parents=True, exist_ok=True)
     check_writable(folder / "x", "intermediates")
-    stem = stage.scene.stem
-    paths = {
-        "probability": folder / f"{stem}.probability.tif",
-        "mask": folder / f"{stem}.mask.tif",
-        "skeleton": folder / f"{stem}.skeleton.tif",
-    }
+    paths = intermediate_paths(folder, stage.scene)
     with atomic_path(paths["probability"]) as tmp:
         shutil.copyfile(stage.probability, tmp)
     return paths

@@ -9,7 +9,9 @@ networks are merged across scene borders into one output.
 Options come from --config (YAML or TOML; see configs/extract_example.yaml) and
 the flags below, which override the file; --set section.field=value reaches
 every other option. Exit status: 0 when everything was written; 2 for a bad
-input, option or output; with several scenes, the number of scenes that failed.
+input, option or output (nothing written); with several scenes, 3 when some
+scenes failed (the others' network was written) and 4 when all failed; 130/143
+when interrupted (SIGINT/SIGTERM).
 """
 
 from __future__ import annotations
@@ -237,14 +239,16 @@ def main(args: argparse.Namespace) -> int:
 
         extract_scene(scenes[0], Path(args.output), config)
         return 0
+    from roadseg.errors import EXIT_ALL_SCENES_FAILED, EXIT_SOME_SCENES_FAILED
     from roadseg.pipeline.multi import AllScenesFailed, extract_scenes
 
     try:
         result, _ = extract_scenes(scenes, Path(args.output), config)
     except AllScenesFailed as exc:
         log.error("%s", exc)
-        return min(exc.count, 125)
+        return EXIT_ALL_SCENES_FAILED
     failed = len(result.failed)
     if failed:
         log.error("%d of %d scenes failed; see the messages above", failed, len(result.outcomes))
-    return min(failed, 125)
+        return EXIT_SOME_SCENES_FAILED
+    return 0
