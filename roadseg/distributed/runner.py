@@ -221,6 +221,15 @@ def merge_scene_networks(outcomes: Sequence[SceneOutcome], config: ExtractConfig
 # ----------------------------------------------------------------------------- runner
 
 
+def log_scene_done(outcome: Any, done: int, total: int) -> None:
+    """One line per finished scene: the progress of a many-scene run in a log file."""
+    if outcome.ok and outcome.summary is not None:
+        sm = outcome.summary
+        log.info("scene %d/%d done: %s, %.2f km of road", done, total, outcome.scene, sm.road_km)
+    else:
+        log.info("scene %d/%d failed: %s", done, total, outcome.scene)
+
+
 def _client(scheduler: str | None, n_workers: int, threads_per_worker: int, gpu: bool) -> Any:
     from distributed import Client, LocalCluster
 
@@ -234,7 +243,7 @@ def _client(scheduler: str | None, n_workers: int, threads_per_worker: int, gpu:
         threads_per_worker=threads_per_worker,
         processes=True,
         resources={"GPU": 1} if gpu else None,
-        dashboard_address=None,
+        dashboard_address=":0",  # a free port: no "port in use" notice
         silence_logs=logging.WARNING,
     )
     return Client(cluster)
@@ -286,6 +295,7 @@ def run_scenes(
     t0 = time.perf_counter()
     own_client = client is None
     client = client or _client(scheduler, n_workers, threads_per_worker, gpu_resources)
+    log.info("Dask dashboard: %s", getattr(client, "dashboard_link", None) or "none")
     try:
         futures: list[Any] = []
         for scene in names:
@@ -336,6 +346,7 @@ def run_scenes(
                 except Exception as exc:  # a worker died (KilledWorker), a task was lost ...
                     outcomes[i] = SceneOutcome(scene=names[i], error=_error_text(exc))
                 bar.update()
+                log_scene_done(outcomes[i], sum(o is not None for o in outcomes), len(names))
     finally:
         if own_client:
             cluster = getattr(client, "cluster", None)

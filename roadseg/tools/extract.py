@@ -17,6 +17,7 @@ when interrupted (SIGINT/SIGTERM).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -182,6 +183,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def config_from_args(args: argparse.Namespace):
     """The ExtractConfig of parsed arguments: file, then --set, then flags."""
+    from roadseg.cli import on_terminal
     from roadseg.pipeline.config import load_extract_config
     from roadseg.pipeline.settings import parse_assignments
 
@@ -190,7 +192,10 @@ def config_from_args(args: argparse.Namespace):
         value = getattr(args, dest, None)
         if value is not None:
             overrides[key] = value
-    return load_extract_config(args.config, overrides)
+    config = load_extract_config(args.config, overrides)
+    if args.progress is None and not on_terminal():
+        config = dataclasses.replace(config, progress=False)  # bars only on a terminal
+    return config
 
 
 def check_run_paths(args: argparse.Namespace, config, scenes: list[Path]) -> None:
@@ -243,10 +248,12 @@ def main(args: argparse.Namespace) -> int:
     from roadseg.pipeline.multi import AllScenesFailed, extract_scenes
 
     try:
-        result, _ = extract_scenes(scenes, Path(args.output), config)
+        result, written = extract_scenes(scenes, Path(args.output), config)
     except AllScenesFailed as exc:
         log.error("%s", exc)
         return EXIT_ALL_SCENES_FAILED
+    for path in written:
+        log.info("wrote %s", path)
     failed = len(result.failed)
     if failed:
         log.error("%d of %d scenes failed; see the messages above", failed, len(result.outcomes))

@@ -63,6 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from roadseg.cli import on_terminal
     from roadseg.inference.predictor import PredictConfig, predict_scene
     from roadseg.io_guard import check_paths
     from roadseg.models import default_weights_path
@@ -87,19 +88,8 @@ def main(args: argparse.Namespace) -> int:
         prefetch=args.prefetch,
         bands=args.bands,
         gsd_tolerance=args.gsd_tolerance,
-        progress=not args.no_progress,
+        progress=not args.no_progress and on_terminal(),
         gsd_m=args.gsd,
     )
-    result = predict_scene(args.scene, args.output, config)
-    log.info(
-        "wrote %s: %dx%d px, %d tiles, %.1f s%s",
-        result.out_path,
-        result.shape[1],
-        result.shape[0],
-        result.tiles,
-        result.seconds,
-        f" (resampled {result.scene_gsd_m:.2f} -> {result.model_gsd_m:.2f} m)"
-        if result.resampled
-        else "",
-    )
+    predict_scene(args.scene, args.output, config)  # logs what it wrote (the path once)
     return 0

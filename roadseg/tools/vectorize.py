@@ -86,6 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     import logging
 
+    from roadseg.cli import on_terminal
     from roadseg.io_guard import check_paths
     from roadseg.pipeline.extract import export_all_or_nothing
     from roadseg.postprocess.config import VectorizeConfig
@@ -117,7 +118,7 @@ def main(args: argparse.Namespace) -> int:
         border=args.border,
         band=args.band,
         gsd_m=args.gsd,
-        show_progress=logging.getLogger().isEnabledFor(logging.INFO),
+        show_progress=logging.getLogger("roadseg").isEnabledFor(logging.INFO) and on_terminal(),
     )
     net = vectorize_raster(args.raster, config, args.probability, args.mask_out, args.skeleton_out)
     # staged, then moved into place together: a failure leaves none of the files

@@ -203,9 +203,8 @@ def vectorize_raster(
     if info.pixel_coords:
         meta["georeferencing"] = local_grid_note(config.gsd_m)
     net = graph_to_network(g, info.transform, crs, gsd_rc, meta)
-    log.info(
-        "%s: %d edges, %d nodes, %.0f m of road (skeleton %.1f s, graph %.1f s)",
-        path,
+    log.info(  # no path: the caller names its input and output once
+        "vectorised: %d edges, %d nodes, %.0f m of road (skeleton %.1f s, graph %.1f s)",
         len(net.edges),
         len(net.nodes),
         net.total_length_m,

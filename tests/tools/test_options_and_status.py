@@ -115,6 +115,11 @@ def test_failed_scenes_status_differs_from_usage_errors(tmp_path, model, capsys)
     # two scenes fail: the old status (the number of failed scenes) would have been 2
     assert main(["extract", str(good), *map(str, bad), *base]) == EXIT_SOME_SCENES_FAILED
     assert (tmp_path / "net.geojson").exists()
+    err = capsys.readouterr().err
+    # progress per scene and the dashboard address, in the log (stderr is not a terminal)
+    assert "Dask dashboard: http" in err
+    assert all(f"scene {k}/3 " in err for k in (1, 2, 3)), err
+    assert err.count(f"wrote {tmp_path / 'net.geojson'}") == 1
     (tmp_path / "net.geojson").unlink()
     (tmp_path / "net.nodes.geojson").unlink()
     assert main(["extract", *map(str, bad), *base]) == EXIT_ALL_SCENES_FAILED
