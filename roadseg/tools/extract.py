@@ -243,6 +243,8 @@ def main(args: argparse.Namespace) -> int:
         from roadseg.pipeline.extract import extract_scene
 
         extract_scene(scenes[0], Path(args.output), config)
+        if config.output.summary_json:  # the summary lists the other outputs
+            log.info("wrote %s", config.output.summary_json)
         return 0
     from roadseg.errors import EXIT_ALL_SCENES_FAILED, EXIT_SOME_SCENES_FAILED
     from roadseg.pipeline.multi import AllScenesFailed, extract_scenes
