@@ -168,6 +168,9 @@ def main_manifest(args: argparse.Namespace) -> int:
     import logging
 
     from roadseg.data.manifest import build_manifest, split_counts
+    from roadseg.io_guard import check_paths
+
+    check_paths([("-o", args.out)], [("official_split", args.official_split)])
 
     rows = build_manifest(args.official_split, args.out)
     logging.getLogger("roadseg").info("%s: %d tiles %s", args.out, len(rows), split_counts(rows))

@@ -179,3 +179,27 @@ def test_fifo_input_is_refused(tmp_path):
 def test_device_input_is_refused():
     with pytest.raises(InputError, match="device"):
         check_paths([], [("scene", "/dev/zero")])
+
+
+def test_calibrate_output_onto_a_checkpoint(tmp_path, model, capsys):
+    ck = tmp_path / "epoch_1.safetensors"
+    shutil.copyfile(model, ck)
+    csv = tmp_path / "holdout.csv"
+    csv.write_text("tile\nx\n")
+    argv = [
+        "calibrate",
+        str(ck),
+        "-o",
+        str(ck),
+        "--holdout-csv",
+        str(csv),
+        "--images",
+        str(tmp_path),
+    ]
+    _refused(argv, ck, tmp_path, capsys)
+
+
+def test_data_manifest_onto_its_input(tmp_path, capsys):
+    src = tmp_path / "official_split.csv"
+    src.write_text("tile,split,image_url,label_url\n")
+    _refused(["data", "manifest", str(src), "-o", str(src)], src, tmp_path, capsys)
