@@ -35,7 +35,7 @@ import rasterio
 import torch
 from tqdm import tqdm
 
-from roadseg.atomic import atomic_path
+from roadseg.atomic import atomic_path, owner_token  # owner-named: a later run cleans up
 from roadseg.errors import InputError
 from roadseg.inference.blending import BlendMode
 from roadseg.inference.device import make_forward, prepare_model, resolve_amp, resolve_device
@@ -300,7 +300,7 @@ def predict_scene(
                 else:
                     with (
                         tempfile.TemporaryDirectory(
-                            dir=out_path.parent, prefix=".roadseg-predict-"
+                            dir=out_path.parent, prefix=f".roadseg-predict.{owner_token()}.partial-"
                         ) as tmpdir,
                         warped_view(scene, meta.gsd_m) as (view, mgrid),
                     ):

@@ -505,7 +505,7 @@ def _run_stages(
     stage = predict_stage(scene, config, cache)
     network, summary, kept = vectorize_and_summarise(stage, config, cache)
     if network.crs is None:
-        summary.notes.append("the scene has no CRS: the network is in pixel coordinates")
+        summary.notes.append(local_grid_note(config.vectorize.gsd_m or config.predict.gsd_m))
     if len(network.edges) == 0:
         summary.notes.append("no roads found: the network is empty")
         log.warning("%s: no roads found; writing an empty network", scene)

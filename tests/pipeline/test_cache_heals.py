@@ -96,8 +96,10 @@ def test_partial_files_of_a_killed_run_are_removed(tmp_path, road_scene, brightn
     stale = [
         cache / f".scene.probability-0123.{host}-{dead}-abcdef.partial.tif",
         tmp_path / f".roads.{host}-{dead}-abcdef.partial",  # a staging folder
+        cache / f".roadseg-predict.{host}-{dead}-abcdef.partial-x1y2",  # inference's temp folder
     ]
     stale[0].write_bytes(b"half a raster")
+    stale[2].mkdir()
     stale[1].mkdir()
     (stale[1] / "roads.geojson").write_text("{")
     live = tmp_path / f".roads.{host}-1-abcdef.partial"  # pid 1 is alive: not ours to remove
