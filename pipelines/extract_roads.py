@@ -8,7 +8,7 @@
 
 The same arguments as ``roadseg extract`` (see ``--help``). Exit status: 0 when
 everything was written, 2 for a bad input/option/output, and with several
-scenes the number of scenes that failed.
+scenes 3 when some failed, 4 when all failed (see :mod:`roadseg.errors`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from roadseg.cli import configure_logging
+from roadseg.cli import configure_logging, handle_sigterm, interrupted_status
 from roadseg.errors import RoadsegError
 from roadseg.tools import extract as tool
 
@@ -33,14 +33,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     tool.add_arguments(parser)
     args = parser.parse_args(argv)
     configure_logging(args.verbose, args.quiet)
+    handle_sigterm()
     try:
         return tool.main(args)
     except RoadsegError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("interrupted; completed stages are cached and a rerun resumes", file=sys.stderr)
-        return 130
+        return interrupted_status(exc)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,19 @@
 
 An interrupted or failed write leaves no half-written output behind, and the
 target is replaced in one step (``os.replace`` is atomic on POSIX within a file
-system).
+system). The data is flushed to disk (``fsync``) before the rename and the
+folder after it, so a power loss leaves either the old file or the new one.
+
+Temporary names carry their owner: ``.<stem>.<host>-<pid>-<random>.partial<suffix>``.
+A run killed with SIGKILL cannot remove its temporary files; the next run in the
+same folder does (:func:`remove_stale_partials`), but only those whose owner
+process is gone, so two runs at once never remove each other's files.
+:class:`StagedOutputs` uses the same naming for a folder of outputs published
+together.
+
+:func:`seal` records a file's size and SHA-256 beside it and :func:`check_seal`
+compares them, so a cache entry truncated or damaged after it was written is
+detected instead of being read (see :mod:`roadseg.pipeline.cache`).
 
 Example:
     >>> import tempfile, pathlib
@@ -16,13 +28,93 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import re
 import shutil
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 from roadseg.errors import OutputError
+
+#: ``<host>-<pid>-<random>`` in the name of a temporary file or folder.
+_OWNER = re.compile(r"\.(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-[0-9a-f]{6}\.partial")
+
+
+def _host_tag() -> str:
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def owner_token() -> str:
+    """``<host>-<pid>-<random>``: names this process as the owner of a temporary file."""
+    return f"{_host_tag()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, belongs to someone else
+    return True
+
+
+def owner_gone(name: str) -> bool:
+    """Whether the owner recorded in a temporary name has certainly ended (same host, no pid).
+
+    Names without an owner, or from another host, are never considered abandoned.
+    """
+    m = _OWNER.search(name)
+    if m is None or m["host"] != _host_tag():
+        return False
+    pid = int(m["pid"])
+    return pid != os.getpid() and not pid_alive(pid)
+
+
+def partial_name(target: Path) -> Path:
+    """The temporary name of ``target`` for this process (same folder, same suffix)."""
+    return target.parent / f".{target.stem}.{owner_token()}.partial{target.suffix}"
+
+
+def remove_stale_partials(folder: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temporary files and folders in ``folder`` left by processes that ended
+    (killed before they could clean up); returns what was removed."""
+    removed: list[Path] = []
+    try:
+        candidates = [p for p in Path(folder).iterdir() if p.name.startswith(".")]
+    except OSError:
+        return removed
+    for path in candidates:
+        if ".partial" in path.name and owner_gone(path.name):
+            _remove(path)
+            removed.append(path)
+    return removed
+
+
+def fsync_path(path: Path) -> None:
+    """Flush a file (or a folder's entries) to disk; best effort on file systems without it."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(path: Path) -> None:
+    if path.is_dir():
+        for child in path.rglob("*"):
+            if child.is_file():
+                fsync_path(child)
+    fsync_path(path)
 
 
 @contextlib.contextmanager
@@ -40,12 +132,14 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         raise OutputError(f"{target}: output folder {parent} does not exist")
     if not os.access(parent, os.W_OK):
         raise OutputError(f"{target}: output folder {parent} is not writable")
-    tmp = parent / f".{target.stem}.{uuid.uuid4().hex[:8]}.partial{target.suffix}"
+    tmp = partial_name(parent / target.name)
     try:
         yield tmp
         if not tmp.exists():
             raise OutputError(f"{target}: the writer produced no file")
+        _fsync_tree(tmp)
         os.replace(tmp, target)
+        fsync_path(parent)
     except OSError as exc:
         _remove(tmp)
         if isinstance(exc, OutputError):
@@ -66,3 +160,101 @@ def _remove(path: Path) -> None:
     for extra in path.parent.glob(path.name + ".*"):
         with contextlib.suppress(OSError):
             extra.unlink()
+
+
+# ----------------------------------------------------------------------------- staging
+
+
+class StagedOutputs:
+    """Outputs written into a hidden folder beside ``out``, moved into place together.
+
+    Use as a context manager: files are created under :meth:`path`; :meth:`publish`
+    moves them next to ``out`` (``os.replace``, atomic per file, same file system);
+    leaving the ``with`` block without publishing (an error) removes them all.
+    The folder is named after this process (``.<stem>.<host>-<pid>-<random>.partial``):
+    only this process removes it, or a later run once this process has ended.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.out = Path(out)
+        parent = self.out.parent if str(self.out.parent) else Path(".")
+        self.dir = parent / f".{self.out.stem}.{owner_token()}.partial"
+        try:
+            self.dir.mkdir()
+        except OSError as exc:
+            raise OutputError(f"{out}: could not write ({exc.strerror or exc})") from exc
+
+    def path(self, target: Path) -> Path:
+        """Where to write ``target`` (a file in ``out``'s folder) until it is published."""
+        return self.dir / Path(target).name
+
+    def publish(self) -> list[Path]:
+        """Move every staged file into place; returns the final paths."""
+        final = []
+        _fsync_tree(self.dir)
+        for path in sorted(self.dir.iterdir()):
+            if path.name.startswith("."):
+                continue  # a writer's own temporary file
+            target = self.out.parent / path.name
+            os.replace(path, target)
+            final.append(target)
+        fsync_path(self.out.parent if str(self.out.parent) else Path("."))
+        remove_stale_partials(self.dir.parent)
+        return final
+
+    def __enter__(self) -> StagedOutputs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------- seals
+
+
+def _seal_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def seal(path: str | os.PathLike[str]) -> Path:
+    """Record ``path``'s size and SHA-256 in ``<path>.sha256`` (written atomically)."""
+    path = Path(path)
+    record = f"{file_sha256(path)} {path.stat().st_size}\n"
+    target = _seal_path(path)
+    with atomic_path(target) as tmp:
+        tmp.write_text(record)
+    return target
+
+
+def check_seal(path: str | os.PathLike[str]) -> str | None:
+    """``None`` when ``path`` matches its seal, else why not (missing, truncated, changed)."""
+    path = Path(path)
+    record = _seal_path(path)
+    try:
+        digest, size = record.read_text().split()
+        actual = path.stat().st_size
+    except FileNotFoundError:
+        return "no integrity record" if path.exists() else "missing"
+    except (OSError, ValueError):
+        return "unreadable integrity record"
+    if actual != int(size):
+        return f"size {actual} bytes, {size} recorded (truncated?)"
+    if file_sha256(path) != digest:
+        return "content differs from the SHA-256 recorded when it was written"
+    return None
+
+
+def remove_sealed(path: str | os.PathLike[str]) -> None:
+    """Remove a file and its seal."""
+    path = Path(path)
+    for p in (path, _seal_path(path)):
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()

@@ -11,7 +11,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
+import signal
 import sys
+import threading
+import warnings
 from collections.abc import Sequence
 
 from roadseg.errors import RoadsegError
@@ -35,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="roadseg",
         description="Road networks from aerial imagery: segment, vectorise, evaluate, train.",
     )
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)"
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in TOOLS:
@@ -59,30 +65,95 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
+#: Libraries whose log records are shown like roadseg's own (Dask's at WARNING and above).
+LIBRARY_LOGGERS = ("distributed",)
+
+
+def on_terminal() -> bool:
+    """Whether stderr is a terminal: progress bars only then (in a log file they are noise)."""
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stream
+        return False
+
+
+#: Library notices that say nothing to a user of roadseg (logged at DEBUG): roadseg's own
+#: GeoPackages hold an ``edges`` and a ``nodes`` layer and the edges are the default one.
+_BENIGN_WARNINGS = ("More than one layer found",)
+
+
+def _log_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """Python warnings of libraries (pyogrio's layer notice, Dask's port notice, rasterio's
+    georeferencing notice) as one log line each, instead of two raw lines with source code."""
+    origin = os.path.basename(os.path.dirname(filename)) or "python"
+    text = str(message)
+    level = logging.DEBUG if any(b in text for b in _BENIGN_WARNINGS) else logging.WARNING
+    logging.getLogger(f"roadseg.warnings.{origin}").log(level, "%s: %s", category.__name__, text)
+
+
 def configure_logging(verbose: int = 0, quiet: bool = False) -> None:
-    """Log roadseg's messages to stderr at the level the flags ask for (idempotent)."""
+    """Log roadseg's messages to stderr at the level the flags ask for (idempotent).
+
+    Library warnings (the ``warnings`` module) and Dask's log records go through the
+    same handler and format; progress bars are switched off when stderr is not a
+    terminal (``TQDM_DISABLE``, for bars the tools do not control themselves).
+    """
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
-    logger = logging.getLogger("roadseg")
-    for handler in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
-        logger.removeHandler(handler)
-    handler = _StderrHandler()
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    logger.addHandler(handler)
-    logger.setLevel(level)
+    formatter = logging.Formatter("%(levelname)s %(name)s: %(message)s")
+    for name in ("roadseg", *LIBRARY_LOGGERS):
+        logger = logging.getLogger(name)
+        for handler in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
+            logger.removeHandler(handler)
+        handler = _StderrHandler()
+        handler.setFormatter(formatter)
+        logger.addHandler(handler)
+        logger.propagate = name == "roadseg"  # libraries: shown once, not again by the root
+    logging.getLogger("roadseg").setLevel(level)
+    if verbose < 2:
+        for name in LIBRARY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.showwarning = _log_warning
+    if not on_terminal():
+        os.environ.setdefault("TQDM_DISABLE", "1")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same clean-up runs (temporary files removed)."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def handle_sigterm() -> None:
+    """Treat SIGTERM like SIGINT: unwind, remove partial files, exit 143 (128 + 15).
+
+    Python's default for SIGTERM ends the process at once, skipping every ``finally``
+    and leaving temporary files and staging folders behind.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def interrupted_status(exc: KeyboardInterrupt) -> int:
+    """130 for SIGINT (Ctrl-C), 143 for SIGTERM: the shell's 128 + signal number."""
+    return 128 + signal.SIGTERM if isinstance(exc, Terminated) else 128 + signal.SIGINT
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(args.verbose, args.quiet)
+    handle_sigterm()
     try:
         return int(args.func(args) or 0)
     except RoadsegError as exc:
         log.error("%s", exc)
         return 2
-    except KeyboardInterrupt:
-        log.error("interrupted; no partial output was kept")
-        return 130
+    except KeyboardInterrupt as exc:
+        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        log.error("%s; no partial output was kept", what)
+        return interrupted_status(exc)
 
 
 if __name__ == "__main__":

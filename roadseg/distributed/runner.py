@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from roadseg.errors import InputError, RoadsegError
+from roadseg.paths import scene_config
 from roadseg.pipeline.cache import StageCache
 from roadseg.pipeline.config import ExtractConfig
 from roadseg.pipeline.summary import RunSummary
@@ -220,6 +221,15 @@ def merge_scene_networks(outcomes: Sequence[SceneOutcome], config: ExtractConfig
 # ----------------------------------------------------------------------------- runner
 
 
+def log_scene_done(outcome: Any, done: int, total: int) -> None:
+    """One line per finished scene: the progress of a many-scene run in a log file."""
+    if outcome.ok and outcome.summary is not None:
+        sm = outcome.summary
+        log.info("scene %d/%d done: %s, %.2f km of road", done, total, outcome.scene, sm.road_km)
+    else:
+        log.info("scene %d/%d failed: %s", done, total, outcome.scene)
+
+
 def _client(scheduler: str | None, n_workers: int, threads_per_worker: int, gpu: bool) -> Any:
     from distributed import Client, LocalCluster
 
@@ -233,7 +243,7 @@ def _client(scheduler: str | None, n_workers: int, threads_per_worker: int, gpu:
         threads_per_worker=threads_per_worker,
         processes=True,
         resources={"GPU": 1} if gpu else None,
-        dashboard_address=None,
+        dashboard_address=":0",  # a free port: no "port in use" notice
         silence_logs=logging.WARNING,
     )
     return Client(cluster)
@@ -281,14 +291,16 @@ def run_scenes(
         root = tempfile.mkdtemp(prefix="roadseg-cache-")  # removed below, results are in memory
     root = str(Path(root).resolve())
     Path(root).mkdir(parents=True, exist_ok=True)
-    worker_config = _scene_config(config)
+    base_config = _scene_config(config)
     t0 = time.perf_counter()
     own_client = client is None
     client = client or _client(scheduler, n_workers, threads_per_worker, gpu_resources)
+    log.info("Dask dashboard: %s", getattr(client, "dashboard_link", None) or "none")
     try:
         futures: list[Any] = []
         for scene in names:
             key = f"roadseg-{Path(scene).name}-{len(futures)}"
+            worker_config = scene_config(base_config, scene, names)  # own intermediates folder
             if gpu_resources:
                 pred = client.submit(
                     predict_task,
@@ -334,6 +346,7 @@ def run_scenes(
                 except Exception as exc:  # a worker died (KilledWorker), a task was lost ...
                     outcomes[i] = SceneOutcome(scene=names[i], error=_error_text(exc))
                 bar.update()
+                log_scene_done(outcomes[i], sum(o is not None for o in outcomes), len(names))
     finally:
         if own_client:
             cluster = getattr(client, "cluster", None)

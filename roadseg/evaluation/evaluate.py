@@ -127,6 +127,15 @@ class EvaluateConfig:
     curve_csv: Path | None = None
     report_paths: dict[Path, Path | None] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        from roadseg.validate import check_number  # the library refuses what the CLI refuses
+
+        check_number("rho", self.rho, minimum=0, integer=True)
+        check_number("threshold", self.threshold, minimum=0.0, maximum=1.0)
+        check_number("buffer_m", self.buffer_m, minimum=0.0, inclusive=False)
+        check_number("label_width_px", self.label_width_px, minimum=0.0, inclusive=False)
+        check_number("label_width_m", self.label_width_m, minimum=0.0, inclusive=False, optional=True)
+
 
 @dataclass
 class EvaluationResult:

@@ -35,7 +35,7 @@ import rasterio
 import torch
 from tqdm import tqdm
 
-from roadseg.atomic import atomic_path
+from roadseg.atomic import atomic_path, owner_token  # owner-named: a later run cleans up
 from roadseg.errors import InputError
 from roadseg.inference.blending import BlendMode
 from roadseg.inference.device import make_forward, prepare_model, resolve_amp, resolve_device
@@ -69,6 +69,7 @@ class PredictConfig:
         bands: 1-based input bands in model order (``"1,2,3"``); ``None``: all non-alpha bands.
         gsd_tolerance: resample when ``|scene GSD / model GSD - 1|`` exceeds this.
         progress: show a tqdm progress bar.
+        gsd_m: pixel size (m) of a scene without CRS (see :func:`roadseg.raster.open_scene`).
     """
 
     weights: str | os.PathLike[str] | None = None
@@ -85,6 +86,13 @@ class PredictConfig:
     bands: tuple[int, ...] | str | None = None
     gsd_tolerance: float = 0.05
     progress: bool = True
+    gsd_m: float | None = None
+
+    def __post_init__(self) -> None:
+        from roadseg.validate import check_number
+
+        check_number("gsd_tolerance", self.gsd_tolerance, minimum=0.0)
+        check_number("gsd", self.gsd_m, minimum=0.0, inclusive=False, optional=True)
 
 
 @dataclass
@@ -245,7 +253,7 @@ def predict_scene(
     )
 
     with contextlib.ExitStack() as stack:
-        scene = stack.enter_context(open_scene(scene_path, bands=config.bands))
+        scene = stack.enter_context(open_scene(scene_path, bands=config.bands, gsd_m=config.gsd_m))
         # bound GDAL's block cache: its default (5 % of the RAM) would fill up on a big scene
         stack.enter_context(rasterio.Env(GDAL_CACHEMAX=scene.block_cache_bytes()))
         meta.check_bands(scene.count, scene_path)
@@ -292,7 +300,7 @@ def predict_scene(
                 else:
                     with (
                         tempfile.TemporaryDirectory(
-                            dir=out_path.parent, prefix=".roadseg-predict-"
+                            dir=out_path.parent, prefix=f".roadseg-predict.{owner_token()}.partial-"
                         ) as tmpdir,
                         warped_view(scene, meta.gsd_m) as (view, mgrid),
                     ):

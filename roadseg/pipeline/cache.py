@@ -13,6 +13,12 @@ entry that exists is complete; a run that was interrupted finds the entries of
 the stages it finished and resumes after the last of them. Changing any
 parameter of stage *k* changes the keys of stages *k, k+1, ...* only.
 
+Integrity and sharing (see :mod:`roadseg.atomic` and :mod:`roadseg.leases`):
+each entry's size and SHA-256 are recorded beside it (``<entry>.sha256``) when it
+is written; an entry that does not match is recomputed with a warning. Runs
+that share the folder hold leases on the entries they use, and clearing
+removes only entries no other live run holds.
+
 Example:
     >>> import tempfile, pathlib
     >>> root = pathlib.Path(tempfile.mkdtemp())
@@ -28,9 +34,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
+
+from roadseg.atomic import check_seal, remove_stale_partials, seal
+from roadseg.leases import Lease, held_by_others
+
+log = logging.getLogger(__name__)
 
 
 def file_identity(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -57,18 +69,39 @@ class StageCache:
     def __init__(self, root: str | os.PathLike[str], scene_name: str) -> None:
         self.root = Path(root)
         self.scene_name = scene_name
+        self.lease = Lease(self.root)  # entries this run uses: other runs leave them alone
 
     def path(self, stage: str, key: str, suffix: str) -> Path:
         """Where the output of ``stage`` under ``key`` lives (whether or not it exists yet)."""
-        return self.root / f"{self.scene_name}.{stage}-{key}{suffix}"
+        p = self.root / f"{self.scene_name}.{stage}-{key}{suffix}"
+        self.lease.hold(p.name)
+        return p
 
     def lookup(self, stage: str, key: str, suffix: str) -> Path | None:
-        """The complete entry for ``stage``/``key``, or ``None``."""
+        """The complete, intact entry for ``stage``/``key``, or ``None`` (see :meth:`valid`)."""
         p = self.path(stage, key, suffix)
-        return p if p.exists() else None
+        return p if self.valid(p) else None
+
+    @staticmethod
+    def valid(entry: Path) -> bool:
+        """Whether ``entry`` exists and matches the size/SHA-256 recorded when it was written;
+        a damaged entry is reported (it is then recomputed and replaced)."""
+        if not entry.exists():
+            return False
+        problem = check_seal(entry)
+        if problem is not None:
+            log.warning("%s: cache entry not usable (%s); recomputing it", entry, problem)
+            return False
+        return True
+
+    @staticmethod
+    def seal(entry: Path) -> None:
+        """Record a newly written entry's size and SHA-256 (call right after writing it)."""
+        seal(entry)
 
     def ensure(self) -> Path:
         self.root.mkdir(parents=True, exist_ok=True)
+        remove_stale_partials(self.root)  # left by runs that were killed
         return self.root
 
     def entries(self) -> list[Path]:
@@ -79,17 +112,22 @@ class StageCache:
 
     def remove_if_empty(self) -> None:
         """Remove the cache folder if nothing is in it (e.g. after a run that failed early)."""
+        self.lease.release()
         try:
             self.root.rmdir()
         except OSError:
             pass  # holds entries, or is already gone
 
     def clear(self, keep: set[Path] | None = None) -> None:
-        """Remove this scene's entries (all but ``keep``), and the folder when it is empty."""
+        """Remove this scene's entries (all but ``keep`` and those another live run holds),
+        and the folder when it is empty."""
         keep = {p.resolve() for p in keep or set()}
+        others = held_by_others(self.root, self.lease)
         for p in self.entries():
-            if p.resolve() not in keep:
-                p.unlink(missing_ok=True)
+            if p.resolve() in keep or p.name.removesuffix(".sha256") in others:
+                continue
+            p.unlink(missing_ok=True)
+        self.lease.release()
         try:
             self.root.rmdir()
         except OSError:

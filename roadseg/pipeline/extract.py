@@ -31,15 +31,16 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
-from roadseg.atomic import atomic_path
+from roadseg.atomic import StagedOutputs, atomic_path  # StagedOutputs: re-exported
 from roadseg.errors import InputError, OutputError, RoadsegError
+from roadseg.io_guard import check_not_special
+from roadseg.paths import intermediate_paths
 from roadseg.pipeline.cache import StageCache, file_identity, stage_key
 from roadseg.pipeline.config import (
     RUNTIME_ONLY_PREDICT,
@@ -48,6 +49,7 @@ from roadseg.pipeline.config import (
     stage_params,
 )
 from roadseg.pipeline.summary import RunSummary
+from roadseg.prechecks import check_georeferenced, local_grid_note
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,7 @@ def check_scene_path(scene: Path) -> None:
         raise InputError(f"{scene}: file not found")
     if scene.is_dir():
         raise InputError(f"{scene}: is a folder, not a raster file")
+    check_not_special(scene, "scene")  # a FIFO or device would block or never end
 
 
 def output_targets(out: Path, formats: list[str] | None) -> list[Path]:
@@ -139,6 +142,7 @@ def predict_stage(scene: Path, config: ExtractConfig, cache: StageCache) -> Pred
     from roadseg.inference import predict_scene
 
     check_scene_path(scene)
+    check_georeferenced(scene, config.predict.gsd_m)
     weights = resolve_weights(config)
     key = stage_key(
         "predict",
@@ -148,7 +152,7 @@ def predict_stage(scene: Path, config: ExtractConfig, cache: StageCache) -> Pred
     )
     prob = cache.path("probability", key, ".tif")
     info_path = cache.path("probability", key, ".json")
-    if config.output.resume and prob.exists() and info_path.exists():
+    if config.output.resume and cache.valid(prob) and cache.valid(info_path):
         info = json.loads(info_path.read_text())
         log.info("%s: inference resumed from %s", scene, prob)
         return PredictStage(scene, prob, key, info, True, 0.0)
@@ -174,8 +178,10 @@ def predict_stage(scene: Path, config: ExtractConfig, cache: StageCache) -> Pred
         "overlap": result.overlap,
         "weights": str(weights),
     }
+    cache.seal(prob)
     with atomic_path(info_path) as tmp:
         tmp.write_text(json.dumps(info))
+    cache.seal(info_path)
     return PredictStage(scene, prob, key, info, False, time.perf_counter() - t0)
 
 
@@ -185,7 +191,12 @@ def effective_vectorize_config(config: ExtractConfig, weights: Path) -> tuple[An
 
     calibrated = read_meta(weights).threshold if config.threshold is None else None
     spec, origin = config.effective_threshold(calibrated)
-    vcfg = dataclasses.replace(config.vectorize, threshold=spec, show_progress=config.progress)
+    vcfg = dataclasses.replace(
+        config.vectorize,
+        threshold=spec,
+        show_progress=config.progress,
+        gsd_m=config.vectorize.gsd_m or config.predict.gsd_m,  # one scale for every stage
+    )
     return vcfg, origin
 
 
@@ -226,7 +237,7 @@ def vectorize_stage(
     meta["threshold_from"] = origin
     meta["model_gsd_m"] = stage.info.get("model_gsd_m")
     if network.crs is None:
-        meta["georeferencing"] = "none: the scene has no CRS; coordinates are pixel (col, row)"
+        meta["georeferencing"] = local_grid_note(vcfg.gsd_m)
     else:
         tags = _georef_tags(stage.scene)
         if tags:
@@ -255,6 +266,7 @@ def write_cached_network(cache: StageCache, key: str, network: Any) -> None:
     for gdf, target in ((network.edges, edges), (network.nodes, nodes)):
         with atomic_path(target) as tmp:
             gdf.to_parquet(tmp, index=False)
+        cache.seal(target)
     head = {
         "crs": network.crs.to_wkt() if network.crs is not None else None,
         "gsd": network.gsd,
@@ -262,6 +274,7 @@ def write_cached_network(cache: StageCache, key: str, network: Any) -> None:
     }
     with atomic_path(header) as tmp:
         tmp.write_text(json.dumps(head, default=str))
+    cache.seal(header)
 
 
 def read_cached_network(cache: StageCache, key: str) -> Any | None:
@@ -281,55 +294,6 @@ def read_cached_network(cache: StageCache, key: str) -> Any | None:
     return RoadNetwork(
         gpd.read_parquet(edges), gpd.read_parquet(nodes), crs, float(head["gsd"]), head["metadata"]
     )
-
-
-class StagedOutputs:
-    """Outputs written into a hidden folder beside ``out``, moved into place together.
-
-    Use as a context manager: files are created under :meth:`path`; :meth:`publish`
-    moves them next to ``out`` (``os.replace``, atomic per file, same file system);
-    leaving the ``with`` block without publishing (an error) removes them all.
-    """
-
-    def __init__(self, out: Path) -> None:
-        self.out = out
-        parent = out.parent if str(out.parent) else Path(".")
-        try:
-            self.dir = Path(tempfile.mkdtemp(prefix=f".{out.stem}.", suffix=".partial", dir=parent))
-        except OSError as exc:
-            raise _wrap_os_error(exc, out) from exc
-
-    def path(self, target: Path) -> Path:
-        """Where to write ``target`` (a file in ``out``'s folder) until it is published."""
-        return self.dir / target.name
-
-    def publish(self) -> list[Path]:
-        final = []
-        for path in sorted(self.dir.iterdir()):
-            if path.name.startswith("."):
-                continue  # a writer's own temporary file
-            target = self.out.parent / path.name
-            os.replace(path, target)
-            final.append(target)
-        self._remove_stale()
-        return final
-
-    def _remove_stale(self) -> None:
-        """Staging folders of earlier runs to the same output that were killed (SIGKILL,
-        power loss) before they could clean up; only ones older than this run's."""
-        created = self.dir.stat().st_mtime
-        for other in self.dir.parent.glob(f".{self.out.stem}.*.partial"):
-            try:
-                if other != self.dir and other.is_dir() and other.stat().st_mtime < created:
-                    shutil.rmtree(other, ignore_errors=True)
-            except OSError:
-                continue
-
-    def __enter__(self) -> StagedOutputs:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def _as_output_error(exc: OSError, out: Path) -> RoadsegError:
@@ -365,12 +329,7 @@ def keep_intermediates(stage: PredictStage, folder: Path) -> dict[str, Path]:
     """Paths of the kept intermediates; copies the probability raster there now."""
     folder.mkdir(parents=True, exist_ok=True)
     check_writable(folder / "x", "intermediates")
-    stem = stage.scene.stem
-    paths = {
-        "probability": folder / f"{stem}.probability.tif",
-        "mask": folder / f"{stem}.mask.tif",
-        "skeleton": folder / f"{stem}.skeleton.tif",
-    }
+    paths = intermediate_paths(folder, stage.scene)
     with atomic_path(paths["probability"]) as tmp:
         shutil.copyfile(stage.probability, tmp)
     return paths
@@ -546,7 +505,7 @@ def _run_stages(
     stage = predict_stage(scene, config, cache)
     network, summary, kept = vectorize_and_summarise(stage, config, cache)
     if network.crs is None:
-        summary.notes.append("the scene has no CRS: the network is in pixel coordinates")
+        summary.notes.append(local_grid_note(config.vectorize.gsd_m or config.predict.gsd_m))
     if len(network.edges) == 0:
         summary.notes.append("no roads found: the network is empty")
         log.warning("%s: no roads found; writing an empty network", scene)

@@ -108,6 +108,11 @@ class VectorizeConfig:
     skeletonising so that roads crossing the raster border keep reaching it;
     ``"none"`` treats the outside as background (skeleton ends retreat by
     about half a road width).
+
+    ``band``: the band holding the probabilities or mask (1-based; ``None``: a
+    single-band raster, band 1). ``gsd_m``: the pixel size in metres of a raster
+    without CRS, whose grid is then taken as x = column * gsd_m, y = row * gsd_m
+    (ignored when the raster has a CRS).
     """
 
     threshold: ThresholdSpec = field(default_factory=ThresholdSpec)
@@ -126,9 +131,15 @@ class VectorizeConfig:
     border: Literal["extend", "none"] = "extend"
     border_extend_m: float = 12.0
     show_progress: bool = False
+    band: int | None = None
+    gsd_m: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "threshold", ThresholdSpec.parse(self.threshold))
+        if self.band is not None and (isinstance(self.band, bool) or int(self.band) < 1):
+            raise InputError(f"vectorize config: band={self.band} must be a band number >= 1")
+        if self.gsd_m is not None and not (self.gsd_m > 0 and math.isfinite(self.gsd_m)):
+            raise InputError(f"vectorize config: gsd_m={self.gsd_m} must be a number > 0")
         for name in (
             "min_object_m2",
             "max_hole_m2",

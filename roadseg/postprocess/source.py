@@ -49,6 +49,7 @@ class RasterInfo:
     gsd_y: float  # metres per pixel along rows
     pixel_coords: bool  # no CRS: coordinates are the raster's own (pixel) units
     histogram: np.ndarray  # 256 counts of codes (float: 256 bins over [0, 1]) of valid pixels
+    band: int = 1  # the band read (1-based)
 
     @property
     def gsd(self) -> float:
@@ -75,12 +76,22 @@ def _gsd_metres(transform, crs, height: int, width: int) -> tuple[float, float]:
     return gx * factor, gy * factor
 
 
-def open_source(path: str | Path, block_size: int = 2048, scan: bool = True) -> RasterInfo:
+def open_source(
+    path: str | Path,
+    block_size: int = 2048,
+    scan: bool = True,
+    band: int | None = None,
+    gsd_m: float | None = None,
+) -> RasterInfo:
     """Open ``path``, validate it and (``scan``) read its values once: range checks,
     ``{0, 1}``-mask detection and the histogram needed by Otsu.
 
     Without ``scan`` the same checks happen while :class:`WindowReader` reads, and
     ``{0, 1}`` detection is left to the caller (``reader.max_seen``).
+
+    ``band`` picks the band of a multi-band raster (default 1, with a warning when
+    there are several); ``gsd_m`` gives the pixel size of a raster without CRS
+    (its grid becomes x = column * gsd_m, y = row * gsd_m).
 
     Raises :class:`InputError` naming the file when it is not a readable
     single-band-usable raster or its values are not probabilities.
@@ -100,15 +111,22 @@ def open_source(path: str | Path, block_size: int = 2048, scan: bool = True) -> 
     with ds:
         if ds.count < 1:
             raise InputError(f"{path}: raster has no bands")
-        if ds.count > 1:
+        if band is not None and not 1 <= band <= ds.count:
+            raise InputError(f"{path}: band {band} does not exist (bands are 1..{ds.count})")
+        if band is None and ds.count > 1:
             log.warning("%s: %d bands; using band 1 as the probability/mask", path, ds.count)
-        dtype = np.dtype(ds.dtypes[0])
+        band = band or 1
+        dtype = np.dtype(ds.dtypes[band - 1])
         if dtype.kind not in "uif":
-            raise InputError(f"{path}: band 1 has type {dtype}, expected integers or floats")
+            raise InputError(f"{path}: band {band} has type {dtype}, expected integers or floats")
         crs = ds.crs
         transform = ds.transform
         pixel_coords = crs is None
-        if pixel_coords:
+        if pixel_coords and gsd_m is not None:
+            from affine import Affine
+
+            transform = Affine.scale(gsd_m, gsd_m)  # a local metric grid (see roadseg.prechecks)
+        elif pixel_coords:
             log.warning(
                 "%s: raster has no CRS; the network is in the raster's own (pixel) coordinates "
                 "and lengths assume 1 unit = 1 m",
@@ -130,6 +148,7 @@ def open_source(path: str | Path, block_size: int = 2048, scan: bool = True) -> 
             gsd_y=gy,
             pixel_coords=pixel_coords,
             histogram=np.zeros(256, np.int64),
+            band=band,
         )
         if scan:
             _scan(ds, info, block_size)
@@ -147,7 +166,7 @@ def _scan(ds, info: RasterInfo, block_size: int) -> None:
             win = Window(
                 c0, r0, min(block_size, info.width - c0), min(block_size, info.height - r0)
             )
-            a = ds.read(1, window=win)
+            a = ds.read(info.band, window=win)
             valid = _valid(a, info.nodata)
             v = a[valid] if not valid.all() else a.ravel()
             if v.size == 0:
@@ -231,7 +250,7 @@ class WindowReader:
         p, h, w = self.pad, self.info.height, self.info.width
         r0, r1, c0, c1 = vr0 - p, vr1 - p, vc0 - p, vc1 - p
         rr0, rr1, cc0, cc1 = max(r0, 0), min(r1, h), max(c0, 0), min(c1, w)
-        a = self._ds.read(1, window=Window(cc0, rr0, cc1 - cc0, rr1 - rr0))
+        a = self._ds.read(self.info.band, window=Window(cc0, rr0, cc1 - cc0, rr1 - rr0))
         a = self._to_values(a)
         if (rr0, rr1, cc0, cc1) != (r0, r1, c0, c1):
             a = np.pad(a, ((rr0 - r0, r1 - rr1), (cc0 - c0, c1 - cc1)), mode="edge")

@@ -98,6 +98,7 @@ def warped_view(scene: Scene, model_gsd_m: float) -> Iterator[tuple[RasterView, 
         vrt_kwargs["nodata"] = scene.dataset.nodata
     with WarpedVRT(
         scene.dataset,
+        src_transform=scene.transform,  # differs from the file's for a local grid (--gsd)
         crs=scene.crs,
         transform=grid.transform,
         width=grid.width,

@@ -64,6 +64,7 @@ from typing import Any
 
 import numpy as np
 import rasterio
+from affine import Affine
 from rasterio.enums import ColorInterp, MaskFlags, Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
@@ -343,13 +344,19 @@ def parse_bands(text: str | Sequence[int] | None) -> tuple[int, ...] | None:
     return values
 
 
-def open_scene(path: str | os.PathLike[str], bands: Sequence[int] | str | None = None) -> Scene:
+def open_scene(
+    path: str | os.PathLike[str],
+    bands: Sequence[int] | str | None = None,
+    gsd_m: float | None = None,
+) -> Scene:
     """Open ``path`` with rasterio and validate it (see the module docstring).
 
     Args:
         path: any GDAL-readable raster with 1-4 bands.
         bands: 1-based band indices in model order (``"1,2,3"`` accepted);
             ``None``: every non-alpha band.
+        gsd_m: pixel size in metres of a raster without CRS: its grid is then a local
+            metric grid, x = column * gsd_m, y = row * gsd_m (ignored when it has a CRS).
 
     Raises:
         InputError: missing file, not a raster, no bands, more than 4 bands,
@@ -371,13 +378,15 @@ def open_scene(path: str | os.PathLike[str], bands: Sequence[int] | str | None =
     except RasterioError as exc:
         raise InputError(f"{path}: not a raster GDAL can read ({exc})") from exc
     try:
-        return _validate(path, dataset, selected)
+        return _validate(path, dataset, selected, gsd_m)
     except BaseException:
         dataset.close()
         raise
 
 
-def _validate(path: Path, dataset: Any, selected: tuple[int, ...] | None) -> Scene:
+def _validate(
+    path: Path, dataset: Any, selected: tuple[int, ...] | None, gsd_m: float | None = None
+) -> Scene:
     count = int(dataset.count)
     if count == 0:
         subs = list(getattr(dataset, "subdatasets", []) or [])
@@ -409,20 +418,27 @@ def _validate(path: Path, dataset: Any, selected: tuple[int, ...] | None) -> Sce
     flags = dataset.mask_flag_enums
     masked = dtype.kind == "f" or any(MaskFlags.all_valid not in flags[b - 1] for b in selected)
     crs = dataset.crs
-    if crs is None:
+    transform = dataset.transform
+    if crs is None and gsd_m is not None:
+        # a local metric grid: what --gsd promises for rasters without georeferencing
+        transform = Affine.scale(gsd_m, gsd_m)
+        log.info("%s: no CRS; pixels taken as %g m (local grid)", path, gsd_m)
+    elif crs is None:
         log.warning(
             "%s: no CRS; working in pixel coordinates and assuming the model's GSD "
             "(the output has no CRS either)",
             path,
         )
-    gsd = pixel_size_m(crs, dataset.transform, dataset.width, dataset.height)
+    gsd = pixel_size_m(crs, transform, dataset.width, dataset.height)
+    if crs is None and gsd_m is not None:
+        gsd = (gsd_m, gsd_m)
     scaling = _choose_scaling(dataset, selected, path, masked)
     return Scene(
         path=path,
         dataset=dataset,
         bands=selected,
         crs=crs,
-        transform=dataset.transform,
+        transform=transform,
         gsd_xy_m=gsd,
         masked=masked,
         scaling=scaling,

@@ -26,8 +26,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     import logging
 
+    from roadseg.io_guard import check_paths
     from roadseg.training import TrainConfig
     from roadseg.training.calibrate import calibrate
+
+    check_paths(
+        [("-o", args.out)],
+        [("checkpoint", c) for c in args.checkpoints] + [("--holdout-csv", args.holdout_csv)],
+    )
 
     config = TrainConfig(
         data_root=args.data_root,

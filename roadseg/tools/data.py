@@ -119,6 +119,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def main_massachusetts(args: argparse.Namespace) -> int:
+    from roadseg.cli import on_terminal
     from roadseg.data.download import DownloadConfig
     from roadseg.data.massachusetts import PrepareConfig, prepare_massachusetts
 
@@ -135,7 +136,7 @@ def main_massachusetts(args: argparse.Namespace) -> int:
         copy_mode="link" if args.link else "copy",
         limit=args.limit,
         download=DownloadConfig(
-            retries=args.retries, timeout_s=args.timeout, progress=not args.no_progress
+            retries=args.retries, timeout_s=args.timeout, progress=not args.no_progress and on_terminal()
         ),
     )
     prepare_massachusetts(cfg)
@@ -143,6 +144,7 @@ def main_massachusetts(args: argparse.Namespace) -> int:
 
 
 def main_generic(args: argparse.Namespace) -> int:
+    from roadseg.cli import on_terminal
     from roadseg.data.generic import GenericConfig, prepare_generic
 
     prepare_generic(
@@ -156,7 +158,7 @@ def main_generic(args: argparse.Namespace) -> int:
             tile_px=args.tile_px,
             copy_mode="link" if args.link else "copy",
             allow_empty=not args.no_empty,
-            progress=not args.no_progress,
+            progress=not args.no_progress and on_terminal(),
         )
     )
     return 0
@@ -166,6 +168,9 @@ def main_manifest(args: argparse.Namespace) -> int:
     import logging
 
     from roadseg.data.manifest import build_manifest, split_counts
+    from roadseg.io_guard import check_paths
+
+    check_paths([("-o", args.out)], [("official_split", args.official_split)])
 
     rows = build_manifest(args.official_split, args.out)
     logging.getLogger("roadseg").info("%s: %d tiles %s", args.out, len(rows), split_counts(rows))

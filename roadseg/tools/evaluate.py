@@ -174,12 +174,51 @@ def config_from_args(args: argparse.Namespace):
     )
 
 
+def plot_paths(args: argparse.Namespace) -> list[Path]:
+    """The overlay files ``--plot`` writes: one, or ``<stem>_<i>_<name>.png`` per scene."""
+    if args.plot_path is None:
+        return []
+    from roadseg.evaluation.evaluate import _expand, is_raster_file
+
+    try:
+        preds = _expand(list(args.pred))
+    except Exception:  # an unusable --pred is reported by the evaluation itself
+        preds = list(args.pred)
+    rasters = [p for p in preds if is_raster_file(p)]
+    vectors = [p for p in preds if not is_raster_file(p)]
+    n = max(len(rasters), len(vectors), len(args.scene), len(args.labels), 1)
+    plot = Path(args.plot_path)
+    if n == 1:
+        return [plot]
+    out = []
+    for i in range(n):
+        src = next((lst[i] for lst in (args.scene, rasters, vectors) if i < len(lst)), None)
+        if src is not None:
+            out.append(plot.with_name(f"{plot.stem}_{i}_{Path(src).stem}{plot.suffix or '.png'}"))
+    return out
+
+
+def check_args_paths(args: argparse.Namespace) -> None:
+    """No report file may overwrite a prediction, label, scene or mask (one line, exit 2)."""
+    from roadseg.io_guard import check_paths
+
+    check_paths(
+        [("--json", args.json_path), ("--curve-csv", args.curve_csv)]
+        + [("--plot", p) for p in plot_paths(args)],
+        [("--pred", p) for p in args.pred]
+        + [("--labels", p) for p in args.labels]
+        + [("--scene", p) for p in args.scene]
+        + [("--valid-mask", p) for p in args.valid_mask],
+    )
+
+
 def main(args: argparse.Namespace) -> int:
     import sys
 
     from roadseg.evaluation.evaluate import run_evaluation
     from roadseg.evaluation.report import to_markdown
 
+    check_args_paths(args)
     result = run_evaluation(config_from_args(args))
     sys.stdout.write(to_markdown(result.report, result.breakeven))
     return 0

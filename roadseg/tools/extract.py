@@ -9,12 +9,15 @@ networks are merged across scene borders into one output.
 Options come from --config (YAML or TOML; see configs/extract_example.yaml) and
 the flags below, which override the file; --set section.field=value reaches
 every other option. Exit status: 0 when everything was written; 2 for a bad
-input, option or output; with several scenes, the number of scenes that failed.
+input, option or output (nothing written); with several scenes, 3 when some
+scenes failed (the others' network was written) and 4 when all failed; 130/143
+when interrupted (SIGINT/SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -31,6 +34,7 @@ FLAG_KEYS = {
     "amp": "predict.amp",
     "batch_size": "predict.batch_size",
     "bands": "predict.bands",
+    "gsd": "predict.gsd_m",
     "threshold": "threshold",
     "min_object_m2": "vectorize.min_object_m2",
     "max_hole_m2": "vectorize.max_hole_m2",
@@ -82,6 +86,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--amp", choices=["auto", "bf16", "fp16", "off"], help="mixed precision on CUDA")
     g.add_argument("--batch-size", type=int, help="tiles per forward pass (default 8)")
     g.add_argument("--bands", help="1-based input bands in model order, e.g. 1,2,3")
+    g.add_argument(
+        "--gsd",
+        type=float,
+        metavar="METRES",
+        help="pixel size of scenes without georeferencing (required for them; used by every stage)",
+    )
     g = p.add_argument_group("vectorisation (lengths in metres)")
     g.add_argument(
         "--threshold",
@@ -173,6 +183,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def config_from_args(args: argparse.Namespace):
     """The ExtractConfig of parsed arguments: file, then --set, then flags."""
+    from roadseg.cli import on_terminal
     from roadseg.pipeline.config import load_extract_config
     from roadseg.pipeline.settings import parse_assignments
 
@@ -181,30 +192,72 @@ def config_from_args(args: argparse.Namespace):
         value = getattr(args, dest, None)
         if value is not None:
             overrides[key] = value
-    return load_extract_config(args.config, overrides)
+    config = load_extract_config(args.config, overrides)
+    if args.progress is None and not on_terminal():
+        config = dataclasses.replace(config, progress=False)  # bars only on a terminal
+    return config
+
+
+def check_run_paths(args: argparse.Namespace, config, scenes: list[Path]) -> None:
+    """Every file the run writes against every file it reads, before any work (exit 2)."""
+    from roadseg.io_guard import check_paths
+    from roadseg.models import default_weights_path
+    from roadseg.paths import intermediate_paths, intermediates_folder
+    from roadseg.pipeline.extract import evaluation_paths
+    from roadseg.vector.export import export_paths
+
+    out = Path(args.output)
+    o = config.output
+    outputs: list[tuple[str, Path | str | None]] = [("-o", p) for p in export_paths(out, o.formats)]
+    if o.evaluate:
+        outputs += [("--evaluate report", p) for p in evaluation_paths(out).values()]
+    outputs.append(("--summary-json", o.summary_json))
+    if o.keep_intermediates:
+        for scene in scenes:
+            folder = intermediates_folder(o.keep_intermediates, scene, scenes)
+            outputs += [
+                ("--keep-intermediates", p) for p in intermediate_paths(folder, scene).values()
+            ]
+    inputs: list[tuple[str, Path | str | None]] = [("scene", s) for s in scenes]
+    inputs += [
+        ("--weights", config.predict.weights or default_weights_path()),
+        ("--evaluate labels", o.evaluate),
+        ("--config", args.config),
+    ]
+    # intermediates go to a folder that may not exist yet: checked by the pre-flight checks
+    check_paths(outputs, inputs, check_dirs=False)
 
 
 def main(args: argparse.Namespace) -> int:
     from roadseg.pipeline.inputs import expand_scenes
+    from roadseg.prechecks import check_extract
 
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         # the scheduler runs in this process; its INFO chatter is not for users
         logging.getLogger("distributed").setLevel(logging.WARNING)
     config = config_from_args(args)
     scenes = expand_scenes(args.scenes, expand_vrt=True if args.split_vrt else None)
+    check_run_paths(args, config, scenes)
+    check_extract(scenes, Path(args.output), config)
     if len(scenes) == 1 and not config.cluster.scheduler:
         from roadseg.pipeline.extract import extract_scene
 
         extract_scene(scenes[0], Path(args.output), config)
+        if config.output.summary_json:  # the summary lists the other outputs
+            log.info("wrote %s", config.output.summary_json)
         return 0
+    from roadseg.errors import EXIT_ALL_SCENES_FAILED, EXIT_SOME_SCENES_FAILED
     from roadseg.pipeline.multi import AllScenesFailed, extract_scenes
 
     try:
-        result, _ = extract_scenes(scenes, Path(args.output), config)
+        result, written = extract_scenes(scenes, Path(args.output), config)
     except AllScenesFailed as exc:
         log.error("%s", exc)
-        return min(exc.count, 125)
+        return EXIT_ALL_SCENES_FAILED
+    for path in written:
+        log.info("wrote %s", path)
     failed = len(result.failed)
     if failed:
         log.error("%d of %d scenes failed; see the messages above", failed, len(result.outcomes))
-    return min(failed, 125)
+        return EXIT_SOME_SCENES_FAILED
+    return 0

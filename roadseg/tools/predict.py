@@ -50,6 +50,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=0.05,
         help="resample when the scene GSD differs from the model's by more (default 0.05)",
     )
+    p.add_argument(
+        "--gsd",
+        type=float,
+        metavar="METRES",
+        help="pixel size of a scene without georeferencing (required for one)",
+    )
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
     p.add_argument("--no-channels-last", action="store_true", help="keep NCHW memory format")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -57,8 +63,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from roadseg.cli import on_terminal
     from roadseg.inference.predictor import PredictConfig, predict_scene
+    from roadseg.io_guard import check_paths
+    from roadseg.models import default_weights_path
+    from roadseg.prechecks import check_georeferenced
 
+    check_paths(
+        [("-o", args.output)],
+        [("scene", args.scene), ("--weights", args.weights or default_weights_path())],
+    )
+    check_georeferenced(args.scene, args.gsd)
     config = PredictConfig(
         weights=args.weights,
         tile=args.tile,
@@ -73,18 +88,8 @@ def main(args: argparse.Namespace) -> int:
         prefetch=args.prefetch,
         bands=args.bands,
         gsd_tolerance=args.gsd_tolerance,
-        progress=not args.no_progress,
+        progress=not args.no_progress and on_terminal(),
+        gsd_m=args.gsd,
     )
-    result = predict_scene(args.scene, args.output, config)
-    log.info(
-        "wrote %s: %dx%d px, %d tiles, %.1f s%s",
-        result.out_path,
-        result.shape[1],
-        result.shape[0],
-        result.tiles,
-        result.seconds,
-        f" (resampled {result.scene_gsd_m:.2f} -> {result.model_gsd_m:.2f} m)"
-        if result.resampled
-        else "",
-    )
+    predict_scene(args.scene, args.output, config)  # logs what it wrote (the path once)
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 _DEFAULTS_NOTE = (
     "Lengths are in metres (areas in m²) and scale with the raster's GSD; the defaults suit "
@@ -68,6 +69,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--halo", type=int, default=d["halo"].default, help="initial block halo (px)")
     p.add_argument("--border", choices=["extend", "none"], default=d["border"].default)
+    p.add_argument(
+        "--band", type=int, help="band holding the probabilities (required for multi-band rasters)"
+    )
+    p.add_argument(
+        "--gsd",
+        type=float,
+        metavar="METRES",
+        help="pixel size of a raster without georeferencing (required for one)",
+    )
     p.add_argument("--mask-out", help="also write the cleaned mask GeoTIFF")
     p.add_argument("--skeleton-out", help="also write the skeleton GeoTIFF")
     p.set_defaults(func=main)
@@ -76,9 +86,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     import logging
 
+    from roadseg.cli import on_terminal
+    from roadseg.io_guard import check_paths
+    from roadseg.pipeline.extract import export_all_or_nothing
     from roadseg.postprocess.config import VectorizeConfig
-    from roadseg.vector import export_network, vectorize_raster
+    from roadseg.prechecks import check_georeferenced, check_single_band
+    from roadseg.vector import vectorize_raster
+    from roadseg.vector.export import export_paths
 
+    check_paths(
+        [("-o", p) for p in export_paths(args.out, args.formats)]
+        + [("--mask-out", args.mask_out), ("--skeleton-out", args.skeleton_out)],
+        [("raster", args.raster), ("--probability", args.probability)],
+    )
+    check_single_band(args.raster, args.band)
+    check_georeferenced(args.raster, args.gsd)
     config = VectorizeConfig(
         threshold=args.threshold,
         min_object_m2=args.min_object_m2,
@@ -94,9 +116,12 @@ def main(args: argparse.Namespace) -> int:
         block_size=args.block_size,
         halo=args.halo,
         border=args.border,
-        show_progress=logging.getLogger().isEnabledFor(logging.INFO),
+        band=args.band,
+        gsd_m=args.gsd,
+        show_progress=logging.getLogger("roadseg").isEnabledFor(logging.INFO) and on_terminal(),
     )
     net = vectorize_raster(args.raster, config, args.probability, args.mask_out, args.skeleton_out)
-    written = export_network(net, args.out, args.formats)
+    # staged, then moved into place together: a failure leaves none of the files
+    written = export_all_or_nothing(net, Path(args.out), args.formats)
     logging.getLogger("roadseg.vectorize").info("%r -> %s", net, ", ".join(map(str, written)))
     return 0

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from roadseg.atomic import atomic_path
-from roadseg.errors import InputError
+from roadseg.errors import InputError, OutputError
 from roadseg.vector.network import RoadNetwork
 
 log = logging.getLogger(__name__)
@@ -170,10 +170,15 @@ def write_geojson(network: RoadNetwork, path: Path) -> list[Path]:
 
 def write_gpkg(network: RoadNetwork, path: Path) -> list[Path]:
     import pyogrio
+    from pyogrio.errors import DataLayerError, DataSourceError
 
     with atomic_path(path) as tmp:
-        pyogrio.write_dataframe(network.edges, tmp, layer="edges", driver="GPKG")
-        pyogrio.write_dataframe(network.nodes, tmp, layer="nodes", driver="GPKG", append=False)
+        try:
+            pyogrio.write_dataframe(network.edges, tmp, layer="edges", driver="GPKG")
+            pyogrio.write_dataframe(network.nodes, tmp, layer="nodes", driver="GPKG", append=False)
+        except (DataLayerError, DataSourceError) as exc:
+            # GDAL reports a full disk as a failed SQL statement, not as an OSError
+            raise OutputError(f"{path}: could not write the GeoPackage ({exc})") from exc
     return [path]
 
 

@@ -34,6 +34,7 @@ from roadseg.postprocess.graph import skeleton_to_graph
 from roadseg.postprocess.skeleton import BlockParams, SkeletonPixels, skeletonize_blocks
 from roadseg.postprocess.source import RasterInfo, WindowReader, open_source
 from roadseg.postprocess.threshold import resolve_threshold
+from roadseg.prechecks import local_grid_note
 from roadseg.vector.network import RoadNetwork, graph_to_network
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,9 @@ def skeleton_of_raster(
     config = config or VectorizeConfig()
     # only Otsu needs the histogram before the block pass; {0,1} masks are detected after it
     scanned = info is not None or config.threshold.kind == "otsu"
-    info = info or open_source(path, block_size=config.block_size, scan=scanned)
+    info = info or open_source(
+        path, config.block_size, scanned, band=config.band, gsd_m=config.gsd_m
+    )
     params = block_params(info, config)
     with contextlib.ExitStack() as stack:
         mask_sink = _tiff_sink(stack, Path(mask_out), info) if mask_out else None
@@ -197,10 +200,11 @@ def vectorize_raster(
         "raw_edges": n_raw,
         "config": cfg,
     }
+    if info.pixel_coords:
+        meta["georeferencing"] = local_grid_note(config.gsd_m)
     net = graph_to_network(g, info.transform, crs, gsd_rc, meta)
-    log.info(
-        "%s: %d edges, %d nodes, %.0f m of road (skeleton %.1f s, graph %.1f s)",
-        path,
+    log.info(  # no path: the caller names its input and output once
+        "vectorised: %d edges, %d nodes, %.0f m of road (skeleton %.1f s, graph %.1f s)",
         len(net.edges),
         len(net.nodes),
         net.total_length_m,

@@ -126,7 +126,7 @@ def test_cli_many_scenes_on_a_local_cluster(mosaic, capfd):
         ]
     )
     err = capfd.readouterr().err
-    assert rc == 1, err  # the exit status is the number of failed scenes
+    assert rc == 3, err  # some scenes failed (not 2: that is a usage error)
     assert str(corrupt) in err
     import json
 
@@ -197,5 +197,5 @@ def test_existing_scheduler_gpu_workers_and_a_vrt_mosaic(mosaic, capfd):
             ]
         )
         err = capfd.readouterr().err
-        assert rc == 2 and "every scene failed (2)" in err
+        assert rc == 4 and "every scene failed (2)" in err
         assert all(str(b) in err for b in bad) and not out.exists()

@@ -64,8 +64,10 @@ def test_no_crs_runs_in_pixel_coordinates_and_says_so(tmp_path, capfd, brightnes
     scene = write_road_scene(tmp_path / "plain.tif", ROADS, 256, 384, crs=None)
     out = tmp_path / "r.geojson"
     rc, err = _run(capfd, scene, "-o", out, "--weights", brightness_model)
+    assert rc == 2 and "--gsd" in err  # refused: which scale? (see tests/tools)
+    rc, err = _run(capfd, scene, "-o", out, "--weights", brightness_model, "--gsd", "1")
     assert rc == 0
-    assert "no CRS" in err  # the warning
+    assert "no CRS" in err  # the note
     fc = json.loads(out.read_text())
     assert fc["roadseg"]["coordinates"] == "pixel"
     assert "pixel" in fc["roadseg"]["georeferencing"]

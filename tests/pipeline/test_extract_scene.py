@@ -144,7 +144,7 @@ def test_resume_after_the_process_is_killed(tmp_path, road_scene, brightness_mod
     """A run killed after its inference and vectorisation stages (SIGKILL: no clean-up at
     all) leaves no output; the same command run again resumes after those stages."""
     labels = tmp_path / "labels.tif"
-    os.mkfifo(labels)  # reading the labels blocks until a writer appears: the run stops there
+    _write_labels(labels)
     out = tmp_path / "roads.geojson"
     argv = [
         str(road_scene),
@@ -160,8 +160,13 @@ def test_resume_after_the_process_is_killed(tmp_path, road_scene, brightness_mod
         "8",
         "--no-progress",
     ]
+    stall = (  # the evaluation stage never returns: the run stops there
+        "import runpy, sys, time; import roadseg.pipeline.extract as e; "
+        "e.evaluate_stage = lambda *a, **k: time.sleep(600); "
+        f"sys.argv = [{str(SCRIPT)!r}, *{argv!r}]; runpy.run_path({str(SCRIPT)!r}, run_name='__main__')"
+    )
     proc = subprocess.Popen(
-        [sys.executable, str(SCRIPT), *argv], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, "-c", stall], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     cache = tmp_path / CACHE_FOLDER
     try:
@@ -169,7 +174,7 @@ def test_resume_after_the_process_is_killed(tmp_path, road_scene, brightness_mod
         while not list(cache.glob("*.network-*.json")) and time.monotonic() < deadline:
             assert proc.poll() is None, "the run ended before it was killed"
             time.sleep(0.1)
-        time.sleep(0.3)  # now blocked opening the labels
+        time.sleep(0.3)  # now stalled in the evaluation
     finally:
         proc.kill()
         proc.wait()

@@ -1,0 +1,178 @@
+"""What can be known about a run's inputs before inference, checked before it.
+
+Each check raises :class:`~roadseg.errors.InputError` or
+:class:`~roadseg.errors.OutputError` with one line naming the file, and creates
+nothing, so a refused run leaves the folders as they were:
+
+* :func:`check_georeferenced` -- a raster without a CRS is refused unless a GSD
+  is given (``--gsd METRES``): without one, inference would assume the model's GSD
+  and lengths would be in pixels, two different scales in one result;
+* :func:`check_labels` -- evaluation labels: a label raster must be on the
+  scene's grid (size, CRS, transform); vector/OSM labels must hold a road
+  inside the scene's footprint;
+* :func:`check_extract` -- all of the above for an ``extract`` run plus its
+  folders: ``--keep-intermediates``, ``--summary-json`` and the cache folder
+  must be writable or creatable.
+
+Rasters without CRS given a GSD: the pixel grid is taken as a local metric
+grid, x = column · gsd and y = row · gsd (origin at the top-left corner, y
+downwards, no CRS). Inference resamples with that GSD, lengths and areas use
+it, and outputs say so (``georeferencing`` in the network's metadata).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from roadseg.errors import InputError
+from roadseg.io_guard import check_creatable_dir, check_writable
+from roadseg.validate import check_number
+
+log = logging.getLogger(__name__)
+
+
+def local_grid_note(gsd_m: float | None) -> str:
+    """The ``georeferencing`` note of a network made from a raster without CRS."""
+    if gsd_m is None:
+        return "none: the scene has no CRS; coordinates are pixel (col, row)"
+    return (
+        f"none: the scene has no CRS; coordinates are pixel (col, row) x {gsd_m:g} m, "
+        "a local grid in metres (origin at the top-left corner, y downwards)"
+    )
+
+
+def check_gsd_value(gsd_m: float | None, what: str = "--gsd") -> None:
+    """Refuse a GSD that is not a positive finite number of metres."""
+    check_number(what, gsd_m, minimum=0.0, inclusive=False, optional=True)
+
+
+def raster_crs(path: str | os.PathLike[str]) -> Any | None:
+    """The CRS of a raster (``None`` without one); unreadable files are left to the stage."""
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(path) as ds:
+                return ds.crs if ds.crs else None
+    except (RasterioIOError, OSError):
+        return "unreadable"
+
+
+def check_georeferenced(path: str | os.PathLike[str], gsd_m: float | None) -> None:
+    """Refuse a raster without CRS unless ``gsd_m`` says how large its pixels are."""
+    check_gsd_value(gsd_m)
+    if gsd_m is None and raster_crs(path) is None:
+        raise InputError(
+            f"{path}: the raster has no georeferencing (no CRS); give its pixel size with "
+            "--gsd METRES to measure it on a local grid"
+        )
+
+
+def check_single_band(path: str | os.PathLike[str], band: int | None) -> None:
+    """Refuse a multi-band raster as a probability/mask unless ``band`` picks one."""
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(path) as ds:
+                count = ds.count
+    except (RasterioIOError, OSError):
+        return  # reported by the stage that opens it
+    if band is not None:
+        if not 1 <= band <= count:
+            raise InputError(f"{path}: --band {band} does not exist (bands are 1..{count})")
+    elif count > 1:
+        raise InputError(
+            f"{path}: has {count} bands, expected one probability or mask band; "
+            "say which with --band N (is this the imagery rather than a probability raster?)"
+        )
+
+
+def _same_grid(a: Any, b: Any) -> bool:
+    if a.shape != b.shape:
+        return False
+    if a.crs is None or b.crs is None:
+        return True  # pixel grids of the same size (evaluation accepts this, with a warning)
+    return bool(a.crs == b.crs) and a.transform.almost_equals(b.transform, 1e-6)
+
+
+def check_labels(labels: str | os.PathLike[str], scenes: Sequence[str | os.PathLike[str]]) -> None:
+    """Refuse labels that cannot score ``scenes``: a raster on another grid, or vector/OSM
+    labels without a road inside the scenes' footprint (their union)."""
+    from roadseg.evaluation.evaluate import is_raster_file
+    from roadseg.osm.grid import SceneGrid
+
+    labels = Path(labels)
+    if not labels.exists():
+        raise InputError(f"{labels}: labels file not found")
+    grids = [SceneGrid.from_raster(Path(s)) for s in scenes if Path(s).is_file()]
+    if not grids:
+        return
+    if is_raster_file(labels):
+        if len(grids) > 1:
+            return  # one label raster for several scenes: checked per scene by the evaluation
+        lab, ref = SceneGrid.from_raster(labels), grids[0]
+        if not _same_grid(lab, ref):
+            raise InputError(
+                f"{labels}: the label raster is not on the scene's grid ({_describe(lab)} vs "
+                f"{_describe(ref)} of {scenes[0]})"
+            )
+        return
+    _check_vector_labels(labels, grids)
+
+
+def _describe(grid: Any) -> str:
+    crs = grid.crs.to_string() if grid.crs is not None else "no CRS"
+    return f"{grid.width}x{grid.height} px, {crs}, origin {grid.transform.c:g},{grid.transform.f:g}"
+
+
+def _check_vector_labels(labels: Path, grids: list[Any]) -> None:
+    from shapely.ops import unary_union
+
+    from roadseg.osm.load import RoadLoadConfig, load_roads
+
+    georef = [g for g in grids if g.crs is not None]
+    if not georef:
+        return  # vector labels cannot be placed on pixel grids; the evaluation says so
+    crs = georef[0].crs
+    import geopandas as gpd
+
+    shapes = [gpd.GeoSeries([g.footprint()], crs=g.crs).to_crs(crs).iloc[0] for g in georef]
+    area = unary_union(shapes)
+    try:
+        roads = load_roads(labels, RoadLoadConfig(crs=crs, clip=area, allow_empty=True))
+    except InputError:
+        raise
+    except Exception as exc:  # a reader's own error on a damaged file
+        raise InputError(f"{labels}: cannot read the labels ({exc})") from exc
+    if len(roads) == 0:
+        where = "scene's" if len(georef) == 1 else "scenes'"
+        raise InputError(f"{labels}: no road inside the {where} area; wrong file or wrong place?")
+
+
+def check_extract(scenes: Sequence[Path], out: Path, config: Any) -> None:
+    """Everything an ``extract`` run can be refused for before inference (see the module doc)."""
+    from roadseg.pipeline.extract import CACHE_FOLDER
+
+    o = config.output
+    gsd = getattr(config.predict, "gsd_m", None)
+    if len(scenes) == 1 and Path(scenes[0]).is_file():
+        # with several scenes a scene without CRS fails alone (checked per scene in inference)
+        check_georeferenced(scenes[0], gsd)
+    if o.summary_json:
+        check_writable(Path(o.summary_json), "--summary-json output")
+    if o.keep_intermediates:
+        check_creatable_dir(Path(o.keep_intermediates), "--keep-intermediates folder")
+    cache = Path(o.cache_dir) if o.cache_dir else out.parent / CACHE_FOLDER
+    check_creatable_dir(cache, "cache folder")
+    if o.evaluate:
+        check_labels(o.evaluate, [s for s in scenes if Path(s).is_file()])
