@@ -35,6 +35,7 @@ from roadseg.atomic import atomic_path
 from roadseg.data.checksums import ChecksumStore, Provenance, sha256_file
 from roadseg.data.ingest import CopyMode
 from roadseg.data.layout import TilePair, check_split, make_split_dirs
+from roadseg.data.verify import check_decodes
 from roadseg.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -153,6 +154,7 @@ def _one_scene(
 
     if not scene.exists():
         raise InputError(f"{scene}: file not found")
+    check_decodes(scene)  # a truncated scene opens fine and would fail only in training
     grid = SceneGrid.from_raster(scene)
     if grid.crs is None:
         raise InputError(f"{scene}: the scene has no CRS, so road vectors cannot be placed on it")

@@ -46,6 +46,7 @@ from roadseg.data.layout import (
     make_split_dirs,
     tile_files,
 )
+from roadseg.data.verify import check_decodes
 from roadseg.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -260,6 +261,9 @@ def _ingest_pair(
         )
     if lab_h.count != 1:
         raise InputError(f"{src.label}: label has {lab_h.count} bands, expected 1")
+    # a truncated file opens fine and fails only when training reads it: decode it all now
+    check_decodes(src.image)
+    check_decodes(src.label)
 
     # Decide per file: keep as is, or write a GeoTIFF on a given grid.
     img_grid = lab_grid = None  # (crs, transform, mode) to write, None: keep the file as is

@@ -27,10 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     import logging
 
+    from roadseg.errors import InputError
     from roadseg.training import TrainConfig
     from roadseg.training.calibrate import calibrate
-
-    from roadseg.errors import InputError
 
     if args.rho < 0:
         raise InputError(f"--rho {args.rho}: must be >= 0")

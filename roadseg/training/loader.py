@@ -55,7 +55,10 @@ class CropStream(IterableDataset):
 
 def crop_loader(stream: CropStream, num_workers: int, pin_memory: bool, prefetch_batches: int) -> DataLoader:
     """A ``DataLoader`` over ``stream`` (already batched: ``batch_size=None``)."""
-    extra = {"prefetch_factor": prefetch_batches, "persistent_workers": False} if num_workers else {}
     return DataLoader(
-        stream, batch_size=None, num_workers=num_workers, pin_memory=pin_memory, **extra
+        stream,
+        batch_size=None,
+        num_workers=num_workers,
+        pin_memory=pin_memory,
+        prefetch_factor=prefetch_batches if num_workers else None,
     )

@@ -394,7 +394,9 @@ def _setup(config: TrainConfig) -> _Run:
     # channels_last ResUNet narrower than 16 channels aborts the process ("double free or
     # corruption"), and channels_last bought no measurable training speed on CPU here
     channels_last = device.type == "cuda" if config.channels_last is None else config.channels_last
-    model = model.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    model = model.to(device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     optimizer = _optimizer(config, model)
     steps_per_epoch = max(1, config.steps_per_epoch // world)
     run = _Run(
