@@ -441,7 +441,7 @@ def train(config: TrainConfig) -> TrainResult:
         run.net.train()
         loss_sum = torch.zeros((), device=device)
         n_steps, lr = 0, float("nan")
-        t_epoch = time.perf_counter()
+        t_epoch, cpu_epoch = time.perf_counter(), time.process_time()
         bar = tqdm(range(run.steps_per_epoch), desc=f"epoch {epoch + 1}/{c.epochs}", disable=run.rank != 0)
         for i in bar:
             elapsed = time.perf_counter() - t0
@@ -464,10 +464,10 @@ def train(config: TrainConfig) -> TrainResult:
             run.step += 1
             if (i + 1) % c.log_every == 0 and run.rank == 0:
                 bar.set_postfix(loss=f"{loss_sum.item() / n_steps:.4f}", lr=f"{lr:.2e}")
-        train_s = time.perf_counter() - t_epoch
-        mean_loss = loss_sum.item() / n_steps if n_steps else float("nan")
+        mean_loss = loss_sum.item() / n_steps if n_steps else float("nan")  # also waits for the device
+        train_s, cpu_s = time.perf_counter() - t_epoch, time.process_time() - cpu_epoch
         if run.rank == 0:
-            _end_epoch(run, epoch, mean_loss, lr, n_steps, train_s, time.perf_counter() - t0)
+            _end_epoch(run, epoch, mean_loss, lr, n_steps, (train_s, cpu_s), time.perf_counter() - t0)
     if run.world > 1:
         torch.distributed.barrier()
     del batches  # stops the workers
@@ -484,10 +484,15 @@ def train(config: TrainConfig) -> TrainResult:
 
 
 def _end_epoch(
-    run: _Run, epoch: int, loss: float, lr: float, n_steps: int, train_s: float, elapsed: float
+    run: _Run, epoch: int, loss: float, lr: float, n_steps: int, times: tuple[float, float], elapsed: float
 ) -> None:
-    """Validate, save checkpoints and the resume unit, write the logs (rank 0)."""
+    """Validate, save checkpoints and the resume unit, write the logs (rank 0).
+
+    ``times``: wall and CPU seconds of this epoch's step loop (this process only:
+    crop-drawing workers are not counted in the CPU time).
+    """
     c, out, meta = run.config, run.out, run.meta
+    train_s, cpu_s = times
     row: dict[str, Any] = {
         "epoch": epoch + 1,
         "step": run.step,
@@ -495,6 +500,7 @@ def _end_epoch(
         "lr": lr,
         "elapsed_s": round(elapsed, 1),
         "train_s": round(train_s, 3),
+        "train_cpu_s": round(cpu_s, 3),
         "crops_per_s": round(n_steps * c.batch_size / train_s, 2) if train_s > 0 else float("nan"),
     }
     meta.provenance.update(epochs=epoch + 1, steps=run.step, wall_time_s=row["elapsed_s"], hardware=_hardware(run.device))
