@@ -85,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--init", type=Path, help="checkpoint to continue from on the device")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "payload")
     args = ap.parse_args(argv)
+    import warnings
+
+    warnings.filterwarnings("ignore", category=rasterio.errors.NotGeoreferencedWarning)
     config = TrainConfig(tiles_csv=args.tiles_csv, tiles_root=args.tiles_root,
                          exclude_csv=args.exclude_csv if Path(args.exclude_csv).is_file() else None,
                          source_gsd_m=args.source_gsd)

@@ -291,6 +291,12 @@ def _plot(path: Path, history: list[dict[str, Any]]) -> None:
     plt.close(fig)
 
 
+def _normalisation(bands: int) -> Normalisation:
+    """The shipped normalisation for ``bands`` input bands (one mean and std per band)."""
+    d = DEFAULT_NORMALISATION
+    return Normalisation(scale=d.scale, mean=[d.mean[0]] * bands, std=[d.std[0]] * bands)
+
+
 def build_meta(config: TrainConfig, train_tiles: list[str], val_tiles: list[str]) -> CheckpointMeta:
     arch_args = dict(config.arch_args)
     return CheckpointMeta(
@@ -298,7 +304,7 @@ def build_meta(config: TrainConfig, train_tiles: list[str], val_tiles: list[str]
         arch_args=arch_args,
         in_bands=config.bands,
         band_names=["red", "green", "blue", "nir"][: config.bands],
-        normalisation=DEFAULT_NORMALISATION,
+        normalisation=_normalisation(config.bands),
         gsd_m=config.gsd_m,
         tile=config.crop,
         provenance={
@@ -426,7 +432,7 @@ def train(config: TrainConfig) -> TrainResult:
     c, device = run.config, run.device
     total_steps = run.steps_per_epoch * c.epochs
     stream = CropStream(
-        run.sampler, c.batch_size, DEFAULT_NORMALISATION, run.step, total_steps, key=(c.seed, run.rank)
+        run.sampler, c.batch_size, run.meta.normalisation, run.step, total_steps, key=(c.seed, run.rank)
     )
     loader = crop_loader(stream, _num_workers(c, device), device.type == "cuda", c.prefetch_batches)
     batches = iter(loader)
