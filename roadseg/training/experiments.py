@@ -61,6 +61,7 @@ def short_run_config(
             "images_dir": images,
             "masks_dir": masks,
             "holdout_csv": holdout_csv,
+            "exclude_csv": None,  # these experiments score on the holdout tiles themselves
             "threads": threads,
             "time_budget_min": None,
             "epochs": 1,

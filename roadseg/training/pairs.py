@@ -45,8 +45,15 @@ def _as_list(value: str | list[str] | None) -> list[str]:
 
 
 def read_tile_names(path: str | Path, what: str) -> set[str]:
-    """The ``tile`` column of a CSV (holdout or exclude list)."""
+    """The ``tile`` column of a CSV (holdout or exclude list).
+
+    A relative path not found from the working folder is also tried from the
+    checkout holding this package (the bundled recipes name ``data_manifests/...``).
+    """
     path = Path(path)
+    checkout = Path(__file__).resolve().parents[2] / path
+    if not path.is_file() and not path.is_absolute() and checkout.is_file():
+        path = checkout
     if not path.is_file():
         raise InputError(f"{path}: {what} CSV not found")
     with path.open(newline="") as fh:
