@@ -116,3 +116,27 @@ def test_bad_values_are_one_line_before_any_work(road_tiles, tmp_path, capsys, s
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
     assert not (tmp_path / "x").exists()
+
+
+def test_the_loss_is_read_back_per_log_interval_not_per_step(road_tiles, tmp_path, monkeypatch):
+    """No host synchronisation per step: 24 steps, log_every 50 -> one read-back per epoch.
+
+    SGD, because AdamW reads its own CPU-side step counters with ``.item()`` (no device sync).
+    """
+    reads = {"n": 0}
+    real_item, real_float = torch.Tensor.item, torch.Tensor.__float__
+
+    def item(self):
+        reads["n"] += 1
+        return real_item(self)
+
+    def as_float(self):
+        reads["n"] += 1
+        return real_float(self)
+
+    monkeypatch.setattr(torch.Tensor, "item", item)
+    monkeypatch.setattr(torch.Tensor, "__float__", as_float)
+    result = train(_config(*road_tiles, tmp_path / "s", epochs=2, crops_per_epoch=48, log_every=50,
+                                 optimizer="sgd"))
+    assert result.steps_done == 24
+    assert reads["n"] <= 3  # the two epoch means, and the DataLoader's seed draw (a CPU tensor, once)
