@@ -360,25 +360,10 @@ def _num_workers(config: TrainConfig, device: torch.device) -> int:
     return 0 if device.type != "cuda" else max(0, min(6, (os.cpu_count() or 1) - 1))
 
 
-def _setup(config: TrainConfig) -> _Run:
-    rank, world = _distributed()
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    torch.manual_seed(config.seed + rank)
-    device = resolve_device(config.device)
-    if device.type == "cuda" and world > 1:
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-        torch.cuda.set_device(device)
-    init_meta = None
-    if config.init_weights:
-        # fine-tuning: the checkpoint decides the architecture (read before any tile is loaded)
-        init_meta = read_meta(config.init_weights)
-        config.architecture, config.arch_args = init_meta.architecture, dict(init_meta.arch_args)
-    config.validate()
-    out = Path(config.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    resuming = config.resume and has_state(out)
-
+def _load_data(
+    config: TrainConfig, rank: int
+) -> tuple[list[TilePairSpec], list[TilePairSpec], CropSampler, list[ValidationTile]]:
+    """Select the tiles, load the training tiles into a sampler and (rank 0) the validation tiles."""
     train_pairs, val_pairs = split_pairs(config)
     if not train_pairs:
         raise InputError(f"{config.tiles_csv or config.images_dir or config.data_root}: no training tiles left")
@@ -389,9 +374,13 @@ def _setup(config: TrainConfig) -> _Run:
     ]
     val_tiles = load_validation_tiles(val_pairs, config) if (config.val_every and rank == 0) else []
     sampler = CropSampler(tiles, config.crop, config.max_invalid_fraction, config.augment, seed=config.seed + rank)
-    meta = build_meta(config, [p.tile for p in train_pairs], [p.tile for p in val_pairs])
-    if config.init_weights and init_meta is not None:
-        model, _ = load_checkpoint(config.init_weights)
+    return train_pairs, val_pairs, sampler, val_tiles
+
+
+def _make_model(config: TrainConfig, meta: CheckpointMeta, device: torch.device) -> tuple[torch.nn.Module, bool]:
+    """The model on ``device`` (from ``init_weights`` when fine-tuning) and whether it is channels_last."""
+    if config.init_weights:
+        model, init_meta = load_checkpoint(config.init_weights)
         meta.provenance["init_weights"] = str(config.init_weights)
         meta.provenance["init_provenance"] = init_meta.provenance
     else:
@@ -403,6 +392,29 @@ def _setup(config: TrainConfig) -> _Run:
     model = model.to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    return model, channels_last
+
+
+def _setup(config: TrainConfig) -> _Run:
+    rank, world = _distributed()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed + rank)
+    device = resolve_device(config.device)
+    if device.type == "cuda" and world > 1:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    if config.init_weights:
+        # fine-tuning: the checkpoint decides the architecture (read before any tile is loaded)
+        init_meta = read_meta(config.init_weights)
+        config.architecture, config.arch_args = init_meta.architecture, dict(init_meta.arch_args)
+    config.validate()
+    out = Path(config.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    resuming = config.resume and has_state(out)
+    train_pairs, val_pairs, sampler, val_tiles = _load_data(config, rank)
+    meta = build_meta(config, [p.tile for p in train_pairs], [p.tile for p in val_pairs])
+    model, channels_last = _make_model(config, meta, device)
     optimizer = _optimizer(config, model)
     steps_per_epoch = max(1, config.steps_per_epoch // world)
     run = _Run(
