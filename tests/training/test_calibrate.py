@@ -73,3 +73,15 @@ def test_calibrate_refuses_a_holdout_not_in_the_data(road_tiles, tmp_path):
             "--masks", str(masks), "--holdout-csv", str(holdout)]
     assert main(argv) == 2
     assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_calibrate_on_the_valid_split_of_a_tiles_csv(road_tiles, tmp_path):
+    images, masks = road_tiles
+    csv = tmp_path / "tiles.csv"
+    csv.write_text("image,mask,split\n" + "".join(
+        f"images/t{k}.png,masks/t{k}.png,{'valid' if k == 1 else 'train'}\n" for k in range(3)))
+    run = train(_config(None, None, tmp_path / "run", tiles_csv=str(csv), epochs=1))
+    out = tmp_path / "model.safetensors"
+    assert main(["calibrate", str(run.last), "-o", str(out), "--tiles-csv", str(csv), "--device", "cpu"]) == 0
+    meta = read_meta(out)
+    assert meta.metrics["heldout_tiles"] == ["t1"] and meta.provenance["train_tiles"] == ["t0", "t2"]
