@@ -1,4 +1,4 @@
-"""Ingest local image/label copies (PNG or TIFF) into the tile layout.
+"""Ingest local image/label copies (PNG, TIFF or JPEG; each decoded in full first) into the tile layout.
 
 Massachusetts Roads copies circulate as PNG (images and masks) or as the
 original ``.tiff``/``.tif`` files; :func:`ingest_local` pairs them by file stem
@@ -63,7 +63,7 @@ class IngestConfig:
     """What :func:`run_ingest` does.
 
     Attributes:
-        src_images: folder of images ``<tile>.png|tif|tiff``.
+        src_images: folder of images ``<tile>.png|tif|tiff|jpg|jpeg``.
         src_masks: folder of labels with the same stems (1 band, 0/255).
         root: dataset root to write.
         split: ``train`` | ``valid`` | ``test``.
