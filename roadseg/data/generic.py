@@ -154,7 +154,6 @@ def _one_scene(
 
     if not scene.exists():
         raise InputError(f"{scene}: file not found")
-    check_decodes(scene)  # a truncated scene opens fine and would fail only in training
     grid = SceneGrid.from_raster(scene)
     if grid.crs is None:
         raise InputError(f"{scene}: the scene has no CRS, so road vectors cannot be placed on it")
@@ -177,6 +176,7 @@ def _one_scene(
             TilePair(n, img_out / (n + e), lab_out / (n + ".tif")) for n, e in zip(names, exts)
         )
         return
+    check_decodes(scene)  # a truncated scene opens fine and would fail only in training
     try:
         lines = load_roads(
             road_file, RoadLoadConfig(highways=cfg.highways, crs=grid.crs, clip=grid.footprint())
