@@ -5,7 +5,7 @@ Every dataset writer here produces one layout, which the trainer reads with
 
     ROOT/<split>/sat/<tile>.<ext>     image (RGB), split in train | valid | test,
     ROOT/<split>/map/<tile>.<ext>     label (1 band, 0 = background, 255 = road),
-                                      ext in tif | tiff | png; image and label share the stem
+                                      ext in tif | tiff | png | jpg | jpeg; image and label share the stem
     ROOT/checksums.sha256             sha256 of every file, ``sha256sum -c`` format,
                                       paths relative to ROOT
     ROOT/provenance.json              per file: source (URL or path), how it got there,
@@ -14,7 +14,7 @@ Every dataset writer here produces one layout, which the trainer reads with
 
 Writers:
 
-* :func:`ingest_local` -- local PNG/TIFF copies (e.g. the Massachusetts
+* :func:`ingest_local` -- local PNG/TIFF/JPEG copies (e.g. the Massachusetts
   ``train_subset``), optionally georeferenced from the tile name
   (:func:`tile_transform`).
 * :mod:`roadseg.data.download` / :mod:`roadseg.data.massachusetts` -- the

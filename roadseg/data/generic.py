@@ -35,6 +35,7 @@ from roadseg.atomic import atomic_path
 from roadseg.data.checksums import ChecksumStore, Provenance, sha256_file
 from roadseg.data.ingest import CopyMode
 from roadseg.data.layout import TilePair, check_split, make_split_dirs
+from roadseg.data.verify import check_decodes
 from roadseg.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -175,6 +176,7 @@ def _one_scene(
             TilePair(n, img_out / (n + e), lab_out / (n + ".tif")) for n, e in zip(names, exts)
         )
         return
+    check_decodes(scene)  # a truncated scene opens fine and would fail only in training
     try:
         lines = load_roads(
             road_file, RoadLoadConfig(highways=cfg.highways, crs=grid.crs, clip=grid.footprint())

@@ -1,4 +1,4 @@
-"""Ingest local image/label copies (PNG or TIFF) into the tile layout.
+"""Ingest local image/label copies (PNG, TIFF or JPEG; each decoded in full first) into the tile layout.
 
 Massachusetts Roads copies circulate as PNG (images and masks) or as the
 original ``.tiff``/``.tif`` files; :func:`ingest_local` pairs them by file stem
@@ -46,6 +46,7 @@ from roadseg.data.layout import (
     make_split_dirs,
     tile_files,
 )
+from roadseg.data.verify import check_decodes
 from roadseg.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ class IngestConfig:
     """What :func:`run_ingest` does.
 
     Attributes:
-        src_images: folder of images ``<tile>.png|tif|tiff``.
+        src_images: folder of images ``<tile>.png|tif|tiff|jpg|jpeg``.
         src_masks: folder of labels with the same stems (1 band, 0/255).
         root: dataset root to write.
         split: ``train`` | ``valid`` | ``test``.
@@ -283,12 +284,20 @@ def _ingest_pair(
                     lab_grid, lab_mode = (crs, t), DERIVED
     img_dest = img_out / (src.tile + (".tif" if img_grid else src.image.suffix.lower()))
     lab_dest = lab_out / (src.tile + (".tif" if lab_grid else src.label.suffix.lower()))
+    jobs = [
+        (s, dest, grid, mode, "geotiff" if grid else cfg.copy_mode)
+        for s, dest, grid, mode in (
+            (src.image, img_dest, img_grid, img_mode),
+            (src.label, lab_dest, lab_grid, lab_mode),
+        )
+    ]
+    if not all(_recorded(s, dest, mode, how, store, prov) for s, dest, _, mode, how in jobs):
+        # a truncated file opens fine and fails only when training reads it: decode both
+        # in full before either is copied
+        check_decodes(src.image)
+        check_decodes(src.label)
     written = 0
-    for s, dest, grid, mode in (
-        (src.image, img_dest, img_grid, img_mode),
-        (src.label, lab_dest, lab_grid, lab_mode),
-    ):
-        how = "geotiff" if grid else cfg.copy_mode
+    for s, dest, grid, mode, how in jobs:
         written += _place(s, dest, grid, mode, how, cfg, store, prov, src.tile, offset_m)
     return _Done(TilePair(src.tile, img_dest, lab_dest), written, img_mode)
 
@@ -310,6 +319,18 @@ def rule_offset(tile: str, h: RasterHeader) -> float | None:
     return d
 
 
+def _recorded(src: Path, dest: Path, mode: str, how: str, store: ChecksumStore, prov: Provenance) -> bool:
+    """True when ``dest`` was already written from ``src`` the same way (a rerun skips it)."""
+    info = prov.files.get(store.key(dest), {})
+    return (
+        dest.exists()
+        and store.get(dest) is not None
+        and info.get("source") == str(src.resolve())
+        and info.get("georeferencing") == mode
+        and info.get("how") == how
+    )
+
+
 def _place(
     src: Path,
     dest: Path,
@@ -325,14 +346,7 @@ def _place(
     """Write one file into the layout; returns 1 if written, 0 if already there."""
     rel = store.key(dest)
     source = str(src.resolve())
-    info = prov.files.get(rel, {})
-    if (
-        dest.exists()
-        and store.get(dest) is not None
-        and info.get("source") == source
-        and info.get("georeferencing") == mode
-        and info.get("how") == how
-    ):
+    if _recorded(src, dest, mode, how, store, prov):
         return 0
     # another extension of the same tile (e.g. a .png from an earlier run without
     # --georeference) would make the tile ambiguous for list_pairs

@@ -2,7 +2,7 @@
 
 Layout (every dataset writer in :mod:`roadseg.data` produces it)::
 
-    ROOT/<split>/sat/<tile>.<ext>     image (RGB), ext in tif | tiff | png
+    ROOT/<split>/sat/<tile>.<ext>     image (RGB), ext in tif | tiff | png | jpg | jpeg
     ROOT/<split>/map/<tile>.<ext>     label, 1 band, 0 = background, 255 = road
     ROOT/checksums.sha256             sha256 records, ``sha256sum`` format, paths relative to ROOT
     ROOT/provenance.json              where each file came from and how it is georeferenced
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 #: Split folder names, in the order of the official Massachusetts Roads split.
 SPLITS: tuple[str, ...] = ("train", "valid", "test")
 #: Extensions (lower case, with the dot) of image and label files.
-RASTER_EXTS: tuple[str, ...] = (".tif", ".tiff", ".png")
+RASTER_EXTS: tuple[str, ...] = (".tif", ".tiff", ".png", ".jpg", ".jpeg")
 IMAGE_DIR = "sat"
 LABEL_DIR = "map"
 CHECKSUMS_NAME = "checksums.sha256"
@@ -76,7 +76,7 @@ def make_split_dirs(root: str | Path, split: str) -> tuple[Path, Path]:
 
 
 def is_raster_name(name: str) -> bool:
-    """True for ``<stem>.tif|tiff|png`` names that are not hidden temporary files."""
+    """True for ``<stem>.tif|tiff|png|jpg|jpeg`` names that are not hidden temporary files."""
     return not name.startswith(".") and Path(name).suffix.lower() in RASTER_EXTS
 
 

@@ -7,7 +7,7 @@ Two sources, one result (``ROOT/<split>/sat|map/<tile>.<ext>``, see
   the chosen splits, with resume, retries and sha256 recording/verification
   (:mod:`roadseg.data.download`). The files are kept byte for byte as served
   (``.tiff`` images, ``.tif`` labels).
-* **local copies** (``from_local=(images_dir, masks_dir)``): PNG or TIFF pairs
+* **local copies** (``from_local=(images_dir, masks_dir)``): PNG, TIFF or JPEG pairs
   named ``<tile>.<ext>``; each tile goes to its official split as listed in
   the manifest (:func:`roadseg.data.ingest.run_ingest`). Tiles the manifest
   does not list are skipped with a warning.

@@ -38,6 +38,7 @@ from torch import nn
 
 from roadseg.atomic import atomic_path
 from roadseg.errors import InputError
+from roadseg.models.metaschema import check_parameter_count, parse_meta
 from roadseg.models.registry import build_model
 
 FORMAT_VERSION = 1
@@ -101,9 +102,14 @@ class CheckpointMeta:
 
     @classmethod
     def from_json(cls, text: str, source: str = "<metadata>") -> CheckpointMeta:
+        """Parse metadata after checking it against the schema (:mod:`roadseg.models.metaschema`)."""
         try:
-            raw = json.loads(text)
-            raw["normalisation"] = Normalisation(**raw.get("normalisation", {}))
+            raw = parse_meta(text, source)
+        except InputError as exc:
+            raise CheckpointError(str(exc)) from exc
+        try:
+            norm = {k: v for k, v in raw.get("normalisation", {}).items() if k in ("scale", "mean", "std")}
+            raw["normalisation"] = Normalisation(**norm)
             known = {f.name for f in dataclasses.fields(cls)}
             return cls(**{k: v for k, v in raw.items() if k in known})
         except (json.JSONDecodeError, TypeError, AttributeError) as exc:
@@ -150,11 +156,17 @@ def load_checkpoint(
 ) -> tuple[nn.Module, CheckpointMeta]:
     """Build the model described in ``path``'s metadata and load its weights (eval mode)."""
     meta = read_meta(path)
+    # in_bands is the single source of the input width; an in_channels left in arch_args is ignored
+    args = {k: v for k, v in meta.arch_args.items() if k != "in_channels"}
     try:
-        # in_bands is the single source of the input width; an in_channels left in arch_args is ignored
-        args = {k: v for k, v in meta.arch_args.items() if k != "in_channels"}
+        # the size the metadata implies, compared with the file before anything is allocated
+        check_parameter_count(
+            lambda: build_model(meta.architecture, in_channels=meta.in_bands, **args), _file_numel(path), str(path)
+        )
         model = build_model(meta.architecture, in_channels=meta.in_bands, **args)
-    except ValueError as exc:
+    except InputError as exc:
+        raise CheckpointError(str(exc)) from exc
+    except (ValueError, TypeError) as exc:
         raise CheckpointError(f"{path}: {exc}") from exc
     try:
         state = load_file(str(path), device="cpu")
@@ -162,6 +174,17 @@ def load_checkpoint(
     except (SafetensorError, RuntimeError) as exc:
         raise CheckpointError(f"{path}: weights do not match the metadata ({exc})") from exc
     return model.to(device).eval(), meta
+
+
+def _file_numel(path: str | os.PathLike[str]) -> int:
+    """Number of values in the file's tensors, from its header (no tensor is read)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return sum(int(np.prod(handle.get_slice(k).get_shape())) for k in handle.keys())  # noqa: SIM118
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path}: not a safetensors checkpoint ({exc})") from exc
 
 
 def default_weights_path() -> Path:

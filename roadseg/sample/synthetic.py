@@ -42,7 +42,7 @@ def brightness_checkpoint(
     """Write a ResUNet checkpoint that maps brightness to road probability (see module doc)."""
     import torch
 
-    from roadseg.models import CheckpointMeta, build_model, save_checkpoint
+    from roadseg.models import CheckpointMeta, Normalisation, build_model, save_checkpoint
 
     filters = [int(f) for f in filters]
     if filters[0] == in_bands:
@@ -67,6 +67,7 @@ def brightness_checkpoint(
         arch_args={"filters": filters},
         in_bands=in_bands,
         band_names=["red", "green", "blue"][:in_bands] + [f"b{i}" for i in range(3, in_bands)],
+        normalisation=Normalisation(mean=[0.5] * in_bands, std=[0.25] * in_bands),
         gsd_m=gsd_m,
         threshold=threshold,
         tile=64,

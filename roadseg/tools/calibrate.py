@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from roadseg.tools.train import add_data_arguments, data_overrides
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -15,37 +17,34 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("checkpoints", nargs="+", help="checkpoint files (e.g. runs/x/epoch_*.safetensors)")
     p.add_argument("-o", "--out", required=True, help="output checkpoint (.safetensors)")
     p.add_argument("--data-root", help="prepared dataset root (see `roadseg data`)")
-    p.add_argument("--images", help="folder of images (instead of --data-root)")
-    p.add_argument("--masks", help="folder of road masks")
-    p.add_argument("--holdout-csv", required=True, help="CSV with a 'tile' column: the held-out tiles")
+    add_data_arguments(p)
     p.add_argument("--source-gsd", type=float, default=1.0, help="GSD of images without georeferencing (m)")
     p.add_argument("--device", default="auto")
+    p.add_argument("--rho", type=int, default=3, help="relaxation of the break-even point, px (default 3)")
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
     import logging
 
+    from roadseg.errors import InputError
     from roadseg.io_guard import check_paths
     from roadseg.training import TrainConfig
     from roadseg.training.calibrate import calibrate
 
+    if args.rho < 0:
+        raise InputError(f"--rho {args.rho}: must be >= 0")
     check_paths(
         [("-o", args.out)],
-        [("checkpoint", c) for c in args.checkpoints] + [("--holdout-csv", args.holdout_csv)],
+        [("checkpoint", c) for c in args.checkpoints]
+        + [("--holdout-csv", args.holdout_csv), ("--tiles-csv", args.tiles_csv),
+           ("--exclude-csv", args.exclude_csv)],
     )
-
-    config = TrainConfig(
-        data_root=args.data_root,
-        images_dir=args.images,
-        masks_dir=args.masks,
-        holdout_csv=args.holdout_csv,
-        source_gsd_m=args.source_gsd,
-    )
-    result = calibrate(args.checkpoints, config, args.out, device=args.device)
+    config = TrainConfig(source_gsd_m=args.source_gsd, **data_overrides(args))
+    result = calibrate(args.checkpoints, config, args.out, device=args.device, rho=args.rho)
     best = result.scores[result.best.name]
     logging.getLogger("roadseg").info(
-        "best: %s (held-out break-even %.4f at p = %.4f) -> %s",
+        "best: %s (validation break-even %.4f at p = %.4f) -> %s",
         result.best, best["breakeven"], best["breakeven_threshold"], result.out,
     )
     return 0

@@ -3,7 +3,7 @@
 Subcommands:
 
 * ``massachusetts`` -- download the Massachusetts Roads manifest's files (resume,
-  retries, sha256), or ingest local PNG/TIFF copies with ``--from-local``;
+  retries, sha256), or ingest local PNG/TIFF/JPEG copies with ``--from-local``;
 * ``generic`` -- GeoTIFF scenes + road vectors (OSM or other) -> labels on the scene grid;
 * ``manifest`` -- (re)build the Massachusetts manifest from the official file list;
 * ``verify`` -- re-hash every file recorded in ``ROOT/checksums.sha256``.
@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "massachusetts",
         help="download (or ingest local copies of) Massachusetts Roads",
         description="Download every image and label of the manifest's rows (resumable, retried, "
-        "sha256 recorded and verified), or ingest local PNG/TIFF copies (--from-local); tiles go to "
+        "sha256 recorded and verified), or ingest local PNG/TIFF/JPEG copies (--from-local); tiles go to "
         "their official split. Data: V. Mnih, Machine Learning for Aerial Image Labeling, PhD thesis, "
         "U. Toronto 2013; labels derived from OpenStreetMap (ODbL).",
     )
@@ -56,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         nargs=2,
         type=Path,
         metavar=("IMAGES_DIR", "MASKS_DIR"),
-        help="ingest local copies (<tile>.png|tif|tiff in each folder) instead of downloading",
+        help="ingest local copies (<tile>.png|tif|tiff|jpg|jpeg in each folder) instead of downloading",
     )
     m.add_argument(
         "--link", action="store_true", help="with --from-local: symbolic links instead of copies"

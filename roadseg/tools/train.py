@@ -14,10 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--recipe", default="cpu_lite", help="bundled recipe name or YAML path (default: cpu_lite)")
     p.add_argument("--data-root", help="prepared dataset root (ROOT/<split>/sat|map, see `roadseg data`)")
-    p.add_argument("--images", help="folder of training images (instead of --data-root)")
-    p.add_argument("--masks", help="folder of road masks with the same file stems")
+    add_data_arguments(p)
     p.add_argument("--out", required=True, help="run folder: checkpoints, logs, resume state")
-    p.add_argument("--holdout-csv", help="CSV with a 'tile' column: tiles never trained on, used for validation")
     p.add_argument("--time-budget-min", type=float, help="stop after this many minutes (schedule completes)")
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--threads", type=int, help="torch CPU threads")
@@ -29,17 +27,47 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
+def add_data_arguments(p: argparse.ArgumentParser) -> None:
+    """The data options shared by ``train`` and ``calibrate`` (see roadseg.training.pairs)."""
+    p.add_argument(
+        "--images", action="append",
+        help="folder of images (PNG, TIFF, JPEG); repeat with --masks for several folders",
+    )
+    p.add_argument("--masks", action="append", help="folder of road masks with the same file stems (one per --images)")
+    p.add_argument(
+        "--tiles-csv",
+        help="CSV with columns image, mask, split (train|valid): the valid tiles select checkpoints",
+    )
+    p.add_argument("--tiles-root", help="folder the CSV's paths are relative to (default: the CSV's folder)")
+    p.add_argument("--holdout-csv", help="CSV with a 'tile' column: training tiles moved to validation")
+    p.add_argument("--exclude-csv", help="CSV with a 'tile' column: tiles used neither to train nor to validate")
+
+
+def data_overrides(args: argparse.Namespace) -> dict:
+    """TrainConfig fields from the data options that were given."""
+    out: dict = {}
+    for key, value in (
+        ("images_dir", args.images),
+        ("masks_dir", args.masks),
+        ("tiles_csv", args.tiles_csv),
+        ("tiles_root", args.tiles_root),
+        ("holdout_csv", args.holdout_csv),
+        ("exclude_csv", args.exclude_csv),
+        ("data_root", args.data_root),
+    ):
+        if value is not None:
+            out[key] = value
+    return out
+
+
 def main(args: argparse.Namespace) -> int:
     import logging
 
     from roadseg.training import load_recipe, parse_overrides, train
 
     overrides = parse_overrides(args.overrides)
+    overrides.update(data_overrides(args))
     for key, value in (
-        ("data_root", args.data_root),
-        ("images_dir", args.images),
-        ("masks_dir", args.masks),
-        ("holdout_csv", args.holdout_csv),
         ("time_budget_min", args.time_budget_min),
         ("device", args.device),
         ("threads", args.threads),
@@ -50,6 +78,7 @@ def main(args: argparse.Namespace) -> int:
     if args.no_resume:
         overrides["resume"] = False
     config = load_recipe(args.recipe, overrides)
+    config.validate()
     result = train(config)
     logging.getLogger("roadseg").info(
         "trained %d epochs (%d steps) in %.1f min; last: %s; best: %s",

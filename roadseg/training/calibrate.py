@@ -1,4 +1,8 @@
-"""Pick the best checkpoint of a run on held-out tiles and store its calibrated threshold.
+"""Pick the best checkpoint of a run on validation tiles and store its calibrated threshold.
+
+The validation tiles are chosen as for training (:mod:`roadseg.training.pairs`):
+the ``valid`` split of a tiles CSV or prepared root, plus any ``holdout`` tiles;
+``exclude`` tiles are never scored.
 
 The break-even threshold of a model trained with BCE + Dice on roads (3-5 % of
 pixels) sits far from 0.5 -- the CPU lite model's is near p = 0.02 -- so a fixed
@@ -15,18 +19,20 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tqdm.auto import tqdm
 
 from roadseg.errors import InputError
 from roadseg.models import load_checkpoint, save_checkpoint
 from roadseg.training.config import TrainConfig
+from roadseg.training.pairs import split_pairs
 from roadseg.training.trainer import (
-    _holdout_names,
-    find_pairs,
+    VALIDATION_RHO_PX,
     load_validation_tiles,
     resolve_device,
     validate,
+    validation_metrics,
 )
 
 log = logging.getLogger(__name__)
@@ -36,7 +42,7 @@ log = logging.getLogger(__name__)
 class CalibrationResult:
     best: Path
     out: Path
-    scores: dict[str, dict[str, float]]  # checkpoint name -> breakeven, breakeven_threshold
+    scores: dict[str, dict[str, Any]]  # checkpoint name -> validate()'s result
 
 
 def calibrate(
@@ -44,23 +50,29 @@ def calibrate(
     config: TrainConfig,
     out: str | Path,
     device: str = "auto",
+    rho: int = VALIDATION_RHO_PX,
+    exclude_white: bool = True,
 ) -> CalibrationResult:
-    """Score ``checkpoints`` on the held-out tiles named by ``config``; save the best to ``out``.
+    """Score ``checkpoints`` on the validation tiles named by ``config``; save the best to ``out``.
 
-    ``config`` supplies the data (``images_dir``/``masks_dir`` or ``data_root``) and
-    the held-out tile names (``holdout``/``holdout_csv``); its ``gsd_m`` must match
-    the checkpoints'.
+    ``config`` supplies the data (``tiles_csv``, ``images_dir``/``masks_dir`` or
+    ``data_root``) and which tiles validate (the ``valid`` split, ``holdout``,
+    ``exclude``); the checkpoints' own GSD is used. The metadata written
+    (threshold, ρ, no-imagery handling, tiles) is that of the validation that
+    chose the checkpoint.
     """
     if not checkpoints:
         raise InputError("calibrate: no checkpoints given")
-    holdout = _holdout_names(config)
-    pairs = [p for p in find_pairs(config) if p.tile in holdout]
+    _, pairs = split_pairs(config)
     if not pairs:
-        raise InputError(f"{config.holdout_csv or 'holdout'}: none of the held-out tiles is in the data")
+        raise InputError(
+            f"{config.tiles_csv or config.holdout_csv or config.data_root or 'calibrate'}: "
+            "no validation tiles (a 'valid' split, or holdout tiles present in the data)"
+        )
     dev = resolve_device(device)
     tiles = None
-    scores: dict[str, dict[str, float]] = {}
-    best_path, best_score, best_state = None, -1.0, None
+    scores: dict[str, dict[str, Any]] = {}
+    best: tuple[Path, Any, Any, dict[str, Any]] | None = None
     for path in tqdm(list(map(Path, checkpoints)), desc="calibrate"):
         model, meta = load_checkpoint(path, dev)
         if tiles is None:
@@ -68,21 +80,14 @@ def calibrate(
             tiles = load_validation_tiles(pairs, config)
         elif abs(meta.gsd_m - config.gsd_m) > 1e-9:
             raise InputError(f"{path}: trained at {meta.gsd_m} m, the others at {config.gsd_m} m")
-        result = validate(model, meta, tiles, dev)
+        result = validate(model, meta, tiles, dev, rho=rho, exclude_white=exclude_white)
         scores[path.name] = result
-        log.info("%s: held-out break-even %.4f at p = %.4f", path.name, result["breakeven"], result["breakeven_threshold"])
-        if result["breakeven"] > best_score:
-            best_path, best_score, best_state = path, result["breakeven"], (model, meta, result)
-    assert best_path is not None and best_state is not None
-    model, meta, result = best_state
+        log.info("%s: validation break-even %.4f at p = %.4f", path.name, result["breakeven"], result["breakeven_threshold"])
+        if best is None or result["breakeven"] > best[3]["breakeven"]:
+            best = (path, model, meta, result)
+    assert best is not None
+    best_path, model, meta, result = best
     meta.threshold = result["breakeven_threshold"]
-    meta.metrics = {
-        "heldout_relaxed_breakeven": result["breakeven"],
-        "heldout_breakeven_threshold": result["breakeven_threshold"],
-        "heldout_tiles": [t.name for t in tiles or []],
-        "rho_px": 3,
-        "white_excluded": True,
-        "selected_from": sorted(scores),
-    }
+    meta.metrics = {**validation_metrics(result), "selected_from": sorted(scores)}
     save_checkpoint(out, model, meta)
     return CalibrationResult(best=best_path, out=Path(out), scores=scores)

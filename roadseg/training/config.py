@@ -17,6 +17,7 @@ Keys given on the command line override the file (``--set lr=3e-4``).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,13 +33,18 @@ RECIPE_DIR = Path(__file__).resolve().parent.parent / "configs"
 class TrainConfig:
     """Everything a training run needs. Lengths in metres, times in minutes."""
 
-    # data: either a prepared root (ROOT/<split>/sat|map, see roadseg.data) or two folders
+    # data (see roadseg.training.pairs): a prepared root, folder pairs and/or a tiles CSV
     data_root: str | None = None
-    images_dir: str | None = None
-    masks_dir: str | None = None
+    images_dir: str | list[str] | None = None  # a folder, or several (paired in order with masks_dir)
+    masks_dir: str | list[str] | None = None
+    tiles_csv: str | None = None  # columns image, mask, split (train | valid)
+    tiles_root: str | None = None  # base of the CSV's relative paths (default: the CSV's folder)
     split: str = "train"
-    holdout: list[str] = field(default_factory=list)  # tile names never trained on
+    valid_split: str = "valid"  # data_root split that validates (when present)
+    holdout: list[str] = field(default_factory=list)  # training tiles moved to validation
     holdout_csv: str | None = None  # CSV with a 'tile' column, added to holdout
+    exclude: list[str] = field(default_factory=list)  # tiles used for neither training nor validation
+    exclude_csv: str | None = None  # CSV with a 'tile' column, added to exclude
     max_tiles: int | None = None  # use only the first N training tiles (quick runs)
     source_gsd_m: float = 1.0  # pixel size of images without georeferencing
     gsd_m: float = 1.0  # training GSD
@@ -61,7 +67,7 @@ class TrainConfig:
     batch_size: int = 8
     crop: int = 224
     loss: str = "bce_dice"  # mse | bce | dice | bce_dice
-    augment: str = "none"  # none | d4 | d4_colour
+    augment: str = "none"  # none | d4 | d4_colour | robust (see roadseg.training.augment)
     max_invalid_fraction: float = 1.0  # redraw crops with more no-imagery than this
     seed: int = 0
     # run
@@ -72,6 +78,11 @@ class TrainConfig:
     resume: bool = True
     device: str = "auto"
     amp: bool = True  # bf16 autocast on CUDA; ignored on CPU
+    channels_last: bool | None = None  # None: on CUDA only (see trainer)
+    compile: bool = False  # torch.compile the model
+    num_workers: int | None = None  # crop-drawing processes; None: 0 on CPU, up to 6 on CUDA
+    prefetch_batches: int = 4  # batches each worker prepares ahead
+    log_every: int = 50  # steps between reading the loss back from the device
     threads: int | None = None  # torch CPU threads
     plot: bool = True  # loss/metric PNG beside the log
 
@@ -81,6 +92,84 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def validate(self) -> None:
+        """Refuse values training cannot run with, one line naming the field.
+
+        Raises:
+            InputError: a value of the wrong type, out of range, or a crop the
+                model cannot take (its sides must be multiples of the model's
+                ``down_factor``).
+        """
+        from roadseg.training.losses import LOSSES
+
+        _choice("optimizer", self.optimizer, ("adamw", "sgd"))
+        _choice("schedule", self.schedule, ("cosine", "step", "constant"))
+        _choice("loss", self.loss, tuple(LOSSES))
+        _choice("augment", self.augment, AUGMENTS)
+        for name in ("gsd_m", "source_gsd_m", "gamma"):
+            _number(name, getattr(self, name), low=0.0, low_open=True)
+        for name in ("lr", "weight_decay"):
+            _number(name, getattr(self, name), low=0.0)
+        _number("momentum", self.momentum, low=0.0, high=1.0)
+        _number("max_invalid_fraction", self.max_invalid_fraction, low=0.0, high=1.0)
+        if self.time_budget_min is not None:
+            _number("time_budget_min", self.time_budget_min, low=0.0, low_open=True)
+        for name in ("epochs", "crops_per_epoch", "batch_size", "bands", "step_epochs",
+                     "prefetch_batches", "log_every"):
+            _integer(name, getattr(self, name), low=1)
+        for name in ("warmup_steps", "val_every", "seed"):
+            _integer(name, getattr(self, name), low=0)
+        for name in ("num_workers", "max_tiles", "val_max_tiles", "threads"):
+            if getattr(self, name) is not None:
+                _integer(name, getattr(self, name), low=0 if name in ("num_workers", "val_max_tiles") else 1)
+        _integer("crop", self.crop, low=8)
+        if not isinstance(self.arch_args, dict):
+            raise InputError(f"arch_args: expected a mapping, got {self.arch_args!r}")
+        factor = _down_factor(self.architecture, self.bands, self.arch_args)
+        if self.crop % factor:
+            raise InputError(
+                f"crop={self.crop}: must be a multiple of {factor} for this {self.architecture} "
+                f"(e.g. {max(factor, self.crop // factor * factor)})"
+            )
+
+
+#: Names accepted by ``augment`` (see roadseg.training.augment).
+AUGMENTS = ("none", "d4", "d4_colour", "robust")
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise InputError(f"{name}={value!r}: expected one of {', '.join(allowed)}")
+
+
+def _number(name: str, value: Any, low: float, high: float | None = None, low_open: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InputError(f"{name}={value!r}: expected a finite number")
+    if value < low or (low_open and value == low) or (high is not None and value > high):
+        bound = f"> {low}" if low_open else f">= {low}"
+        raise InputError(f"{name}={value!r}: must be {bound}" + (f" and <= {high}" if high is not None else ""))
+
+
+def _integer(name: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"{name}={value!r}: expected a whole number")
+    if value < low:
+        raise InputError(f"{name}={value!r}: must be >= {low}")
+
+
+def _down_factor(architecture: str, bands: int, arch_args: dict[str, Any]) -> int:
+    """The model's ``down_factor``, from a model built on the meta device (nothing allocated)."""
+    import torch
+
+    from roadseg.models import build_model
+
+    try:
+        with torch.device("meta"):
+            model = build_model(architecture, in_channels=bands, **arch_args)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise InputError(f"architecture={architecture!r}, arch_args={arch_args!r}: {exc}") from exc
+    return int(getattr(model, "down_factor", 1))
 
 
 def _coerce(name: str, text: str) -> Any:

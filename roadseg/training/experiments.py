@@ -19,9 +19,8 @@ from pathlib import Path
 
 from roadseg.models import load_checkpoint
 from roadseg.training.config import TrainConfig, load_recipe
+from roadseg.training.pairs import split_pairs
 from roadseg.training.trainer import (
-    _holdout_names,
-    find_pairs,
     load_validation_tiles,
     resolve_device,
     train,
@@ -62,6 +61,7 @@ def short_run_config(
             "images_dir": images,
             "masks_dir": masks,
             "holdout_csv": holdout_csv,
+            "exclude_csv": None,  # these experiments score on the holdout tiles themselves
             "threads": threads,
             "time_budget_min": None,
             "epochs": 1,
@@ -77,8 +77,7 @@ def score_checkpoint(checkpoint: str | Path, config: TrainConfig) -> dict[str, f
     device = resolve_device(config.device)
     model, meta = load_checkpoint(checkpoint, device)
     config = dataclasses.replace(config, gsd_m=meta.gsd_m)
-    holdout = _holdout_names(config)
-    tiles = load_validation_tiles([p for p in find_pairs(config) if p.tile in holdout], config)
+    tiles = load_validation_tiles(split_pairs(config)[1], config)
     return validate(model, meta, tiles, device)
 
 

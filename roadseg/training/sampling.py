@@ -9,7 +9,12 @@ draw so an all-white tile cannot stall an epoch).
 
 Augmentation (optional): the dihedral group D4 (8 flips/rotations) and a colour
 jitter ``x' = clip(a·(x − μ) + μ + b)`` with contrast ``a`` and brightness ``b``
-drawn per crop.
+drawn per crop; ``robust`` adds scale jitter, stronger colour, blur and noise
+(:mod:`roadseg.training.augment`).
+
+Reproducibility: :meth:`CropSampler.reseed` keys the generator by
+``(seed, rank, batch index)``, so the trainer's batch ``b`` is the same crops
+whichever process draws it and however often the run was resumed.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import torch
 
 from roadseg.errors import InputError
 from roadseg.models.checkpoint import Normalisation
+from roadseg.training import augment as aug
+from roadseg.training.config import AUGMENTS
 from roadseg.training.tiles import TrainingTile
 
 
@@ -43,7 +50,7 @@ class CropSampler:
         crop: crop side in pixels.
         max_invalid_fraction: redraw crops with more invalid (white) pixels than
             this; ``1.0`` disables the check (the paper's uniform sampling).
-        augment: ``"none"``, ``"d4"`` or ``"d4_colour"``.
+        augment: ``"none"``, ``"d4"``, ``"d4_colour"`` or ``"robust"``.
         seed: seed of the generator (reproducible epochs).
     """
 
@@ -58,8 +65,8 @@ class CropSampler:
     ) -> None:
         if not tiles:
             raise ValueError("CropSampler needs at least one tile")
-        if augment not in {"none", "d4", "d4_colour"}:
-            raise ValueError(f"augment must be 'none', 'd4' or 'd4_colour', got {augment!r}")
+        if augment not in AUGMENTS:
+            raise ValueError(f"augment must be one of {', '.join(AUGMENTS)}, got {augment!r}")
         small = [t.name for t in tiles if min(t.shape) < crop]
         if small:
             raise InputError(f"{', '.join(small)}: smaller than the {crop} px training crop")
@@ -73,6 +80,7 @@ class CropSampler:
         self._p = areas / areas.sum()
         # summed-area tables make the invalid fraction of any crop O(1)
         self._invalid_sat = [_summed_area(~t.valid) for t in self.tiles]
+        self._min_side = min(min(t.shape) for t in self.tiles)
 
     def state(self) -> dict:
         """The generator state, for resuming an interrupted run bit-exactly."""
@@ -81,8 +89,12 @@ class CropSampler:
     def set_state(self, state: dict) -> None:
         self.rng.bit_generator.state = state
 
-    def _draw(self) -> tuple[int, int, int]:
-        s = self.crop
+    def reseed(self, *key: int) -> None:
+        """Restart the generator from ``key`` (e.g. seed, rank, batch index)."""
+        self.rng = np.random.default_rng([int(k) for k in key])
+
+    def _draw(self, side: int | None = None) -> tuple[int, int, int]:
+        s = side or self.crop
         for _ in range(self.max_tries):
             k = int(self.rng.choice(len(self.tiles), p=self._p))
             h, w = self.tiles[k].shape
@@ -106,7 +118,9 @@ class CropSampler:
                 a = a[..., ::-1]
             arrays.append(a)
         img, lab, val = arrays
-        if self.augment == "d4_colour":
+        if self.augment == "robust":
+            img = aug.photometric(img, self.rng)
+        elif self.augment == "d4_colour":
             contrast = self.rng.uniform(0.8, 1.2)
             bright = self.rng.uniform(-20, 20)
             f = img.astype(np.float32)
@@ -119,13 +133,18 @@ class CropSampler:
         s = self.crop
         images, labels, valids = [], [], []
         for _ in range(size):
-            k, r, c = self._draw()
+            side = s
+            if self.augment == "robust":
+                side = min(round(s * aug.draw_scale(self.rng)), self._min_side)
+            k, r, c = self._draw(side)
             t = self.tiles[k]
-            img, lab, val = self._augment(
-                t.image[:, r : r + s, c : c + s],
-                t.label[r : r + s, c : c + s],
-                t.valid[r : r + s, c : c + s],
+            img, lab, val = aug.resize_crop(
+                t.image[:, r : r + side, c : c + side],
+                t.label[r : r + side, c : c + side],
+                t.valid[r : r + side, c : c + side],
+                s,
             )
+            img, lab, val = self._augment(img, lab, val)
             images.append(norm.apply(np.ascontiguousarray(img)))
             labels.append(np.ascontiguousarray(lab))
             valids.append(np.ascontiguousarray(val))

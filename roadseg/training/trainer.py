@@ -6,11 +6,24 @@ arguments into a :class:`~roadseg.training.config.TrainConfig`.
 Files written to ``out_dir`` (each atomically):
 
 * ``last.safetensors`` and ``epoch_NNN.safetensors`` -- weights + metadata after every epoch;
-* ``best.safetensors`` -- the epoch with the best held-out relaxed break-even point;
-* ``state.pt`` + ``state.json`` -- optimizer and counters for resuming (our own file,
-  read back with ``torch.load(weights_only=True)``, which cannot run code);
-* ``log.csv`` / ``log.json`` -- loss, learning rate, time and metrics per epoch;
+* ``best.safetensors`` -- the epoch with the best validation relaxed break-even point;
+* ``resume.safetensors`` -- weights, optimizer state and counters as one unit
+  (:mod:`roadseg.training.state`), so a run killed at any moment resumes consistently;
+* ``log.csv`` / ``log.json`` -- loss, learning rate, time, crops/s and metrics per epoch;
 * ``log.png`` -- loss and break-even curves (``plot: true``).
+
+Speed (GPU): crops are drawn by ``num_workers`` background processes
+(:mod:`roadseg.training.loader`) into pinned memory and copied with
+``non_blocking=True``; on CUDA the model runs channels_last under bf16 autocast
+(``amp``), optionally ``torch.compile``-d; the loss is summed on the device and
+read back only every ``log_every`` steps and at the end of an epoch, so the
+loop never waits for the device otherwise.
+
+Resume guarantee: batch ``b`` is a function of ``(seed, rank, b)`` alone, and the
+resume unit holds exact weights, optimizer moments and the torch RNG, so a run
+stopped after epoch ``k`` and resumed ends with the same weights as an
+uninterrupted run (bit-exact on CPU with a fixed thread count and no time
+budget; with ``time_budget_min`` the learning rate depends on wall time).
 
 Learning-rate schedules, with progress ``f`` in [0, 1]:
 
@@ -52,15 +65,27 @@ from roadseg.models import (
     load_checkpoint,
     save_checkpoint,
 )
+from roadseg.models.checkpoint import read_meta
 from roadseg.training.config import TrainConfig
+from roadseg.training.loader import CropStream, crop_loader
 from roadseg.training.losses import get_loss
+from roadseg.training.pairs import TilePairSpec, find_pairs, holdout_names, split_pairs
 from roadseg.training.sampling import CropSampler
+from roadseg.training.state import has_state, load_state, save_state
 from roadseg.training.tiles import TrainingTile, load_tile
 
 log = logging.getLogger(__name__)
 
+__all__ = ["TrainResult", "ValidationTile", "find_pairs", "load_validation_tiles", "train", "validate"]
+
 #: Normalisation of the shipped models: 8-bit RGB to roughly zero mean, unit spread.
 DEFAULT_NORMALISATION = Normalisation(scale=255.0, mean=[0.5, 0.5, 0.5], std=[0.25, 0.25, 0.25])
+
+#: Relaxation of the validation break-even point, pixels at the labels' resolution.
+VALIDATION_RHO_PX = 3
+
+_holdout_names = holdout_names  # the name older callers import
+_Pair = TilePairSpec
 
 
 @dataclass
@@ -74,57 +99,12 @@ class TrainResult:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass
-class _Pair:
-    tile: str
-    image: Path
-    label: Path
-
-
 # ----------------------------------------------------------------------------- data
-
-
-def _holdout_names(config: TrainConfig) -> set[str]:
-    names = set(config.holdout)
-    if config.holdout_csv:
-        path = Path(config.holdout_csv)
-        if not path.is_file():
-            raise InputError(f"{path}: holdout CSV not found")
-        with path.open() as fh:
-            rows = list(csv.DictReader(fh))
-        if rows and "tile" not in rows[0]:
-            raise InputError(f"{path}: holdout CSV needs a 'tile' column")
-        names |= {r["tile"] for r in rows}
-    return names
-
-
-def find_pairs(config: TrainConfig) -> list[_Pair]:
-    """Image/label pairs named by the config, sorted by tile name."""
-    if config.data_root:
-        from roadseg.data import list_pairs
-
-        return [_Pair(p.tile, Path(p.image), Path(p.label)) for p in list_pairs(config.data_root, config.split)]
-    if not (config.images_dir and config.masks_dir):
-        raise InputError("training data: give data_root, or images_dir and masks_dir")
-    images, masks = Path(config.images_dir), Path(config.masks_dir)
-    for d in (images, masks):
-        if not d.is_dir():
-            raise InputError(f"{d}: training data folder not found")
-    exts = {".png", ".tif", ".tiff"}
-    by_stem = {p.stem: p for p in masks.iterdir() if p.suffix.lower() in exts}
-    pairs = [
-        _Pair(p.stem, p, by_stem[p.stem])
-        for p in sorted(images.iterdir())
-        if p.suffix.lower() in exts and p.stem in by_stem
-    ]
-    if not pairs:
-        raise InputError(f"{images}: no images with a matching label in {masks}")
-    return pairs
 
 
 @dataclass
 class ValidationTile:
-    """A held-out tile: the image at the training GSD, labels at full resolution."""
+    """A validation tile: the image at the training GSD, labels at full resolution."""
 
     name: str
     image: np.ndarray
@@ -132,7 +112,7 @@ class ValidationTile:
     valid: np.ndarray  # bool, full resolution
 
 
-def load_validation_tiles(pairs: list[_Pair], config: TrainConfig) -> list[ValidationTile]:
+def load_validation_tiles(pairs: list[TilePairSpec], config: TrainConfig) -> list[ValidationTile]:
     out = []
     for p in pairs:
         coarse = load_tile(p.image, p.label, config.gsd_m, config.source_gsd_m, config.bands)
@@ -144,18 +124,29 @@ def load_validation_tiles(pairs: list[_Pair], config: TrainConfig) -> list[Valid
 # ----------------------------------------------------------------------------- helpers
 
 
-def _git_commit() -> str | None:
+def _git(cwd: Path, *args: str) -> str | None:
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            cwd=Path(__file__).resolve().parent,
-        )
-        return out.stdout.strip() or None
+        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=5, cwd=cwd)
     except (OSError, subprocess.SubprocessError):
         return None
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
+
+
+def git_commit(package_dir: Path | None = None) -> str | None:
+    """The commit of roadseg's own checkout, or ``None``.
+
+    Only a work tree whose top is the folder holding the ``roadseg`` package and
+    which tracks that package counts: an installed copy inside some other
+    repository (a virtual environment in a project, a vendored copy) has none.
+    """
+    pkg = (package_dir or Path(__file__).resolve().parents[1]).resolve()
+    root = pkg.parent
+    top = _git(root, "rev-parse", "--show-toplevel")
+    if top is None or Path(top).resolve() != root:
+        return None
+    if _git(root, "ls-files", "--", f"{pkg.name}/__init__.py") is None:
+        return None
+    return _git(root, "rev-parse", "--short", "HEAD")
 
 
 def _hardware(device: torch.device) -> str:
@@ -176,7 +167,7 @@ class _Schedule:
         if c.schedule == "constant":
             return 1.0
         if c.schedule == "step":
-            return c.gamma ** (epoch // max(1, c.step_epochs))
+            return float(c.gamma ** (epoch // max(1, c.step_epochs)))
         if c.schedule == "cosine":
             return 0.5 * (1.0 + math.cos(math.pi * min(1.0, self.progress(step, elapsed_s))))
         raise InputError(f"schedule must be cosine, step or constant, got {c.schedule!r}")
@@ -207,13 +198,17 @@ def validate(
     tiles: list[ValidationTile],
     device: torch.device,
     batch_size: int = 8,
-) -> dict[str, float]:
-    """Relaxed break-even point (ρ = 3 px at full resolution) pooled over whole tiles.
+    rho: int = VALIDATION_RHO_PX,
+    exclude_white: bool = True,
+) -> dict[str, Any]:
+    """Relaxed break-even point (``rho`` px at full resolution) pooled over whole tiles.
 
     Each tile is predicted with the real tiled predictor at the training GSD, the
     probabilities are brought back to the label grid (bilinear), quantised to
-    the 256 levels of a probability GeoTIFF, and scored with white no-imagery
-    pixels excluded.
+    the 256 levels of a probability GeoTIFF, and scored, with white no-imagery
+    pixels excluded when ``exclude_white``. The result also records how it was
+    measured (``rho_px``, ``white_excluded``, ``tiles``), which is what a
+    checkpoint's metadata then states.
     """
     import torch.nn.functional as F
 
@@ -231,24 +226,34 @@ def validate(
                 torch.from_numpy(prob)[None, None], size=t.label.shape, mode="bilinear", align_corners=False
             )[0, 0].numpy()
         prob8 = np.clip(np.rint(prob * 255.0), 0, 255).astype(np.uint8)
-        counts = relaxed_counts(prob8, t.label, valid=t.valid, rho=3)
+        counts = relaxed_counts(prob8, t.label, valid=t.valid if exclude_white else None, rho=rho)
         total = counts if total is None else total + counts
     assert total is not None
     result = breakeven(total)
     return {
         "breakeven": float(result.breakeven),
         "breakeven_threshold": float(result.breakeven_threshold),
+        "rho_px": int(rho),
+        "white_excluded": bool(exclude_white),
+        "tiles": [t.name for t in tiles],
     }
 
 
-# ----------------------------------------------------------------------------- training
+def validation_metrics(scores: dict[str, Any], epoch: int | None = None) -> dict[str, Any]:
+    """Checkpoint metrics from one :func:`validate` result (the measurement states itself)."""
+    metrics: dict[str, Any] = {
+        "heldout_relaxed_breakeven": scores["breakeven"],
+        "heldout_breakeven_threshold": scores["breakeven_threshold"],
+        "heldout_tiles": list(scores["tiles"]),
+        "rho_px": scores["rho_px"],
+        "white_excluded": scores["white_excluded"],
+    }
+    if epoch is not None:
+        metrics["epoch"] = epoch
+    return metrics
 
 
-def _save_state(out: Path, optimizer: torch.optim.Optimizer, counters: dict[str, Any]) -> None:
-    with atomic_path(out / "state.pt") as tmp:
-        torch.save(optimizer.state_dict(), tmp)
-    with atomic_path(out / "state.json") as tmp:
-        tmp.write_text(json.dumps(counters))
+# ----------------------------------------------------------------------------- logs
 
 
 def _write_logs(out: Path, history: list[dict[str, Any]], plot: bool) -> None:
@@ -277,13 +282,19 @@ def _plot(path: Path, history: list[dict[str, Any]]) -> None:
     be = [(r["epoch"], r["val_breakeven"]) for r in history if r.get("val_breakeven") is not None]
     if be:
         ax2 = ax.twinx()
-        ax2.plot(*zip(*be), "s-", color="tab:green", label="held-out break-even")
+        ax2.plot(*zip(*be), "s-", color="tab:green", label="validation break-even")
         ax2.set_ylabel("relaxed break-even (ρ=3)")
     ax.legend(loc="upper right")
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
+
+
+def _normalisation(bands: int) -> Normalisation:
+    """The shipped normalisation for ``bands`` input bands (one mean and std per band)."""
+    d = DEFAULT_NORMALISATION
+    return Normalisation(scale=d.scale, mean=[d.mean[0]] * bands, std=[d.std[0]] * bands)
 
 
 def build_meta(config: TrainConfig, train_tiles: list[str], val_tiles: list[str]) -> CheckpointMeta:
@@ -293,17 +304,20 @@ def build_meta(config: TrainConfig, train_tiles: list[str], val_tiles: list[str]
         arch_args=arch_args,
         in_bands=config.bands,
         band_names=["red", "green", "blue", "nir"][: config.bands],
-        normalisation=DEFAULT_NORMALISATION,
+        normalisation=_normalisation(config.bands),
         gsd_m=config.gsd_m,
         tile=config.crop,
         provenance={
             "trainer": "roadseg.training.train",
-            "git_commit": _git_commit(),
+            "git_commit": git_commit(),
             "recipe": {k: v for k, v in config.to_dict().items() if k not in {"out_dir", "resume"}},
             "train_tiles": train_tiles,
             "validation_tiles": val_tiles,
         },
     )
+
+
+# ----------------------------------------------------------------------------- training
 
 
 def _distributed() -> tuple[int, int]:
@@ -315,8 +329,73 @@ def _distributed() -> tuple[int, int]:
     return rank, world
 
 
-def train(config: TrainConfig) -> TrainResult:
-    """Train a model as ``config`` says; resume from ``out_dir`` when it holds a run."""
+@dataclass
+class _Run:
+    """What one rank of a run holds while training."""
+
+    config: TrainConfig
+    rank: int
+    world: int
+    device: torch.device
+    out: Path
+    model: torch.nn.Module
+    net: torch.nn.Module  # the model as called: DDP-wrapped and/or compiled
+    optimizer: torch.optim.Optimizer
+    meta: CheckpointMeta
+    sampler: CropSampler
+    val_tiles: list[ValidationTile]
+    steps_per_epoch: int
+    schedule: _Schedule
+    channels_last: bool
+    epoch: int = 0
+    step: int = 0
+    elapsed_before: float = 0.0
+    best_score: float = -1.0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _num_workers(config: TrainConfig, device: torch.device) -> int:
+    if config.num_workers is not None:
+        return config.num_workers
+    return 0 if device.type != "cuda" else max(0, min(6, (os.cpu_count() or 1) - 1))
+
+
+def _load_data(
+    config: TrainConfig, rank: int
+) -> tuple[list[TilePairSpec], list[TilePairSpec], CropSampler, list[ValidationTile]]:
+    """Select the tiles, load the training tiles into a sampler and (rank 0) the validation tiles."""
+    train_pairs, val_pairs = split_pairs(config)
+    if not train_pairs:
+        raise InputError(f"{config.tiles_csv or config.images_dir or config.data_root}: no training tiles left")
+    log.info("training on %d tiles, validating on %d tiles", len(train_pairs), len(val_pairs))
+    tiles: list[TrainingTile] = [
+        load_tile(p.image, p.label, config.gsd_m, config.source_gsd_m, config.bands)
+        for p in tqdm(train_pairs, desc="load tiles", disable=rank != 0)
+    ]
+    val_tiles = load_validation_tiles(val_pairs, config) if (config.val_every and rank == 0) else []
+    sampler = CropSampler(tiles, config.crop, config.max_invalid_fraction, config.augment, seed=config.seed + rank)
+    return train_pairs, val_pairs, sampler, val_tiles
+
+
+def _make_model(config: TrainConfig, meta: CheckpointMeta, device: torch.device) -> tuple[torch.nn.Module, bool]:
+    """The model on ``device`` (from ``init_weights`` when fine-tuning) and whether it is channels_last."""
+    if config.init_weights:
+        model, init_meta = load_checkpoint(config.init_weights)
+        meta.provenance["init_weights"] = str(config.init_weights)
+        meta.provenance["init_provenance"] = init_meta.provenance
+    else:
+        model = build_model(config.architecture, in_channels=config.bands, **config.arch_args)
+    # channels_last on CUDA only: with torch 2.13's CPU kernels, the backward pass of a
+    # channels_last ResUNet narrower than 16 channels aborts the process ("double free or
+    # corruption"), and channels_last bought no measurable training speed on CPU here
+    channels_last = device.type == "cuda" if config.channels_last is None else config.channels_last
+    model = model.to(device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    return model, channels_last
+
+
+def _setup(config: TrainConfig) -> _Run:
     rank, world = _distributed()
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -325,147 +404,145 @@ def train(config: TrainConfig) -> TrainResult:
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(device)
+    if config.init_weights:
+        # fine-tuning: the checkpoint decides the architecture (read before any tile is loaded)
+        init_meta = read_meta(config.init_weights)
+        config.architecture, config.arch_args = init_meta.architecture, dict(init_meta.arch_args)
+    config.validate()
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-
-    pairs = find_pairs(config)
-    holdout = _holdout_names(config)
-    train_pairs = [p for p in pairs if p.tile not in holdout]
-    val_pairs = [p for p in pairs if p.tile in holdout]
-    if config.max_tiles:
-        train_pairs = train_pairs[: config.max_tiles]
-    if config.val_max_tiles is not None:
-        val_pairs = val_pairs[: config.val_max_tiles]
-    if not train_pairs:
-        raise InputError(f"{config.images_dir or config.data_root}: no training tiles left after the holdout")
-    log.info("training on %d tiles, validating on %d held-out tiles", len(train_pairs), len(val_pairs))
-
-    tiles: list[TrainingTile] = [
-        load_tile(p.image, p.label, config.gsd_m, config.source_gsd_m, config.bands)
-        for p in tqdm(train_pairs, desc="load tiles", disable=rank != 0)
-    ]
-    val_tiles = load_validation_tiles(val_pairs, config) if (config.val_every and rank == 0) else []
-    sampler = CropSampler(
-        tiles, config.crop, config.max_invalid_fraction, config.augment, seed=config.seed + rank
-    )
+    resuming = config.resume and has_state(out)
+    train_pairs, val_pairs, sampler, val_tiles = _load_data(config, rank)
     meta = build_meta(config, [p.tile for p in train_pairs], [p.tile for p in val_pairs])
-
-    if config.init_weights:
-        # fine-tuning: the checkpoint decides the architecture
-        init_model, init_meta = load_checkpoint(config.init_weights)
-        config.architecture, config.arch_args = init_meta.architecture, dict(init_meta.arch_args)
-        meta = build_meta(config, [p.tile for p in train_pairs], [p.tile for p in val_pairs])
-        meta.provenance["init_weights"] = str(config.init_weights)
-        meta.provenance["init_provenance"] = init_meta.provenance
-        model = init_model.to(device)
-    else:
-        model = build_model(config.architecture, in_channels=config.bands, **config.arch_args).to(device)
-    # NCHW on purpose: with torch 2.13's CPU kernels, the backward pass of a channels_last
-    # ResUNet narrower than 16 channels aborts the process ("double free or corruption"),
-    # and channels_last bought no measurable training speed on CPU here
+    model, channels_last = _make_model(config, meta, device)
     optimizer = _optimizer(config, model)
-    loss_fn = get_loss(config.loss)
     steps_per_epoch = max(1, config.steps_per_epoch // world)
-    schedule = _Schedule(config, steps_per_epoch * config.epochs)
-
-    # resume
-    start_epoch, step, elapsed_before, best_score = 0, 0, 0.0, -1.0
-    history: list[dict[str, Any]] = []
-    state_json = out / "state.json"
-    if config.resume and state_json.is_file() and (out / "last.safetensors").is_file():
-        from safetensors.torch import load_file
-
-        counters = json.loads(state_json.read_text())
-        model.load_state_dict(load_file(str(out / "last.safetensors"), device=str(device)))
-        optimizer.load_state_dict(torch.load(out / "state.pt", map_location=device, weights_only=True))
-        sampler.set_state(counters["sampler"])
-        torch.set_rng_state(torch.tensor(counters["torch_rng"], dtype=torch.uint8))
-        start_epoch, step = counters["epoch"], counters["step"]
-        elapsed_before, best_score = counters["elapsed_s"], counters["best_score"]
-        history = counters["history"]
-        log.info("resuming %s at epoch %d, step %d", out, start_epoch, step)
-
+    run = _Run(
+        config, rank, world, device, out, model, model, optimizer, meta, sampler, val_tiles,
+        steps_per_epoch, _Schedule(config, steps_per_epoch * config.epochs), channels_last,
+    )
+    if resuming:
+        counters = load_state(out, model, optimizer, device)
+        run.epoch, run.step = int(counters["epoch"]), int(counters["step"])
+        run.elapsed_before, run.best_score = float(counters["elapsed_s"]), float(counters["best_score"])
+        run.history = list(counters["history"])
+        log.info("resuming %s at epoch %d, step %d", out, run.epoch, run.step)
     net: torch.nn.Module = model
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None
         )
-    use_amp = config.amp and device.type == "cuda"
-    t0 = time.perf_counter() - elapsed_before
-    epoch = start_epoch
-    for epoch in range(start_epoch, config.epochs):
-        if schedule.progress(step, time.perf_counter() - t0) >= 1.0:
-            log.info("time budget of %.1f min used; stopping before epoch %d", config.time_budget_min, epoch + 1)
-            break
-        net.train()
-        losses = []
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{config.epochs}", disable=rank != 0)
-        for _ in bar:
-            elapsed = time.perf_counter() - t0
-            if schedule.progress(step, elapsed) >= 1.0:
-                break
-            lr = config.lr * schedule.factor(step, epoch, elapsed)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            batch = sampler.batch(config.batch_size, DEFAULT_NORMALISATION)
-            x = batch.image.to(device, non_blocking=True)
-            y, w = batch.target.to(device), batch.valid.to(device)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                logits = net(x)
-            loss = loss_fn(logits.float(), y, w)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            losses.append(float(loss.detach()))
-            step += 1
-            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}", lr=f"{lr:.2e}")
-        if rank != 0:
-            continue
-        row: dict[str, Any] = {
-            "epoch": epoch + 1,
-            "step": step,
-            "loss": float(np.mean(losses)) if losses else float("nan"),
-            "lr": lr if losses else float("nan"),
-            "elapsed_s": round(time.perf_counter() - t0, 1),
-        }
-        meta.provenance.update(epochs=epoch + 1, steps=step, wall_time_s=row["elapsed_s"], hardware=_hardware(device))
-        if val_tiles and config.val_every and (epoch + 1) % config.val_every == 0:
-            model.eval()
-            scores = validate(model, meta, val_tiles, device)
-            row["val_breakeven"] = scores["breakeven"]
-            row["val_breakeven_threshold"] = scores["breakeven_threshold"]
-            meta.metrics = {"heldout_relaxed_breakeven": scores["breakeven"], "epoch": epoch + 1}
-            meta.threshold = scores["breakeven_threshold"]
-            log.info("epoch %d: loss %.4f, held-out break-even %.4f", epoch + 1, row["loss"], scores["breakeven"])
-            if scores["breakeven"] > best_score:
-                best_score = scores["breakeven"]
-                save_checkpoint(out / "best.safetensors", model, meta)
-        history.append(row)
-        save_checkpoint(out / f"epoch_{epoch + 1:03d}.safetensors", model, meta)
-        save_checkpoint(out / "last.safetensors", model, meta)
-        _save_state(
-            out,
-            optimizer,
-            {
-                "epoch": epoch + 1,
-                "step": step,
-                "elapsed_s": time.perf_counter() - t0,
-                "best_score": best_score,
-                "sampler": sampler.state(),
-                "torch_rng": torch.get_rng_state().tolist(),
-                "history": history,
-            },
-        )
-        _write_logs(out, history, config.plot)
-    if world > 1:
-        torch.distributed.barrier()
-    best = out / "best.safetensors"
-    return TrainResult(
-        out_dir=out,
-        last=out / "last.safetensors",
-        best=best if best.is_file() else None,
-        epochs_done=len(history),
-        steps_done=step,
-        wall_s=time.perf_counter() - t0,
-        history=history,
+    if config.compile:
+        net = torch.compile(net)  # type: ignore[assignment]
+    run.net = net
+    return run
+
+
+def train(config: TrainConfig) -> TrainResult:
+    """Train a model as ``config`` says; resume from ``out_dir`` when it holds a run."""
+    run = _setup(config)
+    c, device = run.config, run.device
+    total_steps = run.steps_per_epoch * c.epochs
+    stream = CropStream(
+        run.sampler, c.batch_size, run.meta.normalisation, run.step, total_steps, key=(c.seed, run.rank)
     )
+    loader = crop_loader(stream, _num_workers(c, device), device.type == "cuda", c.prefetch_batches)
+    batches = iter(loader)
+    loss_fn = get_loss(c.loss)
+    use_amp = c.amp and device.type == "cuda"
+    fmt = torch.channels_last if run.channels_last else torch.contiguous_format
+    t0 = time.perf_counter() - run.elapsed_before
+    for epoch in range(run.epoch, c.epochs):
+        if run.schedule.progress(run.step, time.perf_counter() - t0) >= 1.0:
+            log.info("time budget of %.1f min used; stopping before epoch %d", c.time_budget_min, epoch + 1)
+            break
+        run.net.train()
+        loss_sum = torch.zeros((), device=device)
+        n_steps, lr = 0, float("nan")
+        t_epoch, cpu_epoch = time.perf_counter(), time.process_time()
+        bar = tqdm(range(run.steps_per_epoch), desc=f"epoch {epoch + 1}/{c.epochs}", disable=run.rank != 0)
+        for i in bar:
+            elapsed = time.perf_counter() - t0
+            if run.schedule.progress(run.step, elapsed) >= 1.0:
+                break
+            lr = c.lr * run.schedule.factor(run.step, epoch, elapsed)
+            for group in run.optimizer.param_groups:
+                group["lr"] = lr
+            image, target, valid = next(batches)
+            x = image.to(device, non_blocking=True, memory_format=fmt)
+            y, w = target.to(device, non_blocking=True), valid.to(device, non_blocking=True)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+                logits = run.net(x)
+            loss = loss_fn(logits.float(), y, w)
+            run.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            run.optimizer.step()
+            loss_sum += loss.detach()  # summed on the device: no host sync per step
+            n_steps += 1
+            run.step += 1
+            if (i + 1) % c.log_every == 0 and run.rank == 0:
+                bar.set_postfix(loss=f"{loss_sum.item() / n_steps:.4f}", lr=f"{lr:.2e}")
+        mean_loss = loss_sum.item() / n_steps if n_steps else float("nan")  # also waits for the device
+        train_s, cpu_s = time.perf_counter() - t_epoch, time.process_time() - cpu_epoch
+        if run.rank == 0:
+            _end_epoch(run, epoch, mean_loss, lr, n_steps, (train_s, cpu_s), time.perf_counter() - t0)
+    if run.world > 1:
+        torch.distributed.barrier()
+    del batches  # stops the workers
+    best = run.out / "best.safetensors"
+    return TrainResult(
+        out_dir=run.out,
+        last=run.out / "last.safetensors",
+        best=best if best.is_file() else None,
+        epochs_done=len(run.history),
+        steps_done=run.step,
+        wall_s=time.perf_counter() - t0,
+        history=run.history,
+    )
+
+
+def _end_epoch(
+    run: _Run, epoch: int, loss: float, lr: float, n_steps: int, times: tuple[float, float], elapsed: float
+) -> None:
+    """Validate, save checkpoints and the resume unit, write the logs (rank 0).
+
+    ``times``: wall and CPU seconds of this epoch's step loop (this process only:
+    crop-drawing workers are not counted in the CPU time).
+    """
+    c, out, meta = run.config, run.out, run.meta
+    train_s, cpu_s = times
+    row: dict[str, Any] = {
+        "epoch": epoch + 1,
+        "step": run.step,
+        "loss": loss,
+        "lr": lr,
+        "elapsed_s": round(elapsed, 1),
+        "train_s": round(train_s, 3),
+        "train_cpu_s": round(cpu_s, 3),
+        "crops_per_s": round(n_steps * c.batch_size / train_s, 2) if train_s > 0 else float("nan"),
+    }
+    meta.provenance.update(epochs=epoch + 1, steps=run.step, wall_time_s=row["elapsed_s"], hardware=_hardware(run.device))
+    if run.val_tiles and c.val_every and (epoch + 1) % c.val_every == 0:
+        run.model.eval()
+        scores = validate(run.model, meta, run.val_tiles, run.device)
+        row["val_breakeven"] = scores["breakeven"]
+        row["val_breakeven_threshold"] = scores["breakeven_threshold"]
+        meta.metrics = validation_metrics(scores, epoch + 1)
+        meta.threshold = scores["breakeven_threshold"]
+        log.info("epoch %d: loss %.4f, validation break-even %.4f", epoch + 1, loss, scores["breakeven"])
+        if scores["breakeven"] > run.best_score:
+            run.best_score = scores["breakeven"]
+            save_checkpoint(out / "best.safetensors", run.model, meta)
+    run.history.append(row)
+    counters = {
+        "epoch": epoch + 1,
+        "step": run.step,
+        "elapsed_s": elapsed,
+        "best_score": run.best_score,
+        "history": run.history,
+    }
+    # the resume unit first: a kill after it and before the checkpoints below loses nothing
+    save_state(out, run.model, run.optimizer, counters)
+    save_checkpoint(out / f"epoch_{epoch + 1:03d}.safetensors", run.model, meta)
+    save_checkpoint(out / "last.safetensors", run.model, meta)
+    _write_logs(out, run.history, c.plot)

@@ -88,8 +88,9 @@ def test_band_mismatch_names_the_scene(tmp_path: Path) -> None:
 def test_metadata_that_contradicts_the_weights_names_the_file(tmp_path: Path) -> None:
     model = build_model("resunet", filters=[4, 8])
     path = tmp_path / "lying.safetensors"
-    save_checkpoint(path, model, CheckpointMeta("resunet", {"filters": [4, 8]}, in_bands=4))
-    with pytest.raises(CheckpointError, match=f"^{re.escape(str(path))}: weights do not match"):
+    four = Normalisation(mean=[0.5] * 4, std=[0.25] * 4)
+    save_checkpoint(path, model, CheckpointMeta("resunet", {"filters": [4, 8]}, in_bands=4, normalisation=four))
+    with pytest.raises(CheckpointError, match=f"^{re.escape(str(path))}: the metadata's model has [0-9,]+ values but the file holds"):
         load_checkpoint(path)
     save_checkpoint(path, model, CheckpointMeta("no_such_net", {}))
     with pytest.raises(
@@ -151,7 +152,8 @@ def test_metadata_without_roadseg_key_or_bad_json(tmp_path: Path) -> None:
 
 
 def test_meta_json_round_trip_ignores_unknown_keys() -> None:
-    meta = CheckpointMeta("unet", {"filters": "lite"}, in_bands=4, band_names=list("rgbn"))
+    meta = CheckpointMeta("unet", {"filters": "lite"}, in_bands=4, band_names=list("rgbn"),
+                          normalisation=Normalisation(mean=[0.5] * 4, std=[0.25] * 4))
     raw = json.loads(meta.to_json())
     raw["added_in_a_later_version"] = 1
     again = CheckpointMeta.from_json(json.dumps(raw))
@@ -162,3 +164,69 @@ def test_default_weights_path_is_inside_the_package() -> None:
     path = default_weights_path()
     assert path.name == "resunet_lite_massachusetts.safetensors"
     assert path.parent.name == "weights" and path.parent.parent.name == "roadseg"
+
+
+def _with_meta(tmp_path: Path, raw_meta: str) -> Path:
+    """A file with real small weights and the given (hostile) metadata text."""
+    model = build_model("resunet", filters=[4, 8])
+    path = tmp_path / "hostile.safetensors"
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(path), metadata={"roadseg": raw_meta})
+    return path
+
+
+def _good_meta() -> dict:
+    return json.loads(CheckpointMeta("resunet", {"filters": [4, 8]}).to_json())
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"gsd_m": 0}, "gsd_m=0: expected metres per pixel"),
+        ({"gsd_m": -2.0}, "gsd_m=-2.0"),
+        ({"gsd_m": "1m"}, "gsd_m='1m'"),
+        ({"in_bands": "3"}, "in_bands='3'"),
+        ({"in_bands": 100000}, "in_bands=100000"),
+        ({"threshold": 7}, "threshold=7"),
+        ({"tile": 2}, "tile=2"),
+        ({"arch_args": {"filters": [4, 8, 10_000_000]}}, "arch_args.filters="),
+        ({"arch_args": {"filters": [[4]]}}, "nested values"),
+        ({"arch_args": "lite"}, "arch_args='lite': expected a mapping"),
+        ({"normalisation": {"scale": 255.0, "mean": [0.5] * 3, "std": [0.25, 0.0, 0.25]}}, "every std must be > 0"),
+        ({"normalisation": {"scale": 255.0, "mean": [0.5] * 2, "std": [0.25] * 3}}, "mean has 2 value"),
+        ({"normalisation": {"scale": 0, "mean": [0.5] * 3, "std": [0.25] * 3}}, "normalisation.scale=0"),
+        ({"provenance": []}, "provenance=[]: expected a mapping"),
+        ({"architecture": 3}, "architecture=3"),
+    ],
+)
+def test_metadata_schema_refuses_with_one_line(tmp_path: Path, change: dict, message: str) -> None:
+    raw = {**_good_meta(), **change}
+    path = _with_meta(tmp_path, json.dumps(raw))
+    with pytest.raises(CheckpointError, match=re.escape(message)) as info:
+        read_meta(path)
+    assert str(info.value).startswith(str(path)) and "\n" not in str(info.value)
+
+
+def test_deeply_nested_or_huge_metadata_is_refused_without_parsing(tmp_path: Path) -> None:
+    deep = json.dumps(_good_meta())[:-1] + ', "provenance": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    with pytest.raises(CheckpointError, match="nested 100001 deep"):
+        read_meta(_with_meta(tmp_path, deep))
+    huge = json.dumps({**_good_meta(), "provenance": {"x": "a" * (2 << 20)}})
+    with pytest.raises(CheckpointError, match="more than 1048576"):
+        read_meta(_with_meta(tmp_path, huge))
+
+
+def test_parameter_count_is_compared_before_allocating(tmp_path: Path) -> None:
+    """Metadata promising a 4096-wide, 64-level network is refused from the header alone."""
+    big = {**_good_meta(), "arch_args": {"filters": [4096] * 12}}
+    path = _with_meta(tmp_path, json.dumps(big))
+    with pytest.raises(CheckpointError, match="describes a model of [0-9,]+ values"):
+        load_checkpoint(path)
+    wider = {**_good_meta(), "arch_args": {"filters": [8, 16]}}
+    with pytest.raises(CheckpointError, match="the metadata's model has [0-9,]+ values but the file holds"):
+        load_checkpoint(_with_meta(tmp_path, json.dumps(wider)))
+
+
+def test_shipped_model_passes_the_schema() -> None:
+    model, meta = load_checkpoint(default_weights_path())
+    assert meta.gsd_m > 0 and len(meta.normalisation.std) == meta.in_bands

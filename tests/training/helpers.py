@@ -46,8 +46,8 @@ def write_road_tiles(tmp_path: Path) -> tuple[Path, Path]:
 
 def tiny_config(images, masks, out, **kw) -> TrainConfig:
     base = dict(
-        images_dir=str(images),
-        masks_dir=str(masks),
+        images_dir=images if images is None or isinstance(images, list) else str(images),
+        masks_dir=masks if masks is None or isinstance(masks, list) else str(masks),
         out_dir=str(out),
         arch_args={"filters": [4, 8, 16]},
         gsd_m=1.0,

@@ -29,8 +29,8 @@ def test_resume_continues_from_the_same_step(road_tiles, tmp_path):
     assert [r["step"] for r in resumed.history] == [6, 12]
     a = load_file(str(straight.last))
     b = load_file(str(resumed.last))
-    for key in a:
-        torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6)
+    for key in a:  # bit-exact: batch b is a function of (seed, rank, b), the resume unit is exact
+        assert torch.equal(a[key], b[key]), key
 
 
 def test_no_resume_starts_afresh(road_tiles, tmp_path):
@@ -103,7 +103,7 @@ def test_cli_trains_and_resumes(road_tiles, tmp_path):
     assert main([*argv, "--set", "epochs=2"]) == 0
     import json
 
-    assert json.loads((tmp_path / "cli" / "state.json").read_text())["epoch"] == 2
+    assert [row["epoch"] for row in json.loads((tmp_path / "cli" / "log.json").read_text())] == [1, 2]
     assert main(["train", "--recipe", "nonexistent", "--out", str(tmp_path / "x")]) == 2
 
 
