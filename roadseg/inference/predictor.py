@@ -210,8 +210,12 @@ def predict_scene(
     scene_path: str | os.PathLike[str],
     out_path: str | os.PathLike[str],
     config: PredictConfig | None = None,
+    model: tuple[Any, CheckpointMeta] | None = None,
 ) -> PredictResult:
     """Predict ``scene_path`` and write the probability GeoTIFF ``out_path`` (atomically).
+
+    ``model``: an already loaded ``(model, meta)`` pair used instead of
+    ``config.weights`` (several scenes with one model, or a benchmark's stand-in).
 
     Raises:
         InputError: unreadable/unsuitable scene, bad options, missing or unfit weights
@@ -230,12 +234,12 @@ def predict_scene(
         raise InputError(f"{scene_path}: batch size must be >= 1, got {config.batch_size}")
     if out_path.resolve() == scene_path.resolve():
         raise InputError(f"{out_path}: the output would overwrite the input scene")
-    model, meta = load_model(config.weights, device)
+    net, meta = model if model is not None else load_model(config.weights, device)
     tile = int(config.tile or meta.tile)
-    _check_tile(tile, config.overlap, model, str(scene_path))
-    model = prepare_model(model, device, channels_last=config.channels_last, compile=config.compile)
+    _check_tile(tile, config.overlap, net, str(scene_path))
+    net = prepare_model(net, device, channels_last=config.channels_last, compile=config.compile)
     forward = make_forward(
-        model,
+        net,
         device=device,
         outputs="logits",
         tta=config.tta,
