@@ -33,18 +33,27 @@ from typing import Any
 import numpy as np
 import rasterio
 import torch
+from rasterio.windows import Window
 from tqdm import tqdm
 
 from roadseg.atomic import atomic_path
 from roadseg.errors import InputError
 from roadseg.inference.blending import BlendMode
 from roadseg.inference.device import make_forward, prepare_model, resolve_amp, resolve_device
-from roadseg.inference.engine import RunStats, array_reader, run_tiles
-from roadseg.models import CheckpointMeta, default_weights_path, load_checkpoint
+from roadseg.inference.engine import Prepare, RunStats, array_reader, run_tiles
+from roadseg.inference.tags import probability_tags, warn_if_huge
+from roadseg.models import CheckpointMeta, Normalisation, default_weights_path, load_checkpoint
 from roadseg.raster.grid import TileGrid, check_tile_overlap
-from roadseg.raster.resample import needs_resampling, warp_back, warped_view
+from roadseg.raster.resample import (
+    Upsampler,
+    integer_factor,
+    model_grid,
+    needs_resampling,
+    warp_back,
+    warped_view,
+)
 from roadseg.raster.scene import open_scene
-from roadseg.raster.write import StripWriter, verify_written
+from roadseg.raster.write import BackgroundWriter, StripWriter, quantise_tensor, verify_written
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +125,11 @@ class PredictResult:
     device: str
     tile: int
     overlap: int
+
+    @property
+    def mpix_per_s(self) -> float:
+        """Scene megapixels per second of wall time (the whole call)."""
+        return self.shape[0] * self.shape[1] / 1e6 / max(self.seconds, 1e-9)
 
 
 def load_model(
@@ -198,12 +212,29 @@ def predict_array(
             blend=config.blend,
             batch_size=config.batch_size,
             prefetch=config.prefetch,
-            prepare=meta.normalisation.apply,
+            prepare=torch_normaliser(meta.normalisation, device),
+            device=device,
         )
     finally:
         if was_training:
             model.train()
     return out
+
+
+def torch_normaliser(norm: Normalisation, device: torch.device) -> Prepare:
+    """``meta.normalisation`` on the device: ``(x / scale - mean) / std`` per band (NCHW)."""
+    mean = torch.tensor(norm.mean, dtype=torch.float32, device=device).view(1, -1, 1, 1)
+    std = torch.tensor(norm.std, dtype=torch.float32, device=device).view(1, -1, 1, 1)
+    scale = float(norm.scale)
+
+    def prepare(x: torch.Tensor) -> torch.Tensor:
+        return (x / scale - mean) / std
+
+    return prepare
+
+
+def _resolve_weights(weights: str | os.PathLike[str] | None) -> Path:
+    return default_weights_path() if weights is None else Path(weights)
 
 
 def predict_scene(
@@ -215,7 +246,8 @@ def predict_scene(
     """Predict ``scene_path`` and write the probability GeoTIFF ``out_path`` (atomically).
 
     ``model``: an already loaded ``(model, meta)`` pair used instead of
-    ``config.weights`` (several scenes with one model, or a benchmark's stand-in).
+    ``config.weights`` (several scenes with one model, or a benchmark's stand-in;
+    the output then carries no model file tags).
 
     Raises:
         InputError: unreadable/unsuitable scene, bad options, missing or unfit weights
@@ -234,6 +266,7 @@ def predict_scene(
         raise InputError(f"{scene_path}: batch size must be >= 1, got {config.batch_size}")
     if out_path.resolve() == scene_path.resolve():
         raise InputError(f"{out_path}: the output would overwrite the input scene")
+    weights_file = None if model is not None else _resolve_weights(config.weights)
     net, meta = model if model is not None else load_model(config.weights, device)
     tile = int(config.tile or meta.tile)
     _check_tile(tile, config.overlap, net, str(scene_path))
@@ -247,6 +280,7 @@ def predict_scene(
         channels_last=config.channels_last,
         fixed_batch=config.batch_size if (config.compile or device.type == "cuda") else None,
     )
+    tags = probability_tags(meta, weights_file)
 
     with contextlib.ExitStack() as stack:
         scene = stack.enter_context(open_scene(scene_path, bands=config.bands))
@@ -254,22 +288,26 @@ def predict_scene(
         stack.enter_context(rasterio.Env(GDAL_CACHEMAX=scene.block_cache_bytes()))
         meta.check_bands(scene.count, scene_path)
         resample = needs_resampling(scene.gsd_m, meta.gsd_m, config.gsd_tolerance)
+        mgrid = model_grid(scene, meta.gsd_m) if resample else None
+        factor = integer_factor((scene.height, scene.width), mgrid) if mgrid else 1
         if resample:
             log.info(
-                "%s: GSD %.3f m differs from the model's %.3f m by more than %.0f%%; resampling",
+                "%s: GSD %.3f m differs from the model's %.3f m by more than %.0f%%; resampling%s",
                 scene_path,
                 scene.gsd_m,
                 meta.gsd_m,
                 100 * config.gsd_tolerance,
+                f" (area average {factor}x{factor} on {device})" if factor else " (GDAL warper)",
             )
+        shape = (mgrid.height, mgrid.width) if mgrid else (scene.height, scene.width)
+        grid = TileGrid(*shape, tile, config.overlap)
+        warn_if_huge(grid, forward, config.batch_size, scene.count, device, scene_path)
 
-        def run(view: Any, sink: Any) -> tuple[RunStats, tuple[int, int]]:
-            grid = TileGrid(view.height, view.width, tile, config.overlap)
-
+        def run(view: Any, sink: Any, factor: int = 1, tensor_sink: bool = True) -> RunStats:
             with tqdm(
                 total=grid.n_tiles, unit="tile", desc=scene_path.name, disable=not config.progress
             ) as bar:
-                stats = run_tiles(
+                return run_tiles(
                     grid,
                     view.read_rows,
                     forward,
@@ -278,27 +316,41 @@ def predict_scene(
                     config.batch_size,
                     config.prefetch,
                     bar,
-                    prepare=meta.normalisation.apply,
+                    prepare=torch_normaliser(meta.normalisation, device),
+                    device=device,
+                    factor=factor,
+                    tensor_sink=tensor_sink,
                 )
-            return stats, (view.height, view.width)
 
+        masked_out = scene.masked or resample
         with atomic_path(out_path) as tmp:
             with StripWriter(
-                tmp,
-                scene.height,
-                scene.width,
-                scene.crs,
-                scene.transform,
-                masked=scene.masked or resample,
-            ) as writer:
-                if not resample:
-                    stats, pshape = run(scene.view(), writer.write_rows)
+                tmp, scene.height, scene.width, scene.crs, scene.transform,
+                masked=masked_out, tags=tags,
+            ) as writer:  # fmt: skip
+                if not resample or factor:
+                    with BackgroundWriter(writer) as bg:
+                        to_host = _host_sink(bg, masked_out)
+                        if not resample:
+                            stats = run(scene.view(), to_host)
+                        else:
+                            assert mgrid is not None and factor
+                            up = Upsampler(
+                                shape,
+                                (scene.height, scene.width),
+                                to_host,
+                                device,
+                                valid_reader=_valid_reader(scene, stack),
+                            )
+                            stats = run(scene.view(), up.push, factor=factor)
+                            up.finish()
                 else:
+                    assert mgrid is not None
                     with (
                         tempfile.TemporaryDirectory(
                             dir=out_path.parent, prefix=".roadseg-predict-"
                         ) as tmpdir,
-                        warped_view(scene, meta.gsd_m) as (view, mgrid),
+                        warped_view(scene, meta.gsd_m) as (view, _),
                     ):
                         model_raster = Path(tmpdir) / "prob_model_gsd.tif"
                         with StripWriter(
@@ -309,13 +361,13 @@ def predict_scene(
                             mgrid.transform,
                             dtype="float32",
                         ) as tw:
-                            stats, pshape = run(view, tw.write_rows)
+                            stats = run(view, tw.write_rows, tensor_sink=False)
                         warp_back(model_raster, scene, writer)
             verify_written(tmp, (scene.height, scene.width), out_path)
         result = PredictResult(
             out_path=out_path,
             shape=(scene.height, scene.width),
-            predicted_shape=pshape,
+            predicted_shape=shape,
             tiles=stats.tiles,
             tiles_predicted=stats.tiles_predicted,
             seconds=time.perf_counter() - t0,
@@ -327,12 +379,35 @@ def predict_scene(
             overlap=config.overlap,
         )
     log.info(
-        "%s: %d tiles (%d predicted) in %.1f s on %s -> %s",
+        "%s: %d tiles (%d predicted) in %.1f s on %s (%.2f MPix/s) -> %s",
         scene_path,
         result.tiles,
         result.tiles_predicted,
         result.seconds,
         result.device,
+        result.mpix_per_s,
         out_path,
     )
     return result
+
+
+def _host_sink(bg: BackgroundWriter, masked: bool) -> Any:
+    """Quantise on the device, copy only uint8 (and the mask, if any) to the writer thread."""
+
+    def sink(row_off: int, values: torch.Tensor, valid: torch.Tensor) -> None:
+        q = quantise_tensor(values, valid).cpu().numpy()
+        bg.write_rows(row_off, q, valid.cpu().numpy() if masked else None)
+
+    return sink
+
+
+def _valid_reader(scene: Any, stack: contextlib.ExitStack) -> Any:
+    """The scene's own mask by rows, through a second handle (the reader thread uses the first)."""
+    if not scene.masked:
+        return None
+    view = scene.view(stack.enter_context(rasterio.open(scene.path)))
+
+    def read(row_off: int, n_rows: int) -> np.ndarray | None:
+        return view.read_valid(Window(0, row_off, scene.width, n_rows))
+
+    return read
