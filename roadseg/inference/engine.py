@@ -47,7 +47,7 @@ import numpy as np
 import torch
 
 from roadseg.inference.blending import BlendMode, weight_window
-from roadseg.inference.device import ForwardFn, make_forward, resolve_device
+from roadseg.inference.device import ForwardFn, make_forward, pipeline_threads, resolve_device
 from roadseg.raster.grid import TileGrid, TileWindow, pad_to_tile
 from roadseg.raster.resample import area_pool, pool_valid
 
@@ -206,11 +206,11 @@ class _StripAccumulator:
         lo = start - self.base
         num, den = self.num[lo : lo + n], self.den[lo : lo + n]
         valid = den > 0
-        values = torch.where(valid, num / torch.where(valid, den, 1.0), 0.0)
+        values = num / den  # NaN where nothing covered a pixel: zeroed below
         valid_strip = self.valid.pop(self.row, None)
         if valid_strip is not None:
             valid &= torch.from_numpy(valid_strip[:n]).to(self.device, non_blocking=True)
-            values = values.masked_fill_(~valid, 0.0)
+        values.masked_fill_(~valid, 0.0)
         # crop the padding of rasters smaller than a tile
         keep = max(0, min(stop, grid.height) - start)
         if keep:
@@ -371,7 +371,7 @@ def run_tiles(
     )
     reader.start()
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), pipeline_threads(device):
             while True:
                 msg = q.get()
                 if msg is _DONE:

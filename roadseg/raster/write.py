@@ -61,8 +61,11 @@ def quantise(prob: np.ndarray) -> np.ndarray:
 
 
 def quantise_tensor(prob: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
-    """:func:`quantise` for a torch tensor on its device (invalid pixels -> 0)."""
-    q = (prob * 255.0 + 0.5).clamp_(0, 255).to(torch.uint8)
+    """:func:`quantise` for a torch tensor on its device (invalid pixels -> 0).
+
+    Pass ``valid=None`` when invalid pixels are 0 in ``prob`` already.
+    """
+    q = prob.mul(255.0).add_(0.5).clamp_(0, 255).to(torch.uint8)
     return q if valid is None else q.masked_fill_(~valid, 0)
 
 
@@ -215,12 +218,17 @@ class StripWriter:
 class BackgroundWriter:
     """Feed a :class:`StripWriter` from a thread: :meth:`write_rows` only queues the rows.
 
+    ``convert(values, valid) -> (values, valid)`` runs on that thread first (the
+    predictor quantises device tensors to uint8 numpy arrays there, so that it
+    overlaps the next batch on another core).
+
     A write error is raised by the next :meth:`write_rows` or by :meth:`close`;
     use as a context manager (on an exception inside it, queued rows are dropped).
     """
 
-    def __init__(self, writer: StripWriter, depth: int = 2) -> None:
+    def __init__(self, writer: StripWriter, depth: int = 2, convert: Any = None) -> None:
         self.writer = writer
+        self.convert = convert
         self._q: queue.Queue = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="roadseg-writer", daemon=True)
@@ -233,7 +241,10 @@ class BackgroundWriter:
                 return
             if self._error is None:
                 try:
-                    self.writer.write_rows(*item)
+                    row_off, values, valid = item
+                    if self.convert is not None:
+                        values, valid = self.convert(values, valid)
+                    self.writer.write_rows(row_off, values, valid)
                 except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
                     self._error = exc
 
@@ -241,7 +252,7 @@ class BackgroundWriter:
         if self._error is not None:
             raise self._error
 
-    def write_rows(self, row_off: int, values: np.ndarray, valid: np.ndarray | None = None) -> None:
+    def write_rows(self, row_off: int, values: Any, valid: Any = None) -> None:
         self._check()
         self._q.put((row_off, values, valid))
 

@@ -11,9 +11,9 @@ import torch
 
 from roadseg.cli import main as cli_main
 from roadseg.errors import InputError
+from roadseg.inference import predictor
 from roadseg.inference.predictor import PredictConfig, predict_array, predict_scene
 from roadseg.models import CheckpointMeta, build_model, load_checkpoint, save_checkpoint
-from roadseg.raster.scene import RasterView
 from roadseg.raster.write import StripWriter, quantise
 from tests.raster.rasters import random_rgb, utm_transform, write_raster
 
@@ -88,11 +88,17 @@ def test_reads_and_writes_go_by_window(tmp_path, weights, monkeypatch):
         tmp_path / "scene.tif", random_rgb(h, w), tiled=True, blockxsize=64, blockysize=64
     )
     reads, writers = [], []
-    real_read = RasterView.read
+    real_reader = predictor._strip_reader
 
-    def spy_read(self, window):
-        reads.append(window)
-        return real_read(self, window)
+    def spy_reader(view):
+        read = real_reader(view)
+
+        def spy(row_off, n_rows):
+            image, valid = read(row_off, n_rows)
+            reads.append((n_rows, image.shape[2]))
+            return image, valid
+
+        return spy
 
     real_init = StripWriter.__init__
 
@@ -100,10 +106,10 @@ def test_reads_and_writes_go_by_window(tmp_path, weights, monkeypatch):
         real_init(self, *a, **kw)
         writers.append(self)
 
-    monkeypatch.setattr(RasterView, "read", spy_read)
+    monkeypatch.setattr(predictor, "_strip_reader", spy_reader)
     monkeypatch.setattr(StripWriter, "__init__", spy_init)
     predict_scene(scene, tmp_path / "out.tif", config(weights))
-    assert reads and all(r.height == TILE and r.width == w for r in reads)
+    assert reads and all(r == (TILE, w) for r in reads)
     assert len(reads) == 11  # one strip per tile row, nothing read twice
     (wr,) = writers
     assert all(win.height <= 256 for win in wr.windows_written)
