@@ -193,7 +193,8 @@ def make_forward(
             raise ValueError(
                 f"model must map (N, C, h, w) to (N, 1, h, w); got {tuple(x.shape)} -> {tuple(y.shape)}"
             )
-        y = y.float()
+        # element-wise ops on a strided output (e.g. a channel slice) are ~3x slower
+        y = y.float().contiguous()
         return torch.sigmoid(y) if outputs == "logits" else y
 
     def forward_tensor(x: torch.Tensor) -> torch.Tensor:

@@ -21,10 +21,11 @@ offset, see :class:`roadseg.raster.grid.TileGrid`):
    ``tensor_sink``: the predictor quantises there and copies only uint8 back).
 
 Memory is ``O(tile · width)``, never ``O(height · width)``, whatever the
-nodata: tiles without a valid pixel are not sent to the model, and a tile
-row without any such tile is flushed as soon as it has been read (only the
-valid masks of rows still waiting for a queued batch are held; see
-:attr:`RunStats.max_rows_held`).
+nodata: tiles without a valid pixel are not sent to the model, a tile row
+without any such tile is flushed as soon as no queued tile covers it, an
+all-nodata span is held as a marker rather than a mask, and when the masks
+held pass ``HELD_TILE_ROWS`` tile heights the queued tiles are run as a
+smaller batch (see :attr:`RunStats.max_rows_held`).
 
 Example (an identity "model" returns its input exactly):
     >>> import numpy as np
@@ -71,7 +72,7 @@ class RunStats:
         batches: forward calls; strips_read: strips read.
         max_rows_held: the most grid rows of valid masks held at once for rows
             not yet flushed, plus the accumulator's ``tile`` rows: bounded by
-            about ``(batch_size / tiles per row + 2) · tile``, whatever the height.
+            about ``(HELD_TILE_ROWS + 2) · tile``, whatever the height.
     """
 
     tiles: int = 0
@@ -92,6 +93,10 @@ class _Strip:
 
 
 _DONE = object()
+#: the valid mask of a span of rows without any valid pixel
+_NO_VALID = np.zeros((0, 0), dtype=bool)
+#: pending tiles are run early (a smaller batch) once the masks held exceed this many tiles
+HELD_TILE_ROWS = 4
 
 
 def _put(q: queue.Queue, item: Any, stop: threading.Event) -> bool:
@@ -122,7 +127,10 @@ def _read_tile_row(
         else:
             predicted.append(win)
     start, stop = grid.final_rows(i)
-    final_valid = None if mvalid is None else mvalid[: stop - start].copy()
+    final_valid = None if mvalid is None else mvalid[: stop - start]
+    if final_valid is not None:
+        # an all-nodata span is held as a marker, not as a full-width mask
+        final_valid = final_valid.copy() if final_valid.any() else _NO_VALID
     hwc: Any = None
     if predicted:
         hwc = np.ascontiguousarray(np.moveaxis(image, 0, -1))
@@ -174,6 +182,14 @@ class _StripAccumulator:
     def rows_held(self) -> int:
         return self.grid.tile + sum(v.shape[0] for v in self.valid.values() if v is not None)
 
+    def _valid_rows(self, row: int, n: int) -> torch.Tensor | None:
+        strip = self.valid.pop(row, None)
+        if strip is None:
+            return None
+        if strip is _NO_VALID:
+            return torch.zeros((n, self.num.shape[1]), dtype=torch.bool, device=self.device)
+        return torch.from_numpy(strip[:n]).to(self.device, non_blocking=True)
+
     def _weight(self, edges: tuple[bool, bool, bool, bool]) -> torch.Tensor:
         w = self._weights.get(edges)
         if w is None:
@@ -207,9 +223,9 @@ class _StripAccumulator:
         num, den = self.num[lo : lo + n], self.den[lo : lo + n]
         valid = den > 0
         values = num / den  # NaN where nothing covered a pixel: zeroed below
-        valid_strip = self.valid.pop(self.row, None)
+        valid_strip = self._valid_rows(self.row, n)
         if valid_strip is not None:
-            valid &= torch.from_numpy(valid_strip[:n]).to(self.device, non_blocking=True)
+            valid &= valid_strip
         values.masked_fill_(~valid, 0.0)
         # crop the padding of rasters smaller than a tile
         keep = max(0, min(stop, grid.height) - start)
@@ -289,6 +305,9 @@ class _Batcher:
                     self.run_batch()
         if self.progress is not None and s.skipped:
             self.progress.update(s.skipped)
+        # a long run of nodata after a few queued tiles: run them rather than hold masks
+        if self.pending and self.acc.rows_held() > HELD_TILE_ROWS * self.grid.tile:
+            self.run_batch()
         # rows of every tile row read so far are final unless a queued tile still covers them
         first_open = self.pending[0][0].row_index if self.pending else s.index + 1
         self.acc.flush_until(first_open)

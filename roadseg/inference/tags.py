@@ -67,10 +67,10 @@ def warn_if_huge(
     bands: int,
     device: torch.device,
     source: Any,
-    limit: int = HUGE_TILES,
+    limit: int | None = None,
 ) -> float | None:
-    """Above ``limit`` tiles, time one batch and warn with the estimated duration (seconds)."""
-    if grid.n_tiles <= limit:
+    """Above ``limit`` (:data:`HUGE_TILES`) tiles, time a batch and warn with an estimate (s)."""
+    if grid.n_tiles <= (HUGE_TILES if limit is None else limit):
         return None
     x = torch.zeros((batch_size, bands, grid.tile, grid.tile), device=device)
     with torch.inference_mode():

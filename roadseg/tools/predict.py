@@ -77,12 +77,13 @@ def main(args: argparse.Namespace) -> int:
     )
     result = predict_scene(args.scene, args.output, config)
     log.info(
-        "wrote %s: %dx%d px, %d tiles, %.1f s%s",
+        "wrote %s: %dx%d px, %d tiles, %.1f s, %.2f MPix/s%s",
         result.out_path,
         result.shape[1],
         result.shape[0],
         result.tiles,
         result.seconds,
+        result.mpix_per_s,
         f" (resampled {result.scene_gsd_m:.2f} -> {result.model_gsd_m:.2f} m)"
         if result.resampled
         else "",
