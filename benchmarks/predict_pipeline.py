@@ -79,8 +79,10 @@ PROFILE: dict[str, Any] = {
 
 def scene_images(images: Path) -> list[Path]:
     """RGB images to mosaic: ``images`` itself, or its ``*.png``/``*.tif`` with 3+ bands."""
-    files = [images] if images.is_file() else sorted(images.glob("*.png")) + sorted(
-        images.glob("*.tif")
+    files = (
+        [images]
+        if images.is_file()
+        else sorted(images.glob("*.png")) + sorted(images.glob("*.tif"))
     )
     found = []
     for f in files:
