@@ -75,7 +75,7 @@ class PredictConfig:
         channels_last: run convolutions in channels_last memory format.
         compile: wrap the model in ``torch.compile`` (worth it for large scenes).
         batch_size: tiles per forward call.
-        prefetch: batches the reader thread prepares while the model runs.
+        prefetch: strips (tile rows) the reader thread reads ahead while the model runs.
         bands: 1-based input bands in model order (``"1,2,3"``); ``None``: all non-alpha bands.
         gsd_tolerance: resample when ``|scene GSD / model GSD - 1|`` exceeds this.
         progress: show a tqdm progress bar.
