@@ -32,7 +32,8 @@ if [[ "${1:-}" == "--fetch-wheels" ]]; then
   exit 0
 fi
 
-if compgen -G ".whl/*.whl" > /dev/null; then
+# only where rasterio is missing (the device machine), from the carried wheels
+if ! $PY -c "import rasterio, affine" 2>/dev/null && compgen -G ".whl/*.whl" > /dev/null; then
   $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
     --target /tmp/site .whl/*.whl
   export PYTHONPATH="$PYTHONPATH:/tmp/site"
