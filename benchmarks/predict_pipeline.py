@@ -59,10 +59,14 @@ from roadseg.raster.grid import TileGrid  # noqa: E402
 from roadseg.raster.resample import model_grid  # noqa: E402
 from roadseg.raster.scene import open_scene  # noqa: E402
 
-DEFAULT_IMAGES = Path("/work/shared/data/massachusetts_roads/train_subset/images")
-if not DEFAULT_IMAGES.is_dir():
-    DEFAULT_IMAGES = Path(__file__).resolve().parents[1] / "../shared/data/massachusetts_roads"
-    DEFAULT_IMAGES = DEFAULT_IMAGES / "train_subset/images"
+# the data folder beside the checkout (../shared/data, see its SOURCES.md), or beside
+# the folder holding it (a git worktree one level deeper)
+_ROOT = Path(__file__).resolve().parents[1]
+_MASS = "shared/data/massachusetts_roads/train_subset/images"
+DEFAULT_IMAGES = next(
+    (p for p in (_ROOT.parent / _MASS, _ROOT.parent.parent / _MASS) if p.is_dir()),
+    _ROOT.parent / _MASS,
+)
 STRIP = 256
 PROFILE: dict[str, Any] = {
     "driver": "GTiff",
