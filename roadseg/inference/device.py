@@ -2,8 +2,8 @@
 
 :func:`make_forward` turns a model (any callable mapping a float tensor
 ``(N, C, h, w)`` to ``(N, 1, h, w)``) into a numpy function
-``(N, C, h, w) float32 -> (N, h, w) float32`` that the tiled predictor calls
-once per batch. ``outputs`` says what the model returns:
+``(N, C, h, w) -> (N, h, w)`` float32 (tensors on the device, or numpy arrays)
+that the tiled predictor calls once per batch. ``outputs`` says what the model returns:
 
 * ``"logits"`` (every roadseg model): ``sigmoid`` is applied, probabilities are blended;
 * ``"probabilities"`` (or any value to blend as is): used unchanged.
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -34,7 +34,8 @@ from roadseg.errors import InputError
 
 log = logging.getLogger(__name__)
 
-ForwardFn = Callable[[np.ndarray], np.ndarray]
+#: ``(N, C, h, w)`` float tensor on the device (or ndarray) -> ``(N, h, w)`` probabilities
+ForwardFn = Callable[[Any], Any]
 OUTPUTS = ("logits", "probabilities")
 
 
@@ -78,6 +79,45 @@ def resolve_amp(amp: bool | str | None, device: torch.device) -> torch.dtype | N
     raise ValueError(f"amp must be auto, bf16, fp16 or off, got {amp!r}")
 
 
+_model_threads: list[int] = []
+
+
+@contextlib.contextmanager
+def pipeline_threads(device: torch.device) -> Iterator[None]:
+    """On the CPU, run the tiled pipeline's element-wise ops on one thread (the model keeps all).
+
+    PyTorch splits every op of more than 32768 elements across its threads;
+    for a 224 x 224 tile that costs more in synchronisation than it saves,
+    and on a loaded machine a descheduled worker makes each op wait (measured
+    here: ``addcmul_`` on a tile 0.13 ms on one thread, 6-12 ms on two while
+    other processes ran). :func:`make_forward` restores the caller's thread
+    count around the model call itself. Nothing changes on CUDA.
+    """
+    if device.type != "cpu":
+        yield
+        return
+    n = torch.get_num_threads()
+    _model_threads.append(n)
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        _model_threads.pop()
+        torch.set_num_threads(n)
+
+
+@contextlib.contextmanager
+def _model_threads_on() -> Iterator[None]:
+    if not _model_threads:
+        yield
+        return
+    torch.set_num_threads(_model_threads[-1])
+    try:
+        yield
+    finally:
+        torch.set_num_threads(1)
+
+
 def d4_transforms() -> list[tuple[int, bool]]:
     """The 8 elements of D4 as ``(quarter turns, flip)``."""
     return [(k, flip) for flip in (False, True) for k in range(4)]
@@ -117,7 +157,12 @@ def make_forward(
     channels_last: bool = False,
     fixed_batch: int | None = None,
 ) -> ForwardFn:
-    """Wrap ``model`` as ``(N, C, h, w) float32 ndarray -> (N, h, w) float32 ndarray``.
+    """Wrap ``model`` as ``(N, C, h, w) float -> (N, h, w) float32`` probabilities.
+
+    The returned function takes a float tensor already on ``device`` and
+    returns a float32 tensor there (the tiled engine keeps everything on the
+    device and only copies the final uint8 rows back); given a numpy array it
+    returns a numpy array.
 
     Args:
         model: maps ``(N, C, h, w)`` float tensors to ``(N, 1, h, w)`` (see ``outputs``).
@@ -125,7 +170,8 @@ def make_forward(
         outputs: ``"logits"`` (sigmoid applied) or ``"probabilities"`` (blended as is).
         tta: average the 8 D4 symmetries (square tiles only).
         amp: autocast dtype on CUDA (see :func:`resolve_amp`), or ``None``.
-        channels_last: feed the input in channels_last memory format.
+        channels_last: feed the input in channels_last memory format (the
+            engine builds its batches that way already, so this costs nothing there).
         fixed_batch: pad smaller batches (the last one) to this size, so that a
             compiled model or cuDNN autotuning never sees a new shape.
     """
@@ -135,36 +181,41 @@ def make_forward(
     transforms = d4_transforms() if tta else [(0, False)]
 
     def run(x: torch.Tensor) -> torch.Tensor:
-        if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = x.contiguous(
+            memory_format=torch.channels_last if channels_last else torch.contiguous_format
+        )
         ctx = (
             torch.autocast(device.type, dtype=amp) if amp is not None else contextlib.nullcontext()
         )
-        with ctx:
+        with ctx, _model_threads_on():
             y = model(x)
         if y.ndim != 4 or y.shape[1] != 1 or y.shape[2:] != x.shape[2:]:
             raise ValueError(
                 f"model must map (N, C, h, w) to (N, 1, h, w); got {tuple(x.shape)} -> {tuple(y.shape)}"
             )
-        y = y.float()
+        # element-wise ops on a strided output (e.g. a channel slice) are ~3x slower
+        y = y.float().contiguous()
         return torch.sigmoid(y) if outputs == "logits" else y
 
-    def forward(batch: np.ndarray) -> np.ndarray:
+    def forward_tensor(x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[0]
+        if fixed_batch is not None and n < fixed_batch:
+            pad = x.new_zeros((fixed_batch - n, *x.shape[1:]))
+            x = torch.cat([x, pad])
+        acc: torch.Tensor | None = None
+        for k, flip in transforms:
+            y = _undo(run(_apply(x, k, flip)), k, flip)
+            acc = y if acc is None else acc + y
+        assert acc is not None
+        if len(transforms) > 1:
+            acc = acc / len(transforms)
+        return acc[:n, 0]
+
+    def forward(batch: Any) -> Any:
         with torch.inference_mode():
-            n = batch.shape[0]
-            if fixed_batch is not None and n < fixed_batch:
-                pad = np.zeros((fixed_batch - n, *batch.shape[1:]), dtype=np.float32)
-                batch = np.concatenate([batch, pad])
-            x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
-            if device.type == "cuda":
-                x = x.pin_memory().to(device, non_blocking=True)
-            acc: torch.Tensor | None = None
-            for k, flip in transforms:
-                y = _undo(run(_apply(x, k, flip)), k, flip)
-                acc = y if acc is None else acc + y
-            assert acc is not None
-            if len(transforms) > 1:
-                acc = acc / len(transforms)
-            return acc[:n, 0].cpu().numpy()
+            if isinstance(batch, torch.Tensor):
+                return forward_tensor(batch.to(device, dtype=torch.float32))
+            x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(device)
+            return forward_tensor(x).cpu().numpy()
 
     return forward

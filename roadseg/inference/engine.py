@@ -4,20 +4,28 @@ The raster is processed one *tile row* at a time (all tiles with the same row
 offset, see :class:`roadseg.raster.grid.TileGrid`):
 
 1. a background reader thread reads the full-width strip of rows
-   ``[r_i, r_i + tile)`` (scaled to 0..255, in the raster's compact type),
-   cuts it into tiles, stacks and prepares (normalises) each batch and queues
-   it (``prefetch`` batches ahead) while the model runs on the previous ones;
-   normalising by batch rather than by strip keeps the float32 copies at
-   batch size (a float32 strip of a 20000 px wide RGB scene is 54 MB);
-2. the main thread runs the model on each batch and accumulates, for every
-   tile, ``Σ w·p`` and ``Σ w`` (:mod:`roadseg.inference.blending`) into two
-   ``tile x width`` buffers that cover only the rows still open;
-3. once tile row ``i`` is complete, rows ``[r_i, r_{i+1})`` are final (no later
-   tile touches them): ``P = Σ w·p / Σ w`` is handed to the ``sink`` (a
-   windowed writer or an in-memory array) and the buffers shift down.
+   ``[r_i, r_i + tile)`` (scaled to 0..255, in the raster's compact type,
+   usually uint8), decides which of its tiles have a valid pixel, and queues
+   the strip in pixel-interleaved (rows, cols, bands) order (``prefetch``
+   strips ahead; pinned memory when the device is CUDA);
+2. the main thread copies the strip to the device (non-blocking), averages it
+   down when the model's GSD is an integer ``factor`` coarser than the
+   strip's (:func:`roadseg.raster.resample.area_pool`), cuts the tiles, stacks
+   them into batches (channels_last without a copy, thanks to the interleaved
+   order), normalises each batch there (``prepare``) and runs the model;
+3. each tile's probabilities are accumulated, on the device, as ``Σ w·p`` and
+   ``Σ w`` (:mod:`roadseg.inference.blending`) into two ``tile x width``
+   buffers that cover only the rows still open;
+4. once no queued or later tile can touch rows ``[r_i, r_{i+1})`` they are
+   final: ``P = Σ w·p / Σ w`` goes to the ``sink`` (still on the device when
+   ``tensor_sink``: the predictor quantises there and copies only uint8 back).
 
-Memory is ``O(tile · width)``, never ``O(height · width)``. Tiles with no
-valid pixel are not sent to the model at all.
+Memory is ``O(tile · width)``, never ``O(height · width)``, whatever the
+nodata: tiles without a valid pixel are not sent to the model, a tile row
+without any such tile is flushed as soon as no queued tile covers it, an
+all-nodata span is held as a marker rather than a mask, and when the masks
+held pass ``HELD_TILE_ROWS`` tile heights the queued tiles are run as a
+smaller batch (see :attr:`RunStats.max_rows_held`).
 
 Example (an identity "model" returns its input exactly):
     >>> import numpy as np
@@ -40,28 +48,55 @@ import numpy as np
 import torch
 
 from roadseg.inference.blending import BlendMode, weight_window
-from roadseg.inference.device import ForwardFn, make_forward, resolve_device
-from roadseg.raster.grid import TileGrid, TileWindow, crop_to, pad_to_tile
+from roadseg.inference.device import ForwardFn, make_forward, pipeline_threads, resolve_device
+from roadseg.raster.grid import TileGrid, TileWindow, pad_to_tile
+from roadseg.raster.resample import area_pool, pool_valid
 
 log = logging.getLogger(__name__)
 
 #: ``(row_off, n_rows) -> (image (C, n_rows, width), valid (n_rows, width) bool | None)``
 StripReader = Callable[[int, int], tuple[np.ndarray, "np.ndarray | None"]]
-#: ``(row_off, values (h, width) float32, valid (h, width) bool)``
-Sink = Callable[[int, np.ndarray, np.ndarray], None]
+#: ``(row_off, values (h, width) float32, valid (h, width) bool)`` (numpy, or tensors
+#: on the device with ``tensor_sink=True``)
+Sink = Callable[[int, Any, Any], None]
+#: applied on the device to every ``(N, C, tile, tile)`` float32 batch (e.g. normalisation)
+Prepare = Callable[[torch.Tensor], torch.Tensor]
 
 
 @dataclass
 class RunStats:
-    """What a tiled run did: tiles in the grid, tiles sent to the model, batches."""
+    """What a tiled run did.
+
+    Attributes:
+        tiles: tiles in the grid; tiles_predicted: those sent to the model.
+        batches: forward calls; strips_read: strips read.
+        max_rows_held: the most grid rows of valid masks held at once for rows
+            not yet flushed, plus the accumulator's ``tile`` rows: bounded by
+            about ``(HELD_TILE_ROWS + 2) · tile``, whatever the height.
+    """
 
     tiles: int = 0
     tiles_predicted: int = 0
     batches: int = 0
     strips_read: int = 0
+    max_rows_held: int = 0
+
+
+@dataclass
+class _Strip:
+    index: int
+    image: Any  # (rows, cols, bands) ndarray/tensor, or None when no tile is predicted
+    valid: np.ndarray | None  # full-resolution valid mask (only needed when factor > 1)
+    predicted: list[TileWindow]
+    skipped: int
+    final_valid: np.ndarray | None  # valid mask of the rows this tile row finalises
 
 
 _DONE = object()
+#: the valid mask of a span of rows without any valid pixel
+_NO_VALID = np.zeros((0, 0), dtype=bool)
+#: pending tiles are run early (a smaller batch) once the masks held exceed this many tiles
+HELD_TILE_ROWS = 4
 
 
 def _put(q: queue.Queue, item: Any, stop: threading.Event) -> bool:
@@ -74,78 +109,110 @@ def _put(q: queue.Queue, item: Any, stop: threading.Event) -> bool:
     return False
 
 
+def _read_tile_row(
+    grid: TileGrid, read_strip: StripReader, i: int, factor: int, pin: bool
+) -> _Strip:
+    tile, f = grid.tile, factor
+    r = grid.row_starts[i]
+    n_rows = min(tile, grid.height)
+    image, valid = read_strip(r * f, n_rows * f)
+    mvalid = pool_valid(valid, f) if valid is not None else None
+    if mvalid is not None:
+        mvalid = pad_to_tile(mvalid, tile)
+    predicted, skipped = [], 0
+    for win in grid.row_windows(i):
+        cols = slice(win.col_off, win.col_off + tile)
+        if mvalid is not None and not mvalid[:, cols].any():
+            skipped += 1
+        else:
+            predicted.append(win)
+    start, stop = grid.final_rows(i)
+    final_valid = None if mvalid is None else mvalid[: stop - start]
+    if final_valid is not None:
+        # an all-nodata span is held as a marker, not as a full-width mask
+        final_valid = final_valid.copy() if final_valid.any() else _NO_VALID
+    hwc: Any = None
+    if predicted:
+        hwc = np.ascontiguousarray(np.moveaxis(image, 0, -1))
+        if pin:
+            hwc = torch.from_numpy(hwc).pin_memory()
+    full_valid = valid if (f > 1 and predicted) else None
+    return _Strip(i, hwc, full_valid, predicted, skipped, final_valid)
+
+
 def _producer(
     grid: TileGrid,
     read_strip: StripReader,
-    batch_size: int,
     q: queue.Queue,
     stop: threading.Event,
-    prepare: Callable[[np.ndarray], np.ndarray] | None,
+    factor: int,
+    pin: bool,
 ) -> None:
-    """Reader thread: strips -> tiles -> batches on ``q`` (``("valid", i, mask)`` first per row)."""
+    """Reader thread: one :class:`_Strip` per tile row on ``q``, then ``_DONE``."""
     try:
-        tile = grid.tile
-        n_rows = min(tile, grid.height)
-        items: list[TileWindow] = []
-        arrays: list[np.ndarray] = []
-
-        def batch() -> tuple[str, list[TileWindow], np.ndarray]:
-            stacked = np.stack(arrays)
-            if prepare is not None:
-                stacked = prepare(stacked)
-            return ("batch", items, stacked.astype(np.float32, copy=False))
-
-        for i, r in enumerate(grid.row_starts):
+        for i in range(len(grid.row_starts)):
             if stop.is_set():
                 return
-            image, valid = read_strip(r, n_rows)
-            image = pad_to_tile(image, tile)
-            if valid is not None:
-                valid = pad_to_tile(valid, tile)
-            if not _put(q, ("valid", i, valid), stop):
+            if not _put(q, _read_tile_row(grid, read_strip, i, factor, pin), stop):
                 return
-            for win in grid.row_windows(i):
-                cols = slice(win.col_off, win.col_off + tile)
-                if valid is not None and not valid[:, cols].any():
-                    if not _put(q, ("skip", win), stop):
-                        return
-                    continue
-                items.append(win)
-                arrays.append(image[:, :, cols])
-                if len(items) == batch_size:
-                    if not _put(q, batch(), stop):
-                        return
-                    items, arrays = [], []
-        if items and not _put(q, batch(), stop):
-            return
         _put(q, _DONE, stop)
     except BaseException as exc:  # forwarded to the main thread, which re-raises it
         _put(q, ("error", exc), stop)
 
 
 class _StripAccumulator:
-    """``Σ w·p`` and ``Σ w`` for the grid rows ``[base, base + tile)``, flushed by tile row."""
+    """``Σ w·p`` and ``Σ w`` on the device for the grid rows ``[base, base + tile)``."""
 
-    def __init__(self, grid: TileGrid, blend: BlendMode, sink: Sink) -> None:
+    def __init__(
+        self, grid: TileGrid, blend: BlendMode, sink: Sink, device: torch.device, tensors: bool
+    ) -> None:
         self.grid = grid
         self.blend = blend
         self.sink = sink
+        self.device = device
+        self.tensors = tensors
         pw = grid.padded_shape[1]
-        self.num = np.zeros((grid.tile, pw), dtype=np.float32)
-        self.den = np.zeros((grid.tile, pw), dtype=np.float32)
+        self.num = torch.zeros((grid.tile, pw), dtype=torch.float32, device=device)
+        self.den = torch.zeros((grid.tile, pw), dtype=torch.float32, device=device)
         self.base = 0
         self.row = 0  # next tile row to flush
         self.valid: dict[int, np.ndarray | None] = {}
+        self._weights: dict[tuple[bool, ...], torch.Tensor] = {}
 
-    def add(self, win: TileWindow, prob: np.ndarray) -> None:
+    def rows_held(self) -> int:
+        return self.grid.tile + sum(v.shape[0] for v in self.valid.values() if v is not None)
+
+    def _valid_rows(self, row: int, n: int) -> torch.Tensor | None:
+        strip = self.valid.pop(row, None)
+        if strip is None:
+            return None
+        if strip is _NO_VALID:
+            return torch.zeros((n, self.num.shape[1]), dtype=torch.bool, device=self.device)
+        return torch.from_numpy(strip[:n]).to(self.device, non_blocking=True)
+
+    def _weight(self, edges: tuple[bool, bool, bool, bool]) -> torch.Tensor:
+        w = self._weights.get(edges)
+        if w is None:
+            w = torch.from_numpy(
+                np.array(weight_window(self.grid.tile, self.grid.overlap, self.blend, edges))
+            ).to(self.device)
+            self._weights[edges] = w
+        return w
+
+    def add(self, win: TileWindow, prob: torch.Tensor) -> None:
         while win.row_index > self.row:
             self.flush_row()
-        w = weight_window(self.grid.tile, self.grid.overlap, self.blend, win.edges)
+        w = self._weight(win.edges)
         r0 = win.row_off - self.base
         rows = slice(r0, r0 + self.grid.tile)
         cols = slice(win.col_off, win.col_off + self.grid.tile)
-        self.num[rows, cols] += w * prob
-        self.den[rows, cols] += w
+        self.num[rows, cols].addcmul_(w, prob)
+        self.den[rows, cols].add_(w)
+
+    def flush_until(self, limit: int) -> None:
+        """Flush every tile row before ``limit`` (their rows are final)."""
+        while self.row < min(limit, len(self.grid.row_starts)):
+            self.flush_row()
 
     def flush_row(self) -> None:
         """Rows finished by tile row ``self.row``: divide, mask, crop, hand to the sink."""
@@ -154,27 +221,119 @@ class _StripAccumulator:
         n = stop - start
         lo = start - self.base
         num, den = self.num[lo : lo + n], self.den[lo : lo + n]
-        covered = den > 0
-        values = np.divide(num, den, out=np.zeros_like(num), where=covered)
-        valid_strip = self.valid.pop(self.row, None)
-        valid = covered if valid_strip is None else covered & valid_strip[:n]
-        values[~valid] = 0.0
+        valid = den > 0
+        values = num / den  # NaN where nothing covered a pixel: zeroed below
+        valid_strip = self._valid_rows(self.row, n)
+        if valid_strip is not None:
+            valid &= valid_strip
+        values.masked_fill_(~valid, 0.0)
         # crop the padding of rasters smaller than a tile
         keep = max(0, min(stop, grid.height) - start)
         if keep:
-            self.sink(start, crop_to(values, keep, grid.width), crop_to(valid, keep, grid.width))
+            v, m = values[:keep, : grid.width], valid[:keep, : grid.width]
+            if self.tensors:
+                self.sink(start, v, m)
+            else:
+                self.sink(start, v.cpu().numpy(), m.cpu().numpy())
         # shift the open rows [stop, base + tile) to the top of the buffers
         shift = stop - self.base
         if shift:
             for buf in (self.num, self.den):
-                buf[: grid.tile - shift] = buf[shift:]
+                buf[: grid.tile - shift] = buf[shift:].clone()
                 buf[grid.tile - shift :] = 0.0
         self.base = stop
         self.row += 1
 
     def finish(self) -> None:
-        while self.row < len(self.grid.row_starts):
-            self.flush_row()
+        self.flush_until(len(self.grid.row_starts))
+
+
+def _pad_index(n: int, size: int, device: torch.device) -> torch.Tensor | None:
+    """Indices that reflect-pad an axis of ``n`` up to ``size`` (as :func:`pad_to_tile`)."""
+    if n >= size:
+        return None
+    return torch.from_numpy(np.pad(np.arange(n), (0, size - n), mode="reflect")).to(device)
+
+
+class _Batcher:
+    """Device side: strips to tiles to batches to the model to the accumulator."""
+
+    def __init__(
+        self,
+        grid: TileGrid,
+        forward: ForwardFn,
+        acc: _StripAccumulator,
+        batch_size: int,
+        prepare: Prepare | None,
+        factor: int,
+        stats: RunStats,
+        progress: Any,
+    ) -> None:
+        self.grid, self.forward, self.acc = grid, forward, acc
+        self.batch_size, self.prepare, self.factor = batch_size, prepare, factor
+        self.stats, self.progress = stats, progress
+        self.device = acc.device
+        self.pending: list[tuple[TileWindow, torch.Tensor]] = []
+        ph, pw = grid.padded_shape
+        self.row_pad = _pad_index(min(grid.tile, grid.height), grid.tile, self.device)
+        self.col_pad = _pad_index(grid.width, pw, self.device)
+
+    def strip_to_device(self, s: _Strip) -> torch.Tensor:
+        x = s.image if isinstance(s.image, torch.Tensor) else torch.from_numpy(s.image)
+        x = x.to(self.device, non_blocking=True)
+        if self.factor > 1:
+            valid = None
+            if s.valid is not None:
+                valid = torch.from_numpy(s.valid).to(self.device, non_blocking=True)
+            x = area_pool(x, self.factor, valid)
+        if self.row_pad is not None:
+            x = x.index_select(0, self.row_pad)
+        if self.col_pad is not None:
+            x = x.index_select(1, self.col_pad)
+        return x
+
+    def add_strip(self, s: _Strip) -> None:
+        self.acc.valid[s.index] = s.final_valid
+        self.stats.strips_read += 1
+        self.stats.max_rows_held = max(self.stats.max_rows_held, self.acc.rows_held())
+        if s.predicted:
+            x = self.strip_to_device(s)
+            t = self.grid.tile
+            for win in s.predicted:
+                self.pending.append((win, x[:, win.col_off : win.col_off + t]))
+                if len(self.pending) == self.batch_size:
+                    self.run_batch()
+        if self.progress is not None and s.skipped:
+            self.progress.update(s.skipped)
+        # a long run of nodata after a few queued tiles: run them rather than hold masks
+        if self.pending and self.acc.rows_held() > HELD_TILE_ROWS * self.grid.tile:
+            self.run_batch()
+        # rows of every tile row read so far are final unless a queued tile still covers them
+        first_open = self.pending[0][0].row_index if self.pending else s.index + 1
+        self.acc.flush_until(first_open)
+
+    def run_batch(self) -> None:
+        if not self.pending:
+            return
+        wins = [w for w, _ in self.pending]
+        # (N, tile, tile, C) interleaved -> an (N, C, tile, tile) channels_last view
+        batch = torch.stack([t for _, t in self.pending]).to(torch.float32)
+        batch = batch.permute(0, 3, 1, 2)
+        self.pending = []
+        if self.prepare is not None:
+            batch = self.prepare(batch)
+        probs = self.forward(batch)
+        if tuple(probs.shape) != (len(wins), self.grid.tile, self.grid.tile):
+            raise ValueError(
+                f"forward returned {tuple(probs.shape)}, expected "
+                f"{(len(wins), self.grid.tile, self.grid.tile)}"
+            )
+        for win, p in zip(wins, probs):
+            self.acc.add(win, p)
+        self.stats.batches += 1
+        self.stats.tiles_predicted += len(wins)
+        if self.progress is not None:
+            self.progress.update(len(wins))
 
 
 def run_tiles(
@@ -186,71 +345,61 @@ def run_tiles(
     batch_size: int = 8,
     prefetch: int = 2,
     progress: Any = None,
-    prepare: Callable[[np.ndarray], np.ndarray] | None = None,
+    prepare: Prepare | None = None,
+    device: str | torch.device = "cpu",
+    factor: int = 1,
+    tensor_sink: bool = False,
 ) -> RunStats:
     """Predict every tile of ``grid`` and stream the blended result to ``sink``.
 
     Args:
-        grid: the tile geometry (raster size, tile, overlap).
+        grid: the tile geometry (raster size, tile, overlap), on the model's grid.
         read_strip: reads ``n_rows`` full-width rows from ``row_off`` (raster
-            coordinates, ``n_rows = min(tile, height)``), plus their valid
-            mask or ``None``; invalid pixels should already be filled.
-        forward: ``(N, C, tile, tile) float32 -> (N, tile, tile) float32``
-            (see :func:`roadseg.inference.device.make_forward`).
+            coordinates, ``n_rows = factor · min(tile, height)``), plus their
+            valid mask or ``None``; invalid pixels should already be filled.
+        forward: ``(N, C, tile, tile)`` float32 tensor on ``device`` ->
+            ``(N, tile, tile)`` probabilities there (see
+            :func:`roadseg.inference.device.make_forward`).
         sink: receives the final rows in order: ``(row_off, values, valid)``;
             invalid or uncovered pixels are 0 in ``values`` and ``False`` in ``valid``.
         blend: a :class:`BlendMode` or its name.
         batch_size: tiles per forward call (batches span tile rows).
-        prefetch: batches the reader thread may prepare ahead.
+        prefetch: strips the reader thread may prepare ahead.
         progress: an object with ``update(n)`` (a tqdm bar), advanced per tile.
-        prepare: applied to every stacked ``(N, C, tile, tile)`` batch in the
-            reader thread (e.g. ``meta.normalisation.apply``); the result is
-            cast to float32.
+        prepare: applied on the device to every ``(N, C, tile, tile)`` float32
+            batch (e.g. the model's normalisation).
+        device: where batches, blending and (with ``tensor_sink``) the output live.
+        factor: the strips are read ``factor`` times finer than ``grid`` and
+            area-averaged on the device (integer GSD ratio).
+        tensor_sink: hand the sink tensors on ``device`` instead of numpy arrays.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     blend = BlendMode.parse(blend)
+    device = torch.device(device)
     stats = RunStats(tiles=grid.n_tiles)
-    acc = _StripAccumulator(grid, blend, sink)
-    q: queue.Queue = queue.Queue(maxsize=max(1, prefetch) + 1)
+    acc = _StripAccumulator(grid, blend, sink, device, tensor_sink)
+    batcher = _Batcher(grid, forward, acc, batch_size, prepare, factor, stats, progress)
+    q: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
     stop = threading.Event()
     reader = threading.Thread(
         target=_producer,
-        args=(grid, read_strip, batch_size, q, stop, prepare),
+        args=(grid, read_strip, q, stop, factor, device.type == "cuda"),
         name="roadseg-reader",
         daemon=True,
     )
     reader.start()
     try:
-        while True:
-            msg = q.get()
-            if msg is _DONE:
-                break
-            kind = msg[0]
-            if kind == "error":
-                raise msg[1]
-            if kind == "valid":
-                acc.valid[msg[1]] = msg[2]
-                stats.strips_read += 1
-            elif kind == "skip":
-                # rows are flushed by later tiles or at the end, never here: a
-                # skip can overtake the still-filling batch of an earlier row
-                if progress is not None:
-                    progress.update(1)
-            else:
-                _, wins, batch = msg
-                probs = forward(batch)
-                if probs.shape != (len(wins), grid.tile, grid.tile):
-                    raise ValueError(
-                        f"forward returned {probs.shape}, expected {(len(wins), grid.tile, grid.tile)}"
-                    )
-                for win, p in zip(wins, probs):
-                    acc.add(win, p)
-                stats.batches += 1
-                stats.tiles_predicted += len(wins)
-                if progress is not None:
-                    progress.update(len(wins))
-        acc.finish()
+        with torch.inference_mode(), pipeline_threads(device):
+            while True:
+                msg = q.get()
+                if msg is _DONE:
+                    break
+                if isinstance(msg, tuple):
+                    raise msg[1]
+                batcher.add_strip(msg)
+            batcher.run_batch()
+            acc.finish()
     finally:
         stop.set()
         # wait for the reader: it may be inside a read of a dataset the caller closes next
@@ -303,6 +452,7 @@ def blend_tiles(
     def sink(row_off: int, values: np.ndarray, _valid: np.ndarray) -> None:
         out[row_off : row_off + values.shape[0]] = values
 
-    fwd = make_forward(model, device=resolve_device(device), outputs=outputs, tta=tta)
-    run_tiles(grid, array_reader(image, valid), fwd, sink, blend, batch_size, prefetch)
+    dev = resolve_device(device)
+    fwd = make_forward(model, device=dev, outputs=outputs, tta=tta)
+    run_tiles(grid, array_reader(image, valid), fwd, sink, blend, batch_size, prefetch, device=dev)
     return out

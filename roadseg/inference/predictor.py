@@ -33,18 +33,28 @@ from typing import Any
 import numpy as np
 import rasterio
 import torch
+from rasterio.errors import RasterioError
+from rasterio.windows import Window
 from tqdm import tqdm
 
 from roadseg.atomic import atomic_path, owner_token  # owner-named: a later run cleans up
 from roadseg.errors import InputError
 from roadseg.inference.blending import BlendMode
 from roadseg.inference.device import make_forward, prepare_model, resolve_amp, resolve_device
-from roadseg.inference.engine import RunStats, array_reader, run_tiles
-from roadseg.models import CheckpointMeta, default_weights_path, load_checkpoint
+from roadseg.inference.engine import Prepare, RunStats, array_reader, run_tiles
+from roadseg.inference.tags import probability_tags, warn_if_huge
+from roadseg.models import CheckpointMeta, Normalisation, default_weights_path, load_checkpoint
 from roadseg.raster.grid import TileGrid, check_tile_overlap
-from roadseg.raster.resample import needs_resampling, warp_back, warped_view
+from roadseg.raster.resample import (
+    Upsampler,
+    integer_factor,
+    model_grid,
+    needs_resampling,
+    warp_back,
+    warped_view,
+)
 from roadseg.raster.scene import open_scene
-from roadseg.raster.write import StripWriter, verify_written
+from roadseg.raster.write import BackgroundWriter, StripWriter, quantise_tensor, verify_written
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +75,7 @@ class PredictConfig:
         channels_last: run convolutions in channels_last memory format.
         compile: wrap the model in ``torch.compile`` (worth it for large scenes).
         batch_size: tiles per forward call.
-        prefetch: batches the reader thread prepares while the model runs.
+        prefetch: strips (tile rows) the reader thread reads ahead while the model runs.
         bands: 1-based input bands in model order (``"1,2,3"``); ``None``: all non-alpha bands.
         gsd_tolerance: resample when ``|scene GSD / model GSD - 1|`` exceeds this.
         progress: show a tqdm progress bar.
@@ -124,6 +134,11 @@ class PredictResult:
     device: str
     tile: int
     overlap: int
+
+    @property
+    def mpix_per_s(self) -> float:
+        """Scene megapixels per second of wall time (the whole call)."""
+        return self.shape[0] * self.shape[1] / 1e6 / max(self.seconds, 1e-9)
 
 
 def load_model(
@@ -206,7 +221,8 @@ def predict_array(
             blend=config.blend,
             batch_size=config.batch_size,
             prefetch=config.prefetch,
-            prepare=meta.normalisation.apply,
+            prepare=torch_normaliser(meta.normalisation, device),
+            device=device,
         )
     finally:
         if was_training:
@@ -214,12 +230,53 @@ def predict_array(
     return out
 
 
+def torch_normaliser(norm: Normalisation, device: torch.device) -> Prepare:
+    """``meta.normalisation`` on the device, folded to ``x · a + b`` per band (in place).
+
+    ``a = 1 / (scale · std)``, ``b = -mean / std``: one multiply-add instead of
+    three ops (it differs from ``(x / scale - mean) / std`` by float rounding
+    only), on scalars when every band has the same mean and std (the usual
+    case: a vectorised op over the whole batch), else per band over the
+    interleaved (channels_last) memory.
+    """
+    std = np.asarray(norm.std, dtype=np.float64)
+    a64 = 1.0 / (float(norm.scale) * std)
+    b64 = -np.asarray(norm.mean, dtype=np.float64) / std
+    if np.all(a64 == a64[0]) and np.all(b64 == b64[0]):
+        sa, sb = float(np.float32(a64[0])), float(np.float32(b64[0]))
+
+        def prepare_uniform(x: torch.Tensor) -> torch.Tensor:
+            return x.mul_(sa).add_(sb)
+
+        return prepare_uniform
+    a = torch.tensor(a64, dtype=torch.float32, device=device)
+    b = torch.tensor(b64, dtype=torch.float32, device=device)
+
+    def prepare(x: torch.Tensor) -> torch.Tensor:
+        nhwc = x.permute(0, 2, 3, 1)
+        if not nhwc.is_contiguous():
+            return x * a.view(1, -1, 1, 1) + b.view(1, -1, 1, 1)
+        flat = nhwc.view(-1, x.shape[1])
+        return torch.addcmul(b, flat, a, out=flat).view(nhwc.shape).permute(0, 3, 1, 2)
+
+    return prepare
+
+
+def _resolve_weights(weights: str | os.PathLike[str] | None) -> Path:
+    return default_weights_path() if weights is None else Path(weights)
+
+
 def predict_scene(
     scene_path: str | os.PathLike[str],
     out_path: str | os.PathLike[str],
     config: PredictConfig | None = None,
+    model: tuple[Any, CheckpointMeta] | None = None,
 ) -> PredictResult:
     """Predict ``scene_path`` and write the probability GeoTIFF ``out_path`` (atomically).
+
+    ``model``: an already loaded ``(model, meta)`` pair used instead of
+    ``config.weights`` (several scenes with one model, or a benchmark's stand-in;
+    the output then carries no model file tags).
 
     Raises:
         InputError: unreadable/unsuitable scene, bad options, missing or unfit weights
@@ -238,12 +295,13 @@ def predict_scene(
         raise InputError(f"{scene_path}: batch size must be >= 1, got {config.batch_size}")
     if out_path.resolve() == scene_path.resolve():
         raise InputError(f"{out_path}: the output would overwrite the input scene")
-    model, meta = load_model(config.weights, device)
+    weights_file = None if model is not None else _resolve_weights(config.weights)
+    net, meta = model if model is not None else load_model(config.weights, device)
     tile = int(config.tile or meta.tile)
-    _check_tile(tile, config.overlap, model, str(scene_path))
-    model = prepare_model(model, device, channels_last=config.channels_last, compile=config.compile)
+    _check_tile(tile, config.overlap, net, str(scene_path))
+    net = prepare_model(net, device, channels_last=config.channels_last, compile=config.compile)
     forward = make_forward(
-        model,
+        net,
         device=device,
         outputs="logits",
         tta=config.tta,
@@ -251,6 +309,7 @@ def predict_scene(
         channels_last=config.channels_last,
         fixed_batch=config.batch_size if (config.compile or device.type == "cuda") else None,
     )
+    tags = probability_tags(meta, weights_file)
 
     with contextlib.ExitStack() as stack:
         scene = stack.enter_context(open_scene(scene_path, bands=config.bands, gsd_m=config.gsd_m))
@@ -258,51 +317,70 @@ def predict_scene(
         stack.enter_context(rasterio.Env(GDAL_CACHEMAX=scene.block_cache_bytes()))
         meta.check_bands(scene.count, scene_path)
         resample = needs_resampling(scene.gsd_m, meta.gsd_m, config.gsd_tolerance)
+        mgrid = model_grid(scene, meta.gsd_m) if resample else None
+        factor = integer_factor((scene.height, scene.width), mgrid) if mgrid else 1
         if resample:
             log.info(
-                "%s: GSD %.3f m differs from the model's %.3f m by more than %.0f%%; resampling",
+                "%s: GSD %.3f m differs from the model's %.3f m by more than %.0f%%; resampling%s",
                 scene_path,
                 scene.gsd_m,
                 meta.gsd_m,
                 100 * config.gsd_tolerance,
+                f" (area average {factor}x{factor} on {device})" if factor else " (GDAL warper)",
             )
+        shape = (mgrid.height, mgrid.width) if mgrid else (scene.height, scene.width)
+        grid = TileGrid(*shape, tile, config.overlap)
+        warn_if_huge(grid, forward, config.batch_size, scene.count, device, scene_path)
 
-        def run(view: Any, sink: Any) -> tuple[RunStats, tuple[int, int]]:
-            grid = TileGrid(view.height, view.width, tile, config.overlap)
-
+        def run(view: Any, sink: Any, factor: int = 1, tensor_sink: bool = True) -> RunStats:
             with tqdm(
                 total=grid.n_tiles, unit="tile", desc=scene_path.name, disable=not config.progress
             ) as bar:
-                stats = run_tiles(
+                return run_tiles(
                     grid,
-                    view.read_rows,
+                    _strip_reader(view),
                     forward,
                     sink,
                     blend,
                     config.batch_size,
                     config.prefetch,
                     bar,
-                    prepare=meta.normalisation.apply,
+                    prepare=torch_normaliser(meta.normalisation, device),
+                    device=device,
+                    factor=factor,
+                    tensor_sink=tensor_sink,
                 )
-            return stats, (view.height, view.width)
 
+        masked_out = scene.masked or resample
         with atomic_path(out_path) as tmp:
             with StripWriter(
-                tmp,
-                scene.height,
-                scene.width,
-                scene.crs,
-                scene.transform,
-                masked=scene.masked or resample,
-            ) as writer:
-                if not resample:
-                    stats, pshape = run(scene.view(), writer.write_rows)
+                tmp, scene.height, scene.width, scene.crs, scene.transform,
+                masked=masked_out, tags=tags,
+            ) as writer:  # fmt: skip
+                if not resample or factor:
+                    with BackgroundWriter(writer, convert=_to_host(masked_out)) as bg:
+                        to_host = bg.write_rows
+                        if not resample:
+                            stats = run(scene.view(), to_host)
+                        else:
+                            assert mgrid is not None and factor
+                            up = Upsampler(
+                                shape,
+                                (scene.height, scene.width),
+                                to_host,
+                                device,
+                                valid_reader=_valid_reader(scene, stack),
+                                masked=scene.masked,
+                            )
+                            stats = run(scene.view(), up.push, factor=factor)
+                            up.finish()
                 else:
+                    assert mgrid is not None
                     with (
                         tempfile.TemporaryDirectory(
                             dir=out_path.parent, prefix=f".roadseg-predict.{owner_token()}.partial-"
                         ) as tmpdir,
-                        warped_view(scene, meta.gsd_m) as (view, mgrid),
+                        warped_view(scene, meta.gsd_m) as (view, _),
                     ):
                         model_raster = Path(tmpdir) / "prob_model_gsd.tif"
                         with StripWriter(
@@ -313,13 +391,13 @@ def predict_scene(
                             mgrid.transform,
                             dtype="float32",
                         ) as tw:
-                            stats, pshape = run(view, tw.write_rows)
+                            stats = run(view, tw.write_rows, tensor_sink=False)
                         warp_back(model_raster, scene, writer)
             verify_written(tmp, (scene.height, scene.width), out_path)
         result = PredictResult(
             out_path=out_path,
             shape=(scene.height, scene.width),
-            predicted_shape=pshape,
+            predicted_shape=shape,
             tiles=stats.tiles,
             tiles_predicted=stats.tiles_predicted,
             seconds=time.perf_counter() - t0,
@@ -331,12 +409,67 @@ def predict_scene(
             overlap=config.overlap,
         )
     log.info(
-        "%s: %d tiles (%d predicted) in %.1f s on %s -> %s",
+        "%s: %d tiles (%d predicted) in %.1f s on %s (%.2f MPix/s) -> %s",
         scene_path,
         result.tiles,
         result.tiles_predicted,
         result.seconds,
         result.device,
+        result.mpix_per_s,
         out_path,
     )
     return result
+
+
+def _to_host(masked: bool) -> Any:
+    """Quantise on the device, copy only uint8 (and the mask, if any) back: run by the writer."""
+
+    def convert(values: torch.Tensor, valid: torch.Tensor) -> tuple[Any, Any]:
+        # invalid pixels are 0 in values already (engine and Upsampler guarantee it)
+        with torch.inference_mode():
+            q = quantise_tensor(values).cpu().numpy()
+            return q, (valid.cpu().numpy() if masked else None)
+
+    return convert
+
+
+def _strip_reader(view: Any) -> Any:
+    """Strips of an 8-bit scene read straight into pixel-interleaved memory.
+
+    The engine wants ``(rows, cols, bands)``; GDAL can fill that layout
+    directly (the ``(bands, rows, cols)`` array handed over is a transposed
+    view of it), which saves a full copy of every strip. Other scenes (scaled
+    or floating point) go through :meth:`RasterView.read_rows`.
+    """
+    dtypes = {view.dataset.dtypes[b - 1] for b in view.bands}
+    if view.is_float or view.scaling.kind != "none" or dtypes != {"uint8"}:
+        return view.read_rows
+
+    def read(row_off: int, n_rows: int) -> tuple[np.ndarray, np.ndarray | None]:
+        window = Window(0, row_off, view.width, n_rows)
+        hwc = np.empty((n_rows, view.width, len(view.bands)), np.uint8)
+        try:
+            view.dataset.read(indexes=list(view.bands), window=window, out=hwc.transpose(2, 0, 1))
+        except RasterioError as exc:
+            raise InputError(
+                f"{view.path}: could not read pixels in rows {row_off}..{row_off + n_rows - 1}; "
+                f"the file looks corrupt or truncated ({exc})"
+            ) from exc
+        valid = view.read_valid(window) if view.masked else None
+        if valid is not None and not valid.all():
+            hwc[~valid] = 0
+        return hwc.transpose(2, 0, 1), valid
+
+    return read
+
+
+def _valid_reader(scene: Any, stack: contextlib.ExitStack) -> Any:
+    """The scene's own mask by rows, through a second handle (the reader thread uses the first)."""
+    if not scene.masked:
+        return None
+    view = scene.view(stack.enter_context(rasterio.open(scene.path)))
+
+    def read(row_off: int, n_rows: int) -> np.ndarray | None:
+        return view.read_valid(Window(0, row_off, scene.width, n_rows))
+
+    return read

@@ -16,7 +16,9 @@ Nodata (documented choice)
     output as in the input. A scene without any nodata gets no mask band.
 
 Writes are buffered to whole 256-row block rows so that GDAL never has to
-re-read, re-compress and append a half-written block.
+re-read, re-compress and append a half-written block; GDAL compresses the
+blocks of a block row on all CPUs (``NUM_THREADS``), and :class:`BackgroundWriter`
+moves the writing onto its own thread so that it overlaps the model.
 
 Example:
     >>> import tempfile, pathlib, numpy as np
@@ -33,24 +35,38 @@ Example:
 from __future__ import annotations
 
 import os
+import queue
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import rasterio
+import torch
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
 from roadseg.errors import OutputError
 
 BLOCK = 256
+#: GDAL compresses the blocks of one write on this many threads
+NUM_THREADS = "ALL_CPUS"
 
 
 def quantise(prob: np.ndarray) -> np.ndarray:
     """Probabilities in [0, 1] -> uint8 ``round(255 p)`` (NaN -> 0)."""
     q = np.nan_to_num(prob, nan=0.0) * np.float32(255.0) + np.float32(0.5)
     return np.clip(q, 0, 255).astype(np.uint8)
+
+
+def quantise_tensor(prob: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+    """:func:`quantise` for a torch tensor on its device (invalid pixels -> 0).
+
+    Pass ``valid=None`` when invalid pixels are 0 in ``prob`` already.
+    """
+    q = prob.mul(255.0).add_(0.5).clamp_(0, 255).to(torch.uint8)
+    return q if valid is None else q.masked_fill_(~valid, 0)
 
 
 class StripWriter:
@@ -60,7 +76,8 @@ class StripWriter:
         path: the file to create (pass the temporary path of :func:`roadseg.atomic.atomic_path`).
         height, width, crs, transform: the output grid.
         masked: write an internal mask band from the ``valid`` arrays.
-        dtype: ``"uint8"`` (probabilities, quantised with :func:`quantise`) or
+        dtype: ``"uint8"`` (probabilities, quantised with :func:`quantise`
+            unless they arrive as uint8 already) or
             ``"float32"`` (values as given, invalid pixels NaN; used for the
             temporary raster at the model's GSD).
 
@@ -77,6 +94,7 @@ class StripWriter:
         transform: Any,
         masked: bool = False,
         dtype: str = "uint8",
+        tags: dict[str, str] | None = None,
     ) -> None:
         if dtype not in ("uint8", "float32"):
             raise ValueError(f"dtype must be 'uint8' or 'float32', got {dtype!r}")
@@ -102,6 +120,7 @@ class StripWriter:
             "compress": "deflate",
             "predictor": 2 if dtype == "uint8" else 3,
             "BIGTIFF": "IF_SAFER",
+            "NUM_THREADS": NUM_THREADS,
         }
         if dtype == "float32":
             profile["nodata"] = float("nan")
@@ -115,6 +134,8 @@ class StripWriter:
         except (RasterioError, OSError) as exc:
             self._env.__exit__(None, None, None)
             raise OutputError(f"{self.path}: cannot create GeoTIFF ({exc})") from exc
+        if tags:
+            self._dst.update_tags(**tags)
 
     def write_rows(self, row_off: int, values: np.ndarray, valid: np.ndarray | None = None) -> None:
         """Queue rows ``[row_off, row_off + len(values))``; full block rows are written."""
@@ -152,7 +173,7 @@ class StripWriter:
         window = Window(0, row_off, self.width, values.shape[0])
         try:
             if self.dtype == "uint8":
-                data = quantise(values)
+                data = values if values.dtype == np.uint8 else quantise(values)
                 data[~valid] = 0
                 self._dst.write(data, 1, window=window)
                 if self.masked:
@@ -194,6 +215,66 @@ class StripWriter:
                 self._env.__exit__(None, None, None)
 
 
+class BackgroundWriter:
+    """Feed a :class:`StripWriter` from a thread: :meth:`write_rows` only queues the rows.
+
+    ``convert(values, valid) -> (values, valid)`` runs on that thread first (the
+    predictor quantises device tensors to uint8 numpy arrays there, so that it
+    overlaps the next batch on another core).
+
+    A write error is raised by the next :meth:`write_rows` or by :meth:`close`;
+    use as a context manager (on an exception inside it, queued rows are dropped).
+    """
+
+    def __init__(self, writer: StripWriter, depth: int = 2, convert: Any = None) -> None:
+        self.writer = writer
+        self.convert = convert
+        self._q: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="roadseg-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is None:
+                return
+            if self._error is None:
+                try:
+                    row_off, values, valid = item
+                    if self.convert is not None:
+                        values, valid = self.convert(values, valid)
+                    self.writer.write_rows(row_off, values, valid)
+                except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                    self._error = exc
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def write_rows(self, row_off: int, values: Any, valid: Any = None) -> None:
+        self._check()
+        self._q.put((row_off, values, valid))
+
+    def close(self) -> None:
+        """Wait for the queued rows to be written; raise the first write error."""
+        if self._thread.is_alive():
+            self._q.put(None)
+            self._thread.join()
+        self._check()
+
+    def __enter__(self) -> BackgroundWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self._error = self._error or RuntimeError("aborted")
+            self._q.put(None)
+            self._thread.join()
+
+
 def verify_written(
     path: str | os.PathLike[str], shape: tuple[int, int], name: str | os.PathLike[str] | None = None
 ) -> None:
@@ -206,13 +287,15 @@ def verify_written(
     """
     label = name if name is not None else path
     try:
-        with rasterio.open(path) as ds:
+        # whole block rows, decoded on all CPUs: every block is still read
+        with rasterio.open(path, NUM_THREADS=NUM_THREADS) as ds:
             if (ds.height, ds.width) != tuple(shape):
                 raise OutputError(
                     f"{label}: written with shape {ds.shape}, expected {tuple(shape)}"
                 )
-            for _, window in ds.block_windows(1):
-                ds.read(1, window=window)
+            step = 4 * BLOCK
+            for row in range(0, ds.height, step):
+                ds.read(1, window=Window(0, row, ds.width, min(step, ds.height - row)))
     except RasterioError as exc:
         reason = str(exc).split(": ", 1)[-1]
         raise OutputError(

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
-
-log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="mixed precision on CUDA (default auto: bf16 if supported)",
     )
     p.add_argument("--batch-size", type=int, default=8, help="tiles per forward pass (default 8)")
-    p.add_argument("--prefetch", type=int, default=2, help="batches read ahead (default 2)")
+    p.add_argument("--prefetch", type=int, default=2, help="tile-row strips read ahead (default 2)")
     p.add_argument("--bands", default=None, help="1-based input bands in model order, e.g. 1,2,3")
     p.add_argument(
         "--gsd-tolerance",

@@ -146,3 +146,61 @@ def test_fixed_batch_pads_the_last_batch_and_drops_the_padding():
     x = np.random.default_rng(4).random((3, 2, 16, 16), dtype=np.float32)
     np.testing.assert_array_equal(fwd(x), x[:, 0])
     assert seen == [4]
+
+
+@pytest.mark.parametrize("height", [600, 2400])
+def test_memory_stays_flat_in_height_for_a_mostly_nodata_scene(height):
+    """Rows of skipped (all-nodata) tiles are flushed as read; nothing grows with the height."""
+    w, tile, overlap = 300, 32, 8
+    img = np.zeros((1, height, w), np.float32)
+    valid = np.zeros((height, w), bool)
+    valid[-20:, 100:140] = True  # one small patch at the very bottom
+    img[0, valid] = 0.7
+    grid = TileGrid(height, w, tile, overlap)
+    rows_out: list[int] = []
+
+    def sink(row_off, values, v):
+        rows_out.append(row_off)
+        assert not v[: max(0, height - 20 - row_off)].any()
+
+    stats = run_tiles(
+        grid, array_reader(img, valid), make_forward(identity, outputs="probabilities"), sink,
+        batch_size=4, prefetch=1,
+    )  # fmt: skip
+    assert stats.tiles_predicted <= 9 and len(rows_out) == len(grid.row_starts)
+    # the accumulator's tile rows plus the masks of at most a couple of tile rows
+    assert stats.max_rows_held <= 2 * tile, stats.max_rows_held
+
+
+def test_rows_held_do_not_depend_on_the_height_with_sparse_patches():
+    held = []
+    for height in (500, 3000):
+        valid = np.zeros((height, 200), bool)
+        valid[::250, ::50] = True  # scattered single valid pixels
+        img = np.where(valid, 0.5, 0.0)[None].astype(np.float32)
+        stats = run_tiles(
+            TileGrid(height, 200, 32, 8), array_reader(img, valid),
+            lambda b: b[:, 0], lambda *a: None, batch_size=8,
+        )  # fmt: skip
+        held.append(stats.max_rows_held)
+    assert max(held) <= 6 * 32, held
+
+
+def test_tensor_sink_and_integer_factor_on_the_cpu_device():
+    """The device code path (tensors in the sink, area pooling) runs with device="cpu"."""
+    rng = np.random.default_rng(5)
+    img = rng.integers(0, 256, (3, 128, 192), dtype=np.uint8)
+    got: list[torch.Tensor] = []
+
+    def sink(row_off, values, v):
+        assert isinstance(values, torch.Tensor) and values.device.type == "cpu" and v.all()
+        got.append(values)
+
+    grid = TileGrid(64, 96, 32, 8)
+    run_tiles(
+        grid, array_reader(img), make_forward(identity, outputs="probabilities"), sink,
+        batch_size=3, device="cpu", factor=2, tensor_sink=True,
+    )  # fmt: skip
+    out = torch.cat(got).numpy()
+    pooled = img[0].reshape(64, 2, 96, 2).astype(np.float64).mean(axis=(1, 3))
+    np.testing.assert_allclose(out, np.floor(pooled + 0.5), atol=1e-4)

@@ -11,9 +11,9 @@ import torch
 
 from roadseg.cli import main as cli_main
 from roadseg.errors import InputError
+from roadseg.inference import predictor
 from roadseg.inference.predictor import PredictConfig, predict_array, predict_scene
 from roadseg.models import CheckpointMeta, build_model, load_checkpoint, save_checkpoint
-from roadseg.raster.scene import RasterView
 from roadseg.raster.write import StripWriter, quantise
 from tests.raster.rasters import random_rgb, utm_transform, write_raster
 
@@ -88,11 +88,17 @@ def test_reads_and_writes_go_by_window(tmp_path, weights, monkeypatch):
         tmp_path / "scene.tif", random_rgb(h, w), tiled=True, blockxsize=64, blockysize=64
     )
     reads, writers = [], []
-    real_read = RasterView.read
+    real_reader = predictor._strip_reader
 
-    def spy_read(self, window):
-        reads.append(window)
-        return real_read(self, window)
+    def spy_reader(view):
+        read = real_reader(view)
+
+        def spy(row_off, n_rows):
+            image, valid = read(row_off, n_rows)
+            reads.append((n_rows, image.shape[2]))
+            return image, valid
+
+        return spy
 
     real_init = StripWriter.__init__
 
@@ -100,10 +106,10 @@ def test_reads_and_writes_go_by_window(tmp_path, weights, monkeypatch):
         real_init(self, *a, **kw)
         writers.append(self)
 
-    monkeypatch.setattr(RasterView, "read", spy_read)
+    monkeypatch.setattr(predictor, "_strip_reader", spy_reader)
     monkeypatch.setattr(StripWriter, "__init__", spy_init)
     predict_scene(scene, tmp_path / "out.tif", config(weights))
-    assert reads and all(r.height == TILE and r.width == w for r in reads)
+    assert reads and all(r == (TILE, w) for r in reads)
     assert len(reads) == 11  # one strip per tile row, nothing read twice
     (wr,) = writers
     assert all(win.height <= 256 for win in wr.windows_written)
@@ -206,3 +212,78 @@ def test_predict_array_restores_training_mode_and_masks(weights):
     assert prob.shape == (50, 60) and (prob[:10] == 0).all() and (prob[10:] > 0).all()
     with pytest.raises(InputError, match="has 2 band"):
         predict_array(model, meta, img[:2], config(weights))
+
+
+def test_probability_tags(tmp_path, weights):
+    import hashlib
+
+    scene = write_raster(tmp_path / "scene.tif", random_rgb(70, 80), transform=utm_transform(1.0))
+    out = tmp_path / "out.tif"
+    predict_scene(scene, out, config(weights))
+    with rasterio.open(out) as d:
+        tags = d.tags()
+    assert tags["ROADSEG_MODEL"] == weights.name
+    assert tags["ROADSEG_MODEL_SHA256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
+    assert tags["ROADSEG_ARCHITECTURE"] == "resunet"
+    assert float(tags["ROADSEG_MODEL_GSD_M"]) == 1.0
+    assert tags["ROADSEG_VALUE_SCALE"] == "p = v/255"
+    assert "ROADSEG_THRESHOLD" not in tags  # this checkpoint has no calibrated threshold
+    # with a calibrated threshold, it is stored
+    torch.manual_seed(0)
+    calibrated = tmp_path / "calibrated.safetensors"
+    meta = CheckpointMeta("resunet", {"filters": [4, 8]}, gsd_m=1.0, tile=TILE, threshold=0.37)
+    save_checkpoint(calibrated, build_model("resunet", filters=[4, 8]), meta)
+    predict_scene(scene, out, config(calibrated))
+    with rasterio.open(out) as d:
+        assert float(d.tags()["ROADSEG_THRESHOLD"]) == 0.37
+        assert d.tags()["ROADSEG_MODEL"] == "calibrated.safetensors"
+
+
+@pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
+def test_cli_logs_the_throughput(tmp_path, weights, caplog):
+    scene = write_raster(tmp_path / "scene.tif", random_rgb(70, 80))
+    out = tmp_path / "out.tif"
+    with caplog.at_level("INFO"):
+        code = cli_main(
+            ["predict", str(scene), "-o", str(out), "--weights", str(weights), "--tile", "64",
+             "--overlap", "8", "--no-progress"]
+        )  # fmt: skip
+    assert code == 0
+    assert any("MPix/s" in r.getMessage() for r in caplog.records)
+
+
+def test_huge_scene_warns_with_an_estimate(tmp_path, weights, caplog, monkeypatch):
+    import roadseg.inference.tags as tags
+
+    monkeypatch.setattr(tags, "HUGE_TILES", 5)
+    scene = write_raster(tmp_path / "scene.tif", random_rgb(150, 170), transform=utm_transform())
+    with caplog.at_level("WARNING"):
+        predict_scene(scene, tmp_path / "out.tif", config(weights))
+    (msg,) = [r.getMessage() for r in caplog.records if "tiles" in r.getMessage()]
+    assert "9 tiles" in msg and "about" in msg and " h " in msg
+
+
+def test_integer_factor_resampling_matches_the_gdal_path_with_nodata(
+    tmp_path, weights, monkeypatch
+):
+    """The on-device 2x area average and bilinear way back agree with GDAL's warper."""
+    data = np.repeat(np.repeat(random_rgb(75, 85, seed=3), 2, axis=1), 2, axis=2) | 1
+    data[:, 30:71, 100:] = 0  # nodata, not aligned to the 2x2 blocks
+    scene = write_raster(tmp_path / "s.tif", data, transform=utm_transform(0.5), nodata=0)
+    fast, slow = tmp_path / "fast.tif", tmp_path / "slow.tif"
+    res = predict_scene(scene, fast, config(weights))
+    assert res.resampled and res.predicted_shape == (75, 85)
+    monkeypatch.setattr(predictor, "integer_factor", lambda *a: None)  # force GDAL's warper
+    predict_scene(scene, slow, config(weights))
+    with rasterio.open(fast) as a, rasterio.open(slow) as b:
+        pa, pb = a.read(1).astype(int), b.read(1).astype(int)
+        ma, mb = a.dataset_mask() > 0, b.dataset_mask() > 0
+    expected = np.ones(ma.shape, bool)
+    expected[30:71, 100:] = False
+    np.testing.assert_array_equal(ma, expected)
+    np.testing.assert_array_equal(mb, expected)
+    # interior pixels agree to a grey level; next to nodata GDAL's warper weighs differently
+    near = np.zeros_like(expected)
+    near[26:75, 96:] = True
+    diff = np.abs(pa - pb)[expected & ~near]
+    assert diff.max() <= 1, diff.max()

@@ -64,9 +64,19 @@ def test_verify_written_catches_a_truncated_raster(tmp_path):
 
     path = tmp_path / "tmp.tif"
     with rasterio.open(
-        path, "w", driver="GTiff", width=512, height=512, count=1, dtype="uint8",
-        tiled=True, blockxsize=256, blockysize=256, compress="deflate",
-        crs="EPSG:32631", transform=Affine(1, 0, 500000, 0, -1, 5000000),
+        path,
+        "w",
+        driver="GTiff",
+        width=512,
+        height=512,
+        count=1,
+        dtype="uint8",
+        tiled=True,
+        blockxsize=256,
+        blockysize=256,
+        compress="deflate",
+        crs="EPSG:32631",
+        transform=Affine(1, 0, 500000, 0, -1, 5000000),
     ) as dst:
         dst.write(np.random.default_rng(0).integers(0, 255, (1, 512, 512), dtype=np.uint8))
     verify_written(path, (512, 512))  # complete: passes
@@ -76,3 +86,26 @@ def test_verify_written_catches_a_truncated_raster(tmp_path):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(OutputError, match=r"out\.tif: the raster was not written completely"):
         verify_written(path, (512, 512), name=tmp_path / "out.tif")
+
+
+def test_background_writer_quantised_rows_tags_and_errors(tmp_path):
+    import torch
+
+    from roadseg.raster.write import BackgroundWriter, quantise_tensor
+
+    h, w = 300, 40
+    prob = np.random.default_rng(1).random((h, w), dtype=np.float32)
+    path = tmp_path / "p.tif"
+    with StripWriter(path, h, w, UTM19N, utm_transform(), tags={"ROADSEG_X": "1"}) as wr:
+        with BackgroundWriter(wr, convert=lambda v, m: (quantise_tensor(v).numpy(), m)) as bg:
+            for row in range(0, h, 64):
+                bg.write_rows(row, torch.from_numpy(prob[row : row + 64]))
+    with rasterio.open(path) as d:
+        np.testing.assert_array_equal(d.read(1), quantise(prob))
+        assert d.tags()["ROADSEG_X"] == "1"
+    # a write error in the thread reaches the caller
+    wr = StripWriter(tmp_path / "q.tif", 10, 5, None, utm_transform())
+    bg = BackgroundWriter(wr)
+    bg.write_rows(3, np.zeros((2, 5), np.uint8))  # out of order: fails on the thread
+    with pytest.raises(ValueError, match="expected row 0"):
+        bg.close()
