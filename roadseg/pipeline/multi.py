@@ -1,6 +1,6 @@
 """The many-scene job: scenes fanned out on Dask, one merged network exported.
 
-See :mod:`roadseg.distributed.runner` for the task graph and the merge. This
+See :mod:`roadseg.pipeline.dask_runner` for the task graph and the merge. This
 module adds what the command line needs around it: the output checks up front,
 the all-or-nothing export of the merged network, the optional evaluation and the
 removal of the cache once everything is written.
@@ -14,10 +14,10 @@ import os
 from pathlib import Path
 
 from roadseg.atomic import atomic_path
-from roadseg.distributed.runner import MultiSceneResult, run_scenes
 from roadseg.errors import InputError, OutputError
 from roadseg.pipeline.cache import StageCache
 from roadseg.pipeline.config import ExtractConfig
+from roadseg.pipeline.dask_runner import MultiSceneResult, run_scenes
 from roadseg.pipeline.extract import (
     CACHE_FOLDER,
     StagedOutputs,

@@ -15,7 +15,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-REFERENCE = Path(__file__).resolve().parents[1] / "data" / "sample_reference" / "sample_reference.json"
+REFERENCE = (
+    Path(__file__).resolve().parents[1] / "data" / "sample_reference" / "sample_reference.json"
+)
 
 
 def _round(value: Any, digits: int) -> Any:
