@@ -9,6 +9,7 @@ The layers, lowest first (decided from what each part needs):
 
 0. ``errors`` -- the error model (and ``roadseg/__init__``, which imports nothing);
 0.5 ``atomic``, ``configfile`` -- atomic writes, config files;
+0.7 ``staging`` -- outputs published together, writability checks (uses ``atomic``'s errors);
 1. ``raster`` -- scene I/O, the pixel grid (``SceneGrid``), the GSD, resampling;
 2. ``models`` -- networks, the registry, checkpoints;
 3. ``inference`` -- probabilities of a scene;
@@ -37,6 +38,7 @@ LAYERS: dict[str, float] = {
     "errors": 0,
     "atomic": 0.5,
     "configfile": 0.5,
+    "staging": 0.7,
     "raster": 1,
     "models": 2,
     "inference": 3,

@@ -43,6 +43,7 @@ from roadseg.errors import InputError, RoadsegError
 from roadseg.pipeline.cache import StageCache
 from roadseg.pipeline.config import ExtractConfig
 from roadseg.pipeline.summary import RunSummary
+from roadseg.postprocess.level import ChosenThreshold
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class SceneOutcome:
     probability: str | None = None
     error: str | None = None
     worker: str | None = None
+    threshold: ChosenThreshold | None = None
 
     @property
     def ok(self) -> bool:
@@ -139,13 +141,14 @@ def vectorize_task(
     scene = str(stage.scene)
     try:
         cache = StageCache(cache_root, Path(scene).stem)
-        network, summary, _ = vectorize_and_summarise(stage, config, cache)
+        done = vectorize_and_summarise(stage, config, cache)
         return SceneOutcome(
             scene=scene,
-            network=network,
-            summary=summary,
+            network=done.network,
+            summary=done.summary,
             probability=str(stage.probability),
             worker=_worker_name(),
+            threshold=done.threshold,
         )
     except Exception as exc:
         log.warning("%s: failed: %s", scene, _error_text(exc))

@@ -9,19 +9,25 @@ Stages (each a library call with its own config; see :class:`ExtractConfig`):
    skeleton (by block with a halo), graph, graph cleaning in metres,
    georeferencing at pixel centres (bounded by the block size);
 3. **export** -- :func:`roadseg.vector.export_network` to every requested format;
-4. **evaluate** (optional) -- :func:`roadseg.evaluation.evaluate.run_evaluation`
+4. **evaluate** (optional) -- :func:`roadseg.pipeline.evaluate.evaluate_outputs`
    against road labels, report beside the output (``<out>.evaluation.json/.md/.png``).
+
+The threshold is chosen once per scene (:func:`choose_run_threshold`: the user's,
+else the level stored in the probability raster, else the model's calibrated
+one, else 0.5) and the same :class:`~roadseg.postprocess.level.ChosenThreshold`
+cuts the network and sets the evaluation's level.
 
 Resuming: stages 1-2 store their outputs in a cache folder under keys that hash
 the input file's identity and the parameters of that stage and every earlier one
-(:mod:`roadseg.pipeline.cache`). A run that was interrupted and is started again
+(:mod:`roadseg.pipeline.cache`, which also stores the networks). A run that was interrupted and is started again
 with the same arguments finds the completed stages and continues after the last
 of them. The cache is removed after a successful run unless ``keep_cache``.
 
 Outputs appear only when complete: every file is written to a temporary name
 and renamed, and the files of one export (e.g. ``roads.geojson`` plus
-``roads.nodes.geojson``) are first written into a temporary folder beside the
-target and moved into place only once all of them are written.
+``roads.nodes.geojson``) are first written into a staging folder beside the
+target (:class:`roadseg.staging.StagedOutputs`) and moved into place only once
+all of them are written.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ import json
 import logging
 import os
 import shutil
-import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,14 +46,25 @@ from tqdm import tqdm
 
 from roadseg.atomic import atomic_path
 from roadseg.errors import InputError, OutputError, RoadsegError
-from roadseg.pipeline.cache import StageCache, file_identity, stage_key
+from roadseg.inference import PredictResult
+from roadseg.pipeline.cache import (
+    StageCache,
+    file_identity,
+    read_cached_network,
+    stage_key,
+    write_cached_network,
+)
 from roadseg.pipeline.config import (
     RUNTIME_ONLY_PREDICT,
     RUNTIME_ONLY_VECTORIZE,
     ExtractConfig,
     stage_params,
 )
+from roadseg.pipeline.evaluate import evaluate_outputs, evaluation_paths
 from roadseg.pipeline.summary import RunSummary
+from roadseg.postprocess.level import ChosenThreshold, choose_threshold, stored_threshold
+from roadseg.staging import StagedOutputs, as_output_error, check_writable, wrap_os_error
+from roadseg.vector import RoadNetwork, VectorizeConfig
 
 log = logging.getLogger(__name__)
 
@@ -56,24 +73,36 @@ CACHE_FOLDER = ".roadseg-cache"
 
 @dataclass
 class PredictStage:
-    """The probability raster of a scene and what the inference stage reported."""
+    """The probability raster of a scene, what inference reported and whether it was cached."""
 
     scene: Path
     probability: Path
     key: str
-    info: dict[str, Any]
+    weights: Path
+    result: PredictResult
     cached: bool
     seconds: float
+
+
+@dataclass
+class SceneNetwork:
+    """Everything after inference for one scene (:func:`vectorize_and_summarise`)."""
+
+    network: RoadNetwork
+    summary: RunSummary
+    threshold: ChosenThreshold
+    kept: dict[str, Path] = field(default_factory=dict)
 
 
 @dataclass
 class ExtractResult:
     """What :func:`extract_scene` produced."""
 
-    network: Any  # roadseg.vector.RoadNetwork
+    network: RoadNetwork
     summary: RunSummary
     outputs: list[Path] = field(default_factory=list)
-    report: dict | None = None
+    report: dict[str, Any] | None = None
+    threshold: ChosenThreshold | None = None
 
 
 # ----------------------------------------------------------------------------- checks
@@ -94,19 +123,6 @@ def output_targets(out: Path, formats: list[str] | None) -> list[Path]:
     return export_paths(out, formats)
 
 
-def check_writable(path: Path, what: str = "output") -> None:
-    """Refuse an output whose folder is missing or read-only, or that is a folder."""
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise OutputError(f"{path}: {what} path is a folder")
-    if not parent.is_dir():
-        raise OutputError(f"{path}: {what} folder {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"{path}: {what} folder {parent} is not writable")
-    if path.exists() and not os.access(path, os.W_OK):
-        raise OutputError(f"{path}: {what} exists and is not writable")
-
-
 def resolve_weights(config: ExtractConfig) -> Path:
     """The checkpoint file the run will use (the installed default when none is given)."""
     from roadseg.models import default_weights_path
@@ -124,18 +140,28 @@ def cache_for(scene: Path, out: Path, config: ExtractConfig) -> StageCache:
     return StageCache(root, scene.stem)
 
 
-def _wrap_os_error(exc: BaseException, target: Path) -> RoadsegError:
-    msg = getattr(exc, "strerror", None) or str(exc)
-    return OutputError(f"{target}: could not write ({msg})")
-
-
 # ----------------------------------------------------------------------------- stages
+
+
+def _result_to_json(result: PredictResult) -> str:
+    return json.dumps(dataclasses.asdict(result), default=str)
+
+
+def _result_from_json(text: str) -> PredictResult | None:
+    """A cached :class:`PredictResult`, or ``None`` when the entry does not fit this version."""
+    data = json.loads(text)
+    try:
+        kwargs = {f.name: data[f.name] for f in dataclasses.fields(PredictResult)}
+    except KeyError:
+        return None
+    kwargs["out_path"] = Path(kwargs["out_path"])
+    for name in ("shape", "predicted_shape"):
+        kwargs[name] = tuple(kwargs[name])
+    return PredictResult(**kwargs)
 
 
 def predict_stage(scene: Path, config: ExtractConfig, cache: StageCache) -> PredictStage:
     """Stage 1: the probability raster of ``scene``, from the cache when complete there."""
-    import time
-
     from roadseg.inference import predict_scene
 
     check_scene_path(scene)
@@ -149,9 +175,10 @@ def predict_stage(scene: Path, config: ExtractConfig, cache: StageCache) -> Pred
     prob = cache.path("probability", key, ".tif")
     info_path = cache.path("probability", key, ".json")
     if config.output.resume and prob.exists() and info_path.exists():
-        info = json.loads(info_path.read_text())
-        log.info("%s: inference resumed from %s", scene, prob)
-        return PredictStage(scene, prob, key, info, True, 0.0)
+        cached = _result_from_json(info_path.read_text())
+        if cached is not None:
+            log.info("%s: inference resumed from %s", scene, prob)
+            return PredictStage(scene, prob, key, weights, cached, True, 0.0)
     cache.ensure()
     t0 = time.perf_counter()
     pcfg = dataclasses.replace(config.predict, weights=str(weights), progress=config.progress)
@@ -160,53 +187,49 @@ def predict_stage(scene: Path, config: ExtractConfig, cache: StageCache) -> Pred
     except OSError as exc:  # e.g. a full disk inside GDAL
         if isinstance(exc, RoadsegError):
             raise
-        raise _wrap_os_error(exc, prob) from exc
-    info = {
-        "shape": list(result.shape),
-        "predicted_shape": list(result.predicted_shape),
-        "tiles": result.tiles,
-        "tiles_predicted": result.tiles_predicted,
-        "scene_gsd_m": result.scene_gsd_m,
-        "model_gsd_m": result.model_gsd_m,
-        "resampled": result.resampled,
-        "device": result.device,
-        "tile": result.tile,
-        "overlap": result.overlap,
-        "weights": str(weights),
-    }
+        raise wrap_os_error(exc, prob) from exc
     with atomic_path(info_path) as tmp:
-        tmp.write_text(json.dumps(info))
-    return PredictStage(scene, prob, key, info, False, time.perf_counter() - t0)
+        tmp.write_text(_result_to_json(result))
+    return PredictStage(scene, prob, key, weights, result, False, time.perf_counter() - t0)
 
 
-def effective_vectorize_config(config: ExtractConfig, weights: Path) -> tuple[Any, str]:
-    """The VectorizeConfig with the threshold resolved (config > model's calibrated > 0.5)."""
+def choose_run_threshold(
+    config: ExtractConfig, weights: Path, probability: Path | None = None
+) -> ChosenThreshold:
+    """The run's threshold: the config's, else the level stored in ``probability``,
+    else ``weights``' calibrated level, else 0.5 (see :mod:`roadseg.postprocess.level`)."""
     from roadseg.models.checkpoint import read_meta
 
-    calibrated = read_meta(weights).threshold if config.threshold is None else None
-    spec, origin = config.effective_threshold(calibrated)
-    vcfg = dataclasses.replace(config.vectorize, threshold=spec, show_progress=config.progress)
-    return vcfg, origin
+    if config.threshold is not None:
+        return choose_threshold(config.threshold)
+    stored = stored_threshold(probability) if probability is not None else None
+    calibrated = read_meta(weights).threshold if stored is None else None
+    return choose_threshold(None, stored, calibrated, what=str(weights))
+
+
+def vectorize_config(config: ExtractConfig, threshold: ChosenThreshold) -> VectorizeConfig:
+    """The vectorisation options of ``config`` with the run's threshold."""
+    return dataclasses.replace(
+        config.vectorize, threshold=threshold.spec, show_progress=config.progress
+    )
 
 
 def vectorize_stage(
     stage: PredictStage,
     config: ExtractConfig,
     cache: StageCache,
+    threshold: ChosenThreshold,
     mask_out: Path | None = None,
     skeleton_out: Path | None = None,
-) -> tuple[Any, bool, float]:
+) -> tuple[RoadNetwork, bool, float]:
     """Stage 2: the road network of the probability raster (from the cache when complete).
 
     Returns ``(network, cached, seconds)``. With ``mask_out``/``skeleton_out`` those
     GeoTIFFs are written too (recomputed when the network itself came from the cache).
     """
-    import time
-
     from roadseg.vector import vectorize_raster, write_mask_and_skeleton
 
-    weights = Path(stage.info["weights"])
-    vcfg, origin = effective_vectorize_config(config, weights)
+    vcfg = vectorize_config(config, threshold)
     key = stage_key("vectorize", stage.key, stage_params(vcfg, RUNTIME_ONLY_VECTORIZE))
     t0 = time.perf_counter()
     if config.output.resume:
@@ -219,20 +242,27 @@ def vectorize_stage(
     network = vectorize_raster(
         stage.probability, vcfg, mask_out=mask_out, skeleton_out=skeleton_out
     )
+    _describe_network(network, stage, threshold)
+    write_cached_network(cache, key, network)
+    return network, False, time.perf_counter() - t0
+
+
+def _describe_network(
+    network: RoadNetwork, stage: PredictStage, threshold: ChosenThreshold
+) -> None:
+    """The network's metadata: its scene, model, threshold origin and georeferencing."""
     meta = network.metadata
     meta["source"] = str(stage.scene)
     meta.pop("probability_source", None)
-    meta["weights"] = Path(stage.info["weights"]).name
-    meta["threshold_from"] = origin
-    meta["model_gsd_m"] = stage.info.get("model_gsd_m")
+    meta["weights"] = stage.weights.name
+    meta["threshold_from"] = threshold.origin
+    meta["model_gsd_m"] = stage.result.model_gsd_m
     if network.crs is None:
         meta["georeferencing"] = "none: the scene has no CRS; coordinates are pixel (col, row)"
     else:
         tags = _georef_tags(stage.scene)
         if tags:
             meta["georeferencing"] = tags
-    write_cached_network(cache, key, network)
-    return network, False, time.perf_counter() - t0
 
 
 def _georef_tags(scene: Path) -> str | None:
@@ -246,102 +276,8 @@ def _georef_tags(scene: Path) -> str | None:
         return None
 
 
-def write_cached_network(cache: StageCache, key: str, network: Any) -> None:
-    """Store a network as GeoParquet (edges, nodes) plus a JSON header, the JSON last."""
-    edges = cache.path("network", key, ".edges.parquet")
-    nodes = cache.path("network", key, ".nodes.parquet")
-    header = cache.path("network", key, ".json")
-    cache.ensure()
-    for gdf, target in ((network.edges, edges), (network.nodes, nodes)):
-        with atomic_path(target) as tmp:
-            gdf.to_parquet(tmp, index=False)
-    head = {
-        "crs": network.crs.to_wkt() if network.crs is not None else None,
-        "gsd": network.gsd,
-        "metadata": network.metadata,
-    }
-    with atomic_path(header) as tmp:
-        tmp.write_text(json.dumps(head, default=str))
-
-
-def read_cached_network(cache: StageCache, key: str) -> Any | None:
-    """The network stored under ``key``, or ``None`` if there is no complete entry."""
-    import geopandas as gpd
-    import pyproj
-
-    from roadseg.vector import RoadNetwork
-
-    header = cache.lookup("network", key, ".json")
-    edges = cache.lookup("network", key, ".edges.parquet")
-    nodes = cache.lookup("network", key, ".nodes.parquet")
-    if header is None or edges is None or nodes is None:
-        return None
-    head = json.loads(header.read_text())
-    crs = pyproj.CRS.from_wkt(head["crs"]) if head["crs"] else None
-    return RoadNetwork(
-        gpd.read_parquet(edges), gpd.read_parquet(nodes), crs, float(head["gsd"]), head["metadata"]
-    )
-
-
-class StagedOutputs:
-    """Outputs written into a hidden folder beside ``out``, moved into place together.
-
-    Use as a context manager: files are created under :meth:`path`; :meth:`publish`
-    moves them next to ``out`` (``os.replace``, atomic per file, same file system);
-    leaving the ``with`` block without publishing (an error) removes them all.
-    """
-
-    def __init__(self, out: Path) -> None:
-        self.out = out
-        parent = out.parent if str(out.parent) else Path(".")
-        try:
-            self.dir = Path(tempfile.mkdtemp(prefix=f".{out.stem}.", suffix=".partial", dir=parent))
-        except OSError as exc:
-            raise _wrap_os_error(exc, out) from exc
-
-    def path(self, target: Path) -> Path:
-        """Where to write ``target`` (a file in ``out``'s folder) until it is published."""
-        return self.dir / target.name
-
-    def publish(self) -> list[Path]:
-        final = []
-        for path in sorted(self.dir.iterdir()):
-            if path.name.startswith("."):
-                continue  # a writer's own temporary file
-            target = self.out.parent / path.name
-            os.replace(path, target)
-            final.append(target)
-        self._remove_stale()
-        return final
-
-    def _remove_stale(self) -> None:
-        """Staging folders of earlier runs to the same output that were killed (SIGKILL,
-        power loss) before they could clean up; only ones older than this run's."""
-        created = self.dir.stat().st_mtime
-        for other in self.dir.parent.glob(f".{self.out.stem}.*.partial"):
-            try:
-                if other != self.dir and other.is_dir() and other.stat().st_mtime < created:
-                    shutil.rmtree(other, ignore_errors=True)
-            except OSError:
-                continue
-
-    def __enter__(self) -> StagedOutputs:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def _as_output_error(exc: OSError, out: Path) -> RoadsegError:
-    """An error of a staged write, re-worded to name the real output."""
-    if isinstance(exc, RoadsegError):
-        reason = str(exc).split(": ", 1)[-1]
-        return OutputError(f"{out}: {reason}")
-    return _wrap_os_error(exc, out)
-
-
 def export_staged(
-    network: Any, out: Path, formats: list[str] | None, staged: StagedOutputs
+    network: RoadNetwork, out: Path, formats: list[str] | None, staged: StagedOutputs
 ) -> None:
     """Export ``network`` into the staging folder (published later with the other outputs)."""
     from roadseg.vector import export_network
@@ -349,10 +285,10 @@ def export_staged(
     try:
         export_network(network, staged.path(out), formats)
     except OSError as exc:
-        raise _as_output_error(exc, out) from exc
+        raise as_output_error(exc, out) from exc
 
 
-def export_all_or_nothing(network: Any, out: Path, formats: list[str] | None) -> list[Path]:
+def export_all_or_nothing(network: RoadNetwork, out: Path, formats: list[str] | None) -> list[Path]:
     """Export ``network``; either every file of the export appears, or none does."""
     for t in output_targets(out, formats):
         check_writable(t)
@@ -376,57 +312,18 @@ def keep_intermediates(stage: PredictStage, folder: Path) -> dict[str, Path]:
     return paths
 
 
-def evaluation_paths(out: Path) -> dict[str, Path]:
-    stem = out.with_suffix("")
-    return {
-        "json": stem.with_name(stem.name + ".evaluation.json"),
-        "markdown": stem.with_name(stem.name + ".evaluation.md"),
-        "plot": stem.with_name(stem.name + ".evaluation.png"),
-    }
-
-
-def evaluate_stage(
-    stage: PredictStage, network_file: Path | None, labels: Path, out: Path, threshold: Any
-) -> tuple[dict, list[Path]]:
-    """Evaluate the probability raster (and the network) against ``labels``.
-
-    The report goes to ``<out stem>.evaluation.json``, ``.md`` and ``.png`` (pass a
-    staged ``out`` to publish them together with the network).
-    """
-    from roadseg.evaluation.evaluate import EvaluateConfig, run_evaluation
-    from roadseg.evaluation.report import to_markdown
-
-    if not labels.exists():
-        raise InputError(f"{labels}: labels file not found")
-    paths = evaluation_paths(out)
-    preds = [stage.probability] + ([network_file] if network_file is not None else [])
-    cfg = EvaluateConfig(
-        pred=preds,
-        labels=[labels],
-        scene=[stage.scene],
-        threshold=threshold.value if threshold.kind == "fixed" else 0.5,
-        json_path=paths["json"],
-        plot_path=paths["plot"],
-    )
-    result = run_evaluation(cfg)
-    with atomic_path(paths["markdown"]) as tmp:
-        tmp.write_text(to_markdown(result.report, result.breakeven), encoding="utf-8")
-    return result.report, [p for p in paths.values() if p.exists()]
-
-
 # ----------------------------------------------------------------------------- the job
 
 
-def summary_of(stage: PredictStage, network: Any) -> RunSummary:
-    info = stage.info
-    h, w = info["shape"]
+def summary_of(stage: PredictStage, network: RoadNetwork) -> RunSummary:
+    h, w = stage.result.shape
     return RunSummary(
         scene=str(stage.scene),
         width=int(w),
         height=int(h),
-        gsd_m=info.get("scene_gsd_m"),
-        model_gsd_m=info.get("model_gsd_m"),
-        tiles=int(info.get("tiles", 0)),
+        gsd_m=stage.result.scene_gsd_m,
+        model_gsd_m=stage.result.model_gsd_m,
+        tiles=int(stage.result.tiles),
         road_km=network.total_length_m / 1000.0,
         edges=len(network.edges),
         nodes=len(network.nodes),
@@ -439,9 +336,8 @@ def _evaluate_scene(
     out: Path,
     labels: Path,
     config: ExtractConfig,
-    summary: RunSummary,
-    kept_probability: Path | None = None,
-) -> dict:
+    done: SceneNetwork,
+) -> dict[str, Any]:
     """The evaluation stage of :func:`extract_scene`, reports written into ``staged``."""
     staged_out = staged.path(out)
     network_file = next(
@@ -452,19 +348,20 @@ def _evaluate_scene(
         ),
         None,
     )
-    vcfg, _ = effective_vectorize_config(config, Path(stage.info["weights"]))
     with (
-        summary.timed("evaluate"),
+        done.summary.timed("evaluate"),
         tqdm(total=1, desc="evaluate", unit="report", disable=not config.progress) as bar,
     ):
         try:
-            report, _ = evaluate_stage(stage, network_file, labels, staged_out, vcfg.threshold)
+            report, _ = evaluate_outputs(
+                [stage.probability], [stage.scene], labels, staged_out, done.threshold, network_file
+            )
         except OSError as exc:
-            raise _as_output_error(exc, out) from exc
+            raise as_output_error(exc, out) from exc
         bar.update()
     renames = {str(staged.dir): str(out.parent if str(out.parent) else Path("."))}
-    if kept_probability is not None:
-        renames[str(stage.probability)] = str(kept_probability)
+    if "probability" in done.kept:
+        renames[str(stage.probability)] = str(done.kept["probability"])
     files = evaluation_paths(staged_out)
     _rewrite_paths(files, renames)
     if files["json"].exists():  # the report as published, with its final paths
@@ -519,17 +416,23 @@ def extract_scene(
 
 
 def vectorize_and_summarise(
-    stage: PredictStage, config: ExtractConfig, cache: StageCache
-) -> tuple[Any, RunSummary, dict[str, Path]]:
+    stage: PredictStage,
+    config: ExtractConfig,
+    cache: StageCache,
+    threshold: ChosenThreshold | None = None,
+) -> SceneNetwork:
     """Everything after inference for one scene: the network, its summary, kept intermediates.
 
     Shared by the one-scene job and the Dask workers, so both time and report alike.
+    ``threshold``: the run's, chosen here (:func:`choose_run_threshold`) when not given.
     """
+    if threshold is None:
+        threshold = choose_run_threshold(config, stage.weights, stage.probability)
     kept: dict[str, Path] = {}
     if config.output.keep_intermediates:
         kept = keep_intermediates(stage, Path(config.output.keep_intermediates))
     network, net_cached, vec_s = vectorize_stage(
-        stage, config, cache, kept.get("mask"), kept.get("skeleton")
+        stage, config, cache, threshold, kept.get("mask"), kept.get("skeleton")
     )
     summary = summary_of(stage, network)
     summary.stage_s["inference"] = stage.seconds
@@ -537,14 +440,15 @@ def vectorize_and_summarise(
     summary.resumed += (["inference"] if stage.cached else []) + (
         ["vectorize"] if net_cached else []
     )
-    return network, summary, kept
+    return SceneNetwork(network, summary, threshold, kept)
 
 
 def _run_stages(
     scene: Path, out: Path, config: ExtractConfig, cache: StageCache, labels: Path | None
 ) -> ExtractResult:
     stage = predict_stage(scene, config, cache)
-    network, summary, kept = vectorize_and_summarise(stage, config, cache)
+    done = vectorize_and_summarise(stage, config, cache)
+    network, summary = done.network, done.summary
     if network.crs is None:
         summary.notes.append("the scene has no CRS: the network is in pixel coordinates")
     if len(network.edges) == 0:
@@ -560,12 +464,10 @@ def _run_stages(
             export_staged(network, out, config.output.formats, staged)
             bar.update()
         if labels is not None:
-            report = _evaluate_scene(
-                stage, staged, out, labels, config, summary, kept.get("probability")
-            )
+            report = _evaluate_scene(stage, staged, out, labels, config, done)
         outputs = staged.publish()
     summary.outputs += [str(p) for p in outputs]
-    summary.outputs += [str(p) for p in kept.values() if p.exists()]
+    summary.outputs += [str(p) for p in done.kept.values() if p.exists()]
 
     if config.output.summary_json:
         target = Path(config.output.summary_json)
@@ -574,4 +476,4 @@ def _run_stages(
     if not config.output.keep_cache:
         cache.clear()
     log.info("%s", summary.format())
-    return ExtractResult(network=network, summary=summary, outputs=outputs, report=report)
+    return ExtractResult(network, summary, outputs, report, done.threshold)

@@ -18,14 +18,10 @@ from roadseg.errors import InputError, OutputError
 from roadseg.pipeline.cache import StageCache
 from roadseg.pipeline.config import ExtractConfig
 from roadseg.pipeline.dask_runner import MultiSceneResult, run_scenes
-from roadseg.pipeline.extract import (
-    CACHE_FOLDER,
-    StagedOutputs,
-    check_writable,
-    evaluation_paths,
-    export_staged,
-    output_targets,
-)
+from roadseg.pipeline.evaluate import evaluate_outputs
+from roadseg.pipeline.extract import CACHE_FOLDER, export_staged, output_targets
+from roadseg.postprocess.level import ChosenThreshold, choose_threshold
+from roadseg.staging import StagedOutputs, check_writable
 
 log = logging.getLogger(__name__)
 
@@ -96,22 +92,28 @@ def extract_scenes(
 
 
 def _evaluate(result: MultiSceneResult, labels: Path, out: Path) -> list[Path]:
-    from roadseg.evaluation.evaluate import EvaluateConfig, run_evaluation
-    from roadseg.evaluation.report import to_markdown
-
+    """The report of every scene's probabilities, at the threshold the scenes were cut at."""
     ok = [o for o in result.succeeded if o.probability]
-    paths = evaluation_paths(out)
-    cfg = EvaluateConfig(
-        pred=[Path(str(o.probability)) for o in ok],
-        labels=[labels],
-        scene=[Path(o.scene) for o in ok],
-        json_path=paths["json"],
-        plot_path=paths["plot"],
+    _, files = evaluate_outputs(
+        [Path(str(o.probability)) for o in ok],
+        [Path(o.scene) for o in ok],
+        labels,
+        out,
+        run_threshold(result),
     )
-    ev = run_evaluation(cfg)
-    with atomic_path(paths["markdown"]) as tmp:
-        tmp.write_text(to_markdown(ev.report, ev.breakeven), encoding="utf-8")
-    return [p for p in paths.values() if p.exists()]
+    return files
+
+
+def run_threshold(result: MultiSceneResult) -> ChosenThreshold:
+    """The threshold the scenes were cut at (one per run: the same config and model)."""
+    chosen = {o.threshold for o in result.succeeded if o.threshold is not None}
+    if len(chosen) > 1:  # e.g. scenes resumed from probability rasters of different models
+        log.warning(
+            "scenes were cut at different thresholds (%s); evaluating at the first",
+            ", ".join(sorted(t.describe() for t in chosen)),
+        )
+    first = next((o.threshold for o in result.succeeded if o.threshold is not None), None)
+    return first if first is not None else choose_threshold(None, what="the merged network")
 
 
 def summary_dict(result: MultiSceneResult) -> dict:

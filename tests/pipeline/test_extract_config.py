@@ -7,7 +7,7 @@ import pytest
 from roadseg.errors import InputError
 from roadseg.models import CheckpointMeta, build_model, save_checkpoint
 from roadseg.pipeline.config import ExtractConfig, load_extract_config
-from roadseg.pipeline.extract import effective_vectorize_config
+from roadseg.pipeline.extract import choose_run_threshold
 from roadseg.tools import extract as tool
 
 
@@ -106,12 +106,12 @@ def test_threshold_defaults_to_the_models_calibrated_one(tmp_path):
         build_model("resunet", filters=[4, 8]),
         CheckpointMeta("resunet", {"filters": [4, 8]}, gsd_m=2.0),
     )
-    vcfg, origin = effective_vectorize_config(ExtractConfig(), calibrated)
-    assert (vcfg.threshold.kind, vcfg.threshold.value, origin) == ("fixed", 0.3, "model")
-    vcfg, origin = effective_vectorize_config(ExtractConfig(), plain)
-    assert (vcfg.threshold.value, origin) == (0.5, "default")
-    vcfg, origin = effective_vectorize_config(ExtractConfig(threshold=0.8), calibrated)
-    assert (vcfg.threshold.value, origin) == (0.8, "config")
+    chosen = choose_run_threshold(ExtractConfig(), calibrated)
+    assert (chosen.spec.kind, chosen.spec.value, chosen.origin) == ("fixed", 0.3, "model")
+    chosen = choose_run_threshold(ExtractConfig(), plain)
+    assert (chosen.spec.value, chosen.origin) == (0.5, "default")
+    chosen = choose_run_threshold(ExtractConfig(threshold=0.8), calibrated)
+    assert (chosen.spec.value, chosen.origin) == (0.8, "config")
     # vectorize.threshold in a file is the same option
     (tmp_path / "c.yaml").write_text("vectorize: {threshold: 0.65}\n")
     assert load_extract_config(tmp_path / "c.yaml").threshold == 0.65
