@@ -129,3 +129,14 @@ def shared_stored_threshold(rasters: list[str | os.PathLike[str]]) -> float | No
             f"({', '.join(f'{v:g}' for v in sorted(levels))}); give one with --threshold"
         )
     return levels.pop() if levels else None
+
+
+def threshold_of_rasters(
+    user: str | float | ThresholdSpec | None, rasters: list[str | os.PathLike[str]]
+) -> ChosenThreshold:
+    """The threshold for ``rasters`` without a model at hand (``vectorize``, ``evaluate``):
+    the user's, else the level they store, else the default with a warning."""
+    if user is not None:
+        return choose_threshold(user)
+    what = os.fspath(rasters[0]) if rasters else ""
+    return choose_threshold(None, shared_stored_threshold(rasters), what=what)

@@ -60,8 +60,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--threshold",
         type=float,
-        default=0.5,
-        help="probability threshold for relaxed/strict metrics and the overlay (default 0.5)",
+        default=None,
+        help="probability threshold for relaxed/strict metrics and the overlay (default: the "
+        "level stored in the probability raster by predict, else 0.5 with a warning)",
     )
     p.add_argument(
         "--highways",
@@ -134,6 +135,7 @@ def register(subparsers) -> None:
 def config_from_args(args: argparse.Namespace):
     from roadseg.evaluation.evaluate import EvaluateConfig
     from roadseg.evaluation.graph import APLSConfig, TOPOConfig
+    from roadseg.postprocess.level import threshold_of_rasters
 
     return EvaluateConfig(
         pred=list(args.pred),
@@ -142,7 +144,7 @@ def config_from_args(args: argparse.Namespace):
         valid_mask=list(args.valid_mask),
         exclude_white=args.exclude_white,
         rho=args.rho,
-        threshold=args.threshold,
+        threshold=threshold_of_rasters(args.threshold, args.pred).evaluation_level(),
         highways=args.highways,
         label_width_px=args.label_width_px,
         label_width_m=args.label_width_m,

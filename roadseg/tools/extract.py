@@ -55,6 +55,16 @@ FLAG_KEYS = {
 }
 
 
+def _default(key: str) -> str:
+    """The default of a dotted ExtractConfig key, as help text shows it (read from the dataclasses)."""
+    from roadseg.pipeline.config import ExtractConfig
+
+    node: object = ExtractConfig().to_dict()
+    for part in key.split("."):
+        node = node[part]  # type: ignore[index]
+    return f"{node:g}" if isinstance(node, float) else str(node)
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "scenes", nargs="+", metavar="SCENE", help="raster(s), folder(s) or a VRT mosaic"
@@ -65,13 +75,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-c", "--config", help="YAML or TOML file of options (flags override it)")
     g = p.add_argument_group("inference")
     g.add_argument("--weights", help="checkpoint .safetensors (default: the shipped model)")
-    g.add_argument("--device", help="auto | cpu | cuda[:N] (default auto)")
+    g.add_argument("--device", help=f"auto | cpu | cuda[:N] (default {_default('predict.device')})")
     g.add_argument("--tile", type=int, help="tile size in px (default: the model's)")
-    g.add_argument("--overlap", type=int, help="tile overlap in px (default 14)")
+    g.add_argument(
+        "--overlap", type=int, help=f"tile overlap in px (default {_default('predict.overlap')})"
+    )
     g.add_argument(
         "--blend",
         choices=["mean", "linear", "cosine", "spline"],
-        help="tile blending (default cosine)",
+        help=f"tile blending (default {_default('predict.blend')})",
     )
     g.add_argument(
         "--tta",
@@ -80,21 +92,53 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="D4 test-time augmentation",
     )
     g.add_argument("--amp", choices=["auto", "bf16", "fp16", "off"], help="mixed precision on CUDA")
-    g.add_argument("--batch-size", type=int, help="tiles per forward pass (default 8)")
+    g.add_argument(
+        "--batch-size",
+        type=int,
+        help=f"tiles per forward pass (default {_default('predict.batch_size')})",
+    )
     g.add_argument("--bands", help="1-based input bands in model order, e.g. 1,2,3")
     g = p.add_argument_group("vectorisation (lengths in metres)")
     g.add_argument(
         "--threshold",
         help="probability threshold: a number, otsu or hysteresis:LOW,HIGH "
-        "(default: the model's calibrated threshold)",
+        "(default: the level stored with the probabilities, i.e. the model's calibrated one)",
     )
-    g.add_argument("--min-object-m2", type=float, help="remove mask blobs smaller than this (m²)")
-    g.add_argument("--max-hole-m2", type=float, help="fill mask holes smaller than this (m²)")
-    g.add_argument("--min-spur-m", type=float, help="prune dead-end spurs shorter than this")
-    g.add_argument("--bridge-m", type=float, help="bridge gaps between road ends up to this")
-    g.add_argument("--min-component-m", type=float, help="drop networks shorter than this")
-    g.add_argument("--simplify-m", type=float, help="Douglas-Peucker tolerance")
-    g.add_argument("--junction-merge-m", type=float, help="merge junctions closer than this")
+    g.add_argument(
+        "--min-object-m2",
+        type=float,
+        help=f"remove mask blobs smaller than this (m²) (default {_default('vectorize.min_object_m2')})",
+    )
+    g.add_argument(
+        "--max-hole-m2",
+        type=float,
+        help=f"fill mask holes smaller than this (m²) (default {_default('vectorize.max_hole_m2')})",
+    )
+    g.add_argument(
+        "--min-spur-m",
+        type=float,
+        help=f"prune dead-end spurs shorter than this (default {_default('vectorize.min_spur_m')})",
+    )
+    g.add_argument(
+        "--bridge-m",
+        type=float,
+        help=f"bridge gaps between road ends up to this (default {_default('vectorize.bridge_m')})",
+    )
+    g.add_argument(
+        "--min-component-m",
+        type=float,
+        help=f"drop networks shorter than this (default {_default('vectorize.min_component_m')})",
+    )
+    g.add_argument(
+        "--simplify-m",
+        type=float,
+        help=f"Douglas-Peucker tolerance (default {_default('vectorize.simplify_m')})",
+    )
+    g.add_argument(
+        "--junction-merge-m",
+        type=float,
+        help=f"merge junctions closer than this (default {_default('vectorize.junction_merge_m')})",
+    )
     g = p.add_argument_group("outputs")
     g.add_argument(
         "--format",
@@ -131,8 +175,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--scheduler", metavar="ADDRESS", help="existing Dask scheduler, e.g. tcp://host:8786"
     )
-    g.add_argument("--workers", type=int, help="LocalCluster worker processes (default 2)")
-    g.add_argument("--threads-per-worker", type=int, help="threads per worker (default 1)")
+    g.add_argument(
+        "--workers",
+        type=int,
+        help=f"LocalCluster worker processes (default {_default('cluster.n_workers')})",
+    )
+    g.add_argument(
+        "--threads-per-worker",
+        type=int,
+        help=f"threads per worker (default {_default('cluster.threads_per_worker')})",
+    )
     g.add_argument(
         "--gpu-workers",
         action=argparse.BooleanOptionalAction,
@@ -142,7 +194,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--seam-m",
         type=float,
-        help="join road ends of neighbouring scenes within this (default 10)",
+        help="join road ends of neighbouring scenes within this "
+        f"(default {_default('cluster.seam_m')})",
     )
     g.add_argument(
         "--split-vrt", action="store_true", help="process each source of a VRT mosaic as a scene"

@@ -34,7 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="also/instead write these formats (geojson, gpkg, parquet, graphml); repeatable",
     )
     p.add_argument(
-        "--threshold", default="0.5", help="0.5 | otsu | hysteresis:0.3,0.6 (default 0.5)"
+        "--threshold",
+        default=None,
+        help="0.5 | otsu | hysteresis:0.3,0.6 (default: the level predict stored in the raster, "
+        "else 0.5 with a warning)",
     )
     p.add_argument(
         "--probability", help="probability raster on the same grid, for mean_prob along edges"
@@ -77,10 +80,12 @@ def main(args: argparse.Namespace) -> int:
     import logging
 
     from roadseg.postprocess.config import VectorizeConfig
+    from roadseg.postprocess.level import threshold_of_rasters
     from roadseg.vector import export_network, vectorize_raster
 
+    chosen = threshold_of_rasters(args.threshold, [args.raster])
     config = VectorizeConfig(
-        threshold=args.threshold,
+        threshold=chosen.spec,
         min_object_m2=args.min_object_m2,
         max_hole_m2=args.max_hole_m2,
         min_spur_m=args.min_spur_m,
@@ -97,6 +102,7 @@ def main(args: argparse.Namespace) -> int:
         show_progress=logging.getLogger().isEnabledFor(logging.INFO),
     )
     net = vectorize_raster(args.raster, config, args.probability, args.mask_out, args.skeleton_out)
+    net.metadata["threshold_from"] = chosen.origin
     written = export_network(net, args.out, args.formats)
     logging.getLogger("roadseg.vectorize").info("%r -> %s", net, ", ".join(map(str, written)))
     return 0
