@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from roadseg.configfile import from_mapping, load_mapping, merge_dotted, to_mapping
 from roadseg.errors import InputError
 from roadseg.inference import PredictConfig
-from roadseg.pipeline.settings import from_mapping, load_mapping, merge_dotted, to_mapping
 from roadseg.vector import ThresholdSpec, VectorizeConfig
 
 #: PredictConfig fields that change how fast, not what, is computed (left out of cache keys).

@@ -226,8 +226,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def config_from_args(args: argparse.Namespace):
     """The ExtractConfig of parsed arguments: file, then --set, then flags."""
+    from roadseg.configfile import parse_assignments
     from roadseg.pipeline.config import load_extract_config
-    from roadseg.pipeline.settings import parse_assignments
 
     overrides = parse_assignments(args.assignments)
     for dest, key in FLAG_KEYS.items():
