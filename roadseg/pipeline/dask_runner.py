@@ -118,7 +118,7 @@ def _scene_config(config: ExtractConfig) -> ExtractConfig:
 
 def predict_task(scene: str, config: ExtractConfig, cache_root: str, threads: int = 0) -> Any:
     """Inference of one scene on a worker; returns a ``PredictStage`` or a failed outcome."""
-    from roadseg.pipeline.extract import predict_stage
+    from roadseg.pipeline.stages import predict_stage
 
     _set_threads(config, threads)
     path = Path(scene)
@@ -133,7 +133,7 @@ def vectorize_task(
     stage: Any, config: ExtractConfig, cache_root: str, threads: int = 0
 ) -> SceneOutcome:
     """Vectorisation of one scene's probability raster on a worker."""
-    from roadseg.pipeline.extract import vectorize_and_summarise
+    from roadseg.pipeline.stages import vectorize_and_summarise
 
     if isinstance(stage, SceneOutcome):  # inference already failed
         return stage

@@ -7,7 +7,7 @@ import pytest
 from roadseg.errors import InputError
 from roadseg.models import CheckpointMeta, build_model, save_checkpoint
 from roadseg.pipeline.config import ExtractConfig, load_extract_config
-from roadseg.pipeline.extract import choose_run_threshold
+from roadseg.pipeline.stages import choose_run_threshold
 from roadseg.tools import extract as tool
 
 
