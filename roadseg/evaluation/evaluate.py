@@ -42,6 +42,7 @@ import math
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -225,7 +226,7 @@ def _label_mask_from_raster(r: _Raster) -> np.ndarray:
     return band > 0 if band.max() <= 1 else band >= 128
 
 
-def _metric_crs(gdf):
+def _metric_crs(gdf: Any) -> Any:
     """A metric CRS for vector metrics: the data's own if projected in metres, else local UTM."""
     if gdf.crs is not None and gdf.crs.is_projected:
         unit = gdf.crs.axis_info[0].unit_name if gdf.crs.axis_info else "metre"

@@ -10,6 +10,7 @@ import csv
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 from roadseg.atomic import atomic_path
 from roadseg.evaluation.pixel import BreakEvenResult
@@ -38,7 +39,7 @@ REPORT_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
-def json_safe(obj):
+def json_safe(obj: Any) -> Any:
     """Replace NaN/inf by None and numpy scalars by Python numbers, recursively."""
     if isinstance(obj, dict):
         return {str(k): json_safe(v) for k, v in obj.items()}
@@ -78,7 +79,7 @@ def write_curve_csv(be: BreakEvenResult, path: str | Path) -> None:
             )
 
 
-def _fmt(v) -> str:
+def _fmt(v: Any) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "n/a"
     if isinstance(v, float):

@@ -25,6 +25,8 @@ pixel; lengths are measured on edge geometries scaled by the GSD.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -82,7 +84,7 @@ def _join(a: dict, b: dict) -> dict:
     }
 
 
-def dissolve_degree2(g: nx.MultiGraph, nodes=None) -> nx.MultiGraph:
+def dissolve_degree2(g: nx.MultiGraph, nodes: Iterable[Any] | None = None) -> nx.MultiGraph:
     """Join the two edges meeting at each degree-2 node (in place; returns ``g``)."""
     todo = list(g.nodes) if nodes is None else [n for n in nodes if n in g]
     for x in todo:
@@ -148,7 +150,7 @@ def merge_close_junctions(g: nx.MultiGraph, junction_merge_m: float, gsd: Gsd) -
 
     gy, gx = gsd
 
-    def short_edges(nodes):
+    def short_edges(nodes: Iterable[Any]) -> list[Any]:
         out = []
         for u in nodes:
             if u not in g or g.degree(u) < 3:

@@ -121,8 +121,7 @@ def shared_stored_threshold(rasters: list[str | os.PathLike[str]]) -> float | No
     """
     from roadseg.errors import InputError
 
-    levels = {stored_threshold(r) for r in rasters}
-    levels.discard(None)
+    levels = {v for v in (stored_threshold(r) for r in rasters) if v is not None}
     if len(levels) > 1:
         raise InputError(
             f"{os.fspath(rasters[0])}: the probability rasters store different thresholds "

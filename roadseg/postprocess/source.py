@@ -61,7 +61,7 @@ class RasterInfo:
         return self.height, self.width
 
 
-def _gsd_metres(transform, crs, height: int, width: int) -> tuple[float, float]:
+def _gsd_metres(transform: Any, crs: Any, height: int, width: int) -> tuple[float, float]:
     """Pixel size in metres along x (columns) and y (rows); transform units without a CRS."""
     size = pixel_size_m(crs, transform, width, height)
     return size or (math.hypot(transform.a, transform.d), math.hypot(transform.b, transform.e))
@@ -128,7 +128,7 @@ def open_source(path: str | Path, block_size: int = 2048, scan: bool = True) -> 
     return info
 
 
-def _scan(ds, info: RasterInfo, block_size: int) -> None:
+def _scan(ds: Any, info: RasterInfo, block_size: int) -> None:
     """One pass over the raster: value range checks, {0,1} detection, histogram."""
     hist = np.zeros(256, np.int64)
     vmin, vmax = math.inf, -math.inf
@@ -209,7 +209,7 @@ class WindowReader:
     def __enter__(self) -> WindowReader:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     @property

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -120,7 +121,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def register(subparsers) -> None:
+def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "evaluate",
         help="score predictions against OSM/vector/raster labels (relaxed P/R, break-even, "
@@ -132,7 +133,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=main)
 
 
-def config_from_args(args: argparse.Namespace):
+def config_from_args(args: argparse.Namespace) -> Any:
     from roadseg.evaluation.evaluate import EvaluateConfig
     from roadseg.evaluation.graph import APLSConfig, TOPOConfig
     from roadseg.postprocess.level import threshold_of_rasters

@@ -14,6 +14,10 @@ input, option or output; with several scenes, the number of scenes that failed.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from roadseg.pipeline.config import ExtractConfig
 import argparse
 import logging
 from pathlib import Path
@@ -224,7 +228,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
-def config_from_args(args: argparse.Namespace):
+def config_from_args(args: argparse.Namespace) -> ExtractConfig:
     """The ExtractConfig of parsed arguments: file, then --set, then flags."""
     from roadseg.configfile import parse_assignments
     from roadseg.pipeline.config import load_extract_config

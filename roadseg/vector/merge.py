@@ -15,6 +15,7 @@ than the seam) are not deduplicated.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -23,7 +24,7 @@ from roadseg.errors import InputError
 from roadseg.vector.network import RoadNetwork, empty_network
 
 
-def _metres_per_unit(crs, y_mid: float) -> float:
+def _metres_per_unit(crs: Any, y_mid: float) -> float:
     if crs is None:
         return 1.0
     if crs.is_geographic:

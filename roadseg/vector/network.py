@@ -48,7 +48,9 @@ class RoadNetwork:
         )
 
 
-def pixel_to_map(transform, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def pixel_to_map(
+    transform: Any, rows: np.ndarray, cols: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Map coordinates of pixel positions through ``transform`` at pixel centres."""
     a, b, c, d, e, f = (
         transform.a,
@@ -63,7 +65,7 @@ def pixel_to_map(transform, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndar
     return a * cc + b * rr + c, d * cc + e * rr + f
 
 
-def empty_network(crs, gsd: float, metadata: dict | None = None) -> RoadNetwork:
+def empty_network(crs: Any, gsd: float, metadata: dict | None = None) -> RoadNetwork:
     import geopandas as gpd
 
     edges = gpd.GeoDataFrame({c: [] for c in EDGE_COLUMNS}, geometry=[], crs=crs)
@@ -84,8 +86,8 @@ def empty_network(crs, gsd: float, metadata: dict | None = None) -> RoadNetwork:
 
 def graph_to_network(
     g: nx.MultiGraph,
-    transform,
-    crs,
+    transform: Any,
+    crs: Any,
     gsd_rc: tuple[float, float],
     metadata: dict | None = None,
 ) -> RoadNetwork:

@@ -23,6 +23,7 @@ import math
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +53,9 @@ def block_params(info: RasterInfo, config: VectorizeConfig) -> BlockParams:
     )
 
 
-def _tiff_sink(stack: contextlib.ExitStack, path: Path, info: RasterInfo, nodata=None):
+def _tiff_sink(
+    stack: contextlib.ExitStack, path: Path, info: RasterInfo, nodata: float | None = None
+) -> Any:
     import rasterio
 
     tmp = stack.enter_context(atomic_path(path))
@@ -144,7 +147,7 @@ def _sample(path: Path, info: RasterInfo, sk: SkeletonPixels, block_size: int) -
     return out
 
 
-def clean_graph(g, config: VectorizeConfig, gsd_rc: tuple[float, float]):
+def clean_graph(g: Any, config: VectorizeConfig, gsd_rc: tuple[float, float]) -> Any:
     """Step 4 on a pixel-space graph (in place; returns it)."""
     clean.dissolve_degree2(g)
     clean.merge_close_junctions(g, config.junction_merge_m, gsd_rc)
