@@ -132,45 +132,61 @@ def _coerce_union(value: Any, tp: Any, where: str) -> Any:
     raise InputError(f"{where}: expected {names}, got {value!r}")
 
 
-def _coerce_scalar(value: Any, tp: type, where: str) -> Any:
-    """bool, int, float, str and paths, from their own type or from text."""
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in _TRUE | _FALSE and not isinstance(value, float):
-            return text in _TRUE
-        raise InputError(f"{where}: expected true or false, got {value!r}")
-    if tp in (int, float):
-        if isinstance(value, bool):
-            raise InputError(f"{where}: expected a number, got {value!r}")
-        if tp is int and isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, int | float) and not (tp is int and isinstance(value, float)):
+def _coerce_bool(value: Any, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE | _FALSE and not isinstance(value, float):
+        return text in _TRUE
+    raise InputError(f"{where}: expected true or false, got {value!r}")
+
+
+def _coerce_number(value: Any, tp: type, where: str) -> Any:
+    """An int or a float: from a number of that kind (an integral float for an int) or text."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if tp is float or isinstance(value, int):
             return tp(value)
-        if isinstance(value, str):
-            try:  # YAML reads "3e-4" as text
-                return tp(value.strip())
-            except ValueError:
-                pass
-        kind = "a whole number" if tp is int else "a number"
-        raise InputError(f"{where}: expected {kind}, got {value!r}")
+        if value.is_integer():
+            return int(value)
+    elif isinstance(value, str):
+        try:  # YAML reads "3e-4" as text
+            return tp(value.strip())
+        except ValueError:
+            pass
+    kind = "a whole number" if tp is int else "a number"
+    raise InputError(f"{where}: expected {kind}, got {value!r}")
+
+
+def _coerce_text(value: Any, where: str) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise InputError(f"{where}: expected text, got {value!r}")
+
+
+def _coerce_enum(value: Any, tp: type[enum.Enum], where: str) -> enum.Enum:
+    try:
+        return tp(value)
+    except ValueError:
+        choices = ", ".join(str(m.value) for m in tp)
+        raise InputError(f"{where}: {value!r} is not one of {choices}") from None
+
+
+def _coerce_scalar(value: Any, tp: type, where: str) -> Any:
+    """bool, int, float, str, paths and enums, from their own type or from text."""
+    if tp is bool:
+        return _coerce_bool(value, where)
+    if tp in (int, float):
+        return _coerce_number(value, tp, where)
     if tp is str:
-        if isinstance(value, str):
-            return value
-        if isinstance(value, os.PathLike):
-            return os.fspath(value)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return str(value)
-        raise InputError(f"{where}: expected text, got {value!r}")
+        return _coerce_text(value, where)
     if issubclass(tp, os.PathLike | Path) and isinstance(value, str | os.PathLike):
         return Path(value)
     if issubclass(tp, enum.Enum):
-        try:
-            return tp(value)
-        except ValueError:
-            choices = ", ".join(str(m.value) for m in tp)
-            raise InputError(f"{where}: {value!r} is not one of {choices}") from None
+        return _coerce_enum(value, tp, where)
     return value
 
 
@@ -203,10 +219,7 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     if origin in (typing.Union, types.UnionType):
         return _coerce_union(value, tp, where)
     if origin is typing.Literal:
-        if value in typing.get_args(tp):
-            return value
-        choices = ", ".join(map(str, typing.get_args(tp)))
-        raise InputError(f"{where}: {value!r} is not one of {choices}")
+        return _coerce_literal(value, tp, where)
     if value is None:
         raise InputError(f"{where}: a value is required")
     if _is_dataclass_type(tp):
@@ -214,13 +227,24 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     if origin in (list, tuple, collections.abc.Sequence) or tp in (list, tuple):
         return _coerce_sequence(value, tp, where)
     if origin in (dict, collections.abc.Mapping) or tp is dict:
-        if not isinstance(value, Mapping):
-            raise InputError(f"{where}: expected a mapping, got {value!r}")
-        kt, vt = typing.get_args(tp) or (Any, Any)
-        return {_coerce(k, kt, where): _coerce(v, vt, f"{where}.{k}") for k, v in value.items()}
+        return _coerce_mapping(value, tp, where)
     if isinstance(tp, type):
         return _coerce_scalar(value, tp, where)
     return value
+
+
+def _coerce_literal(value: Any, tp: Any, where: str) -> Any:
+    if value in typing.get_args(tp):
+        return value
+    choices = ", ".join(map(str, typing.get_args(tp)))
+    raise InputError(f"{where}: {value!r} is not one of {choices}")
+
+
+def _coerce_mapping(value: Any, tp: Any, where: str) -> dict[Any, Any]:
+    if not isinstance(value, Mapping):
+        raise InputError(f"{where}: expected a mapping, got {value!r}")
+    kt, vt = typing.get_args(tp) or (Any, Any)
+    return {_coerce(k, kt, where): _coerce(v, vt, f"{where}.{k}") for k, v in value.items()}
 
 
 def _coerce_dataclass(value: Any, tp: type, where: str) -> Any:
