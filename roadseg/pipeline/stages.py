@@ -270,6 +270,7 @@ def vectorize_and_summarise(
     network, net_cached, vec_s = vectorize_stage(
         stage, config, cache, threshold, kept.get("mask"), kept.get("skeleton")
     )
+    threshold = threshold.applied(network.metadata.get("threshold_level"))
     summary = summary_of(stage, network)
     summary.stage_s["inference"] = stage.seconds
     summary.stage_s["vectorize"] = vec_s

@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -48,15 +49,25 @@ class ChosenThreshold:
     spec: ThresholdSpec
     origin: Origin
     source: str
+    used_level: float | None = None  # otsu/hysteresis: the (low) level vectorisation used
 
     @property
     def level(self) -> float | None:
         """The probability level of a fixed threshold (``None`` for otsu/hysteresis)."""
         return self.spec.value if self.spec.kind == "fixed" else None
 
+    def applied(self, used_level: float | None) -> ChosenThreshold:
+        """This threshold with the level vectorisation resolved it to (otsu, hysteresis)."""
+        if self.level is not None or used_level is None:
+            return self
+        return dataclasses.replace(self, used_level=float(used_level))
+
     def evaluation_level(self) -> float:
-        """The level the relaxed/strict metrics use: the fixed level, else the default."""
-        return DEFAULT_THRESHOLD if self.level is None else self.level
+        """The level the relaxed/strict metrics use: the level the network was cut at
+        (fixed, or as otsu/hysteresis resolved it), else the default."""
+        if self.level is not None:
+            return self.level
+        return DEFAULT_THRESHOLD if self.used_level is None else self.used_level
 
     def describe(self) -> str:
         return f"{self.spec} ({self.origin}: {self.source})"

@@ -193,6 +193,7 @@ def vectorize_raster(
         "probability_source": str(probability_path) if probability_path else None,
         "input_kind": info.kind,
         "threshold": params.threshold.description,
+        "threshold_level": params.threshold.level,
         "gsd_m": [info.gsd_y, info.gsd_x],
         "crs": crs.to_string() if crs is not None else None,
         "coordinates": "pixel" if info.pixel_coords else "map",

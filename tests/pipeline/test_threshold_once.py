@@ -118,3 +118,24 @@ def test_many_scene_evaluation_uses_the_models_level(tmp_path):
     report = json.loads((tmp_path / "out" / "net.evaluation.json").read_text())
     assert report["inputs"]["parameters"]["threshold"] == pytest.approx(0.3)
     assert {o.threshold.origin for o in result.succeeded} == {"model"}
+
+
+@pytest.mark.parametrize("spec", ["otsu", "hysteresis:0.3,0.6"])
+def test_extract_evaluates_at_the_level_otsu_or_hysteresis_used(
+    tmp_path, brightness_model, road_scene, spec
+):
+    from roadseg.pipeline.extract import extract_scene
+
+    with rasterio.open(road_scene) as src:
+        profile = dict(src.profile, count=1)
+    labels = tmp_path / "labels.tif"
+    with rasterio.open(labels, "w", **profile) as dst:
+        dst.write((draw_roads(256, 384, ROADS, 3) * 255).astype(np.uint8)[None])
+    overrides = {"predict.weights": str(brightness_model), "output.evaluate": str(labels)}
+    config = load_extract_config(None, {**overrides, **FAST, "threshold": spec})
+    result = extract_scene(road_scene, tmp_path / "roads.geojson", config)
+    level = result.network.metadata["threshold_level"]
+    assert result.threshold is not None and result.threshold.used_level == level
+    assert level != 0.5
+    report = json.loads((tmp_path / "roads.evaluation.json").read_text())
+    assert report["inputs"]["parameters"]["threshold"] == pytest.approx(level)
