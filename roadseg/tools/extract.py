@@ -77,6 +77,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "-o", "--output", required=True, help="output network (.geojson, .gpkg, .parquet, .graphml)"
     )
     p.add_argument("-c", "--config", help="YAML or TOML file of options (flags override it)")
+    _inference_arguments(p)
+    _vectorize_arguments(p)
+    _output_arguments(p)
+    _cluster_arguments(p)
+    p.add_argument(
+        "--set",
+        dest="assignments",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other option, e.g. --set vectorize.border=none (repeatable)",
+    )
+    p.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bars"
+    )
+
+
+def _inference_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags of PredictConfig."""
     g = p.add_argument_group("inference")
     g.add_argument("--weights", help="checkpoint .safetensors (default: the shipped model)")
     g.add_argument("--device", help=f"auto | cpu | cuda[:N] (default {_default('predict.device')})")
@@ -102,6 +121,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help=f"tiles per forward pass (default {_default('predict.batch_size')})",
     )
     g.add_argument("--bands", help="1-based input bands in model order, e.g. 1,2,3")
+
+
+def _vectorize_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags of the threshold and VectorizeConfig."""
     g = p.add_argument_group("vectorisation (lengths in metres)")
     g.add_argument(
         "--threshold",
@@ -143,6 +166,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=float,
         help=f"merge junctions closer than this (default {_default('vectorize.junction_merge_m')})",
     )
+
+
+def _output_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags of OutputConfig."""
     g = p.add_argument_group("outputs")
     g.add_argument(
         "--format",
@@ -175,6 +202,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="keep the cache after success",
     )
     g.add_argument("--summary-json", help="also write the run summary as JSON")
+
+
+def _cluster_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags of ClusterConfig and how scenes are found."""
     g = p.add_argument_group("many scenes (Dask)")
     g.add_argument(
         "--scheduler", metavar="ADDRESS", help="existing Dask scheduler, e.g. tcp://host:8786"
@@ -203,17 +234,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--split-vrt", action="store_true", help="process each source of a VRT mosaic as a scene"
-    )
-    p.add_argument(
-        "--set",
-        dest="assignments",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="any other option, e.g. --set vectorize.border=none (repeatable)",
-    )
-    p.add_argument(
-        "--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bars"
     )
 
 
