@@ -62,6 +62,7 @@ from roadseg.evaluation.pixel import (
 from roadseg.osm.grid import SceneGrid
 from roadseg.osm.load import RoadLoadConfig, is_osm_file, is_vector_file, load_roads
 from roadseg.osm.rasterize import MASSACHUSETTS_WIDTH_PX, rasterize_roads
+from roadseg.postprocess.config import DEFAULT_THRESHOLD
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ class EvaluateConfig:
     valid_mask: list[Path] = field(default_factory=list)
     exclude_white: bool = False
     rho: int = DEFAULT_RHO
-    threshold: float = 0.5
+    threshold: float = DEFAULT_THRESHOLD
     highways: str | list[str] | None = None
     label_width_px: float = MASSACHUSETTS_WIDTH_PX
     label_width_m: float | None = None

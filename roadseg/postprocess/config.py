@@ -32,6 +32,10 @@ from roadseg.errors import InputError
 
 ThresholdKind = Literal["fixed", "otsu", "hysteresis"]
 
+#: The level used when nothing says which (see :mod:`roadseg.postprocess.level`): the
+#: only place 0.5 is written.
+DEFAULT_THRESHOLD = 0.5
+
 
 @dataclass(frozen=True)
 class ThresholdSpec:
@@ -47,7 +51,7 @@ class ThresholdSpec:
     """
 
     kind: ThresholdKind = "fixed"
-    value: float = 0.5
+    value: float = DEFAULT_THRESHOLD
     low: float = 0.3
     high: float = 0.6
 

@@ -30,12 +30,10 @@ import warnings
 from dataclasses import dataclass
 from typing import Literal
 
-from roadseg.postprocess.config import ThresholdSpec
+from roadseg.postprocess.config import DEFAULT_THRESHOLD, ThresholdSpec
 
 log = logging.getLogger(__name__)
 
-#: The level used when nothing else says which: the only place 0.5 is written.
-DEFAULT_THRESHOLD = 0.5
 #: The probability GeoTIFF's tag holding the model's calibrated threshold.
 THRESHOLD_TAG = "ROADSEG_THRESHOLD"
 
