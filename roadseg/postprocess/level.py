@@ -28,6 +28,7 @@ import math
 import os
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from roadseg.postprocess.config import DEFAULT_THRESHOLD, ThresholdSpec
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 THRESHOLD_TAG = "ROADSEG_THRESHOLD"
 
 Origin = Literal["config", "model", "default"]
+
+_RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img", ".jp2", ".png", ".jpg", ".jpeg")
 
 
 @dataclass(frozen=True)
@@ -146,5 +149,7 @@ def threshold_of_rasters(
     the user's, else the level they store, else the default with a warning."""
     if user is not None:
         return choose_threshold(user)
-    what = os.fspath(rasters[0]) if rasters else ""
-    return choose_threshold(None, shared_stored_threshold(rasters), what=what)
+    rasters = [r for r in rasters if Path(r).suffix.lower() in _RASTER_SUFFIXES]
+    if not rasters:  # networks only: no level to choose, none to warn about
+        return ChosenThreshold(ThresholdSpec.parse(DEFAULT_THRESHOLD), "default", "no raster")
+    return choose_threshold(None, shared_stored_threshold(rasters), what=os.fspath(rasters[0]))
