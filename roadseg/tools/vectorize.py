@@ -11,7 +11,7 @@ _DEFAULTS_NOTE = (
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from roadseg.postprocess.config import VectorizeConfig
+    from roadseg.vector.config import VectorizeConfig
 
     d = VectorizeConfig.__dataclass_fields__
     p = sub.add_parser(
@@ -79,9 +79,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     import logging
 
-    from roadseg.postprocess.config import VectorizeConfig
     from roadseg.postprocess.level import threshold_of_rasters
     from roadseg.vector import export_network, vectorize_raster
+    from roadseg.vector.config import VectorizeConfig
 
     chosen = threshold_of_rasters(args.threshold, [args.raster])
     config = VectorizeConfig(

@@ -30,11 +30,11 @@ import numpy as np
 from roadseg.atomic import atomic_path
 from roadseg.errors import InputError
 from roadseg.postprocess import clean
-from roadseg.postprocess.config import VectorizeConfig
 from roadseg.postprocess.graph import skeleton_to_graph
 from roadseg.postprocess.skeleton import BlockParams, SkeletonPixels, skeletonize_blocks
 from roadseg.postprocess.source import RasterInfo, WindowReader, open_source
 from roadseg.postprocess.threshold import resolve_threshold
+from roadseg.vector.config import VectorizeConfig
 from roadseg.vector.network import RoadNetwork, graph_to_network
 
 log = logging.getLogger(__name__)
