@@ -59,10 +59,10 @@ from roadseg.evaluation.pixel import (
     relaxed_counts,
     to_levels,
 )
-from roadseg.osm.grid import SceneGrid
 from roadseg.osm.load import RoadLoadConfig, is_osm_file, is_vector_file, load_roads
 from roadseg.osm.rasterize import MASSACHUSETTS_WIDTH_PX, rasterize_roads
 from roadseg.postprocess.config import DEFAULT_THRESHOLD
+from roadseg.raster.georef import SceneGrid
 
 log = logging.getLogger(__name__)
 
