@@ -86,9 +86,13 @@ def output_targets(out: Path, formats: list[str] | None) -> list[Path]:
     return export_paths(out, formats)
 
 
+def cache_root(out: Path, config: ExtractConfig) -> Path:
+    """The cache folder of a run writing ``out``: ``--cache-dir``, else one beside ``out``."""
+    return Path(config.output.cache_dir) if config.output.cache_dir else out.parent / CACHE_FOLDER
+
+
 def cache_for(scene: Path, out: Path, config: ExtractConfig) -> StageCache:
-    root = Path(config.output.cache_dir) if config.output.cache_dir else out.parent / CACHE_FOLDER
-    return StageCache(root, scene.stem)
+    return StageCache(cache_root(out, config), scene.stem)
 
 
 def export_staged(

@@ -19,7 +19,7 @@ from roadseg.pipeline.cache import StageCache
 from roadseg.pipeline.config import ExtractConfig
 from roadseg.pipeline.dask_runner import MultiSceneResult, run_scenes
 from roadseg.pipeline.evaluate import evaluate_outputs
-from roadseg.pipeline.extract import CACHE_FOLDER, export_staged, output_targets
+from roadseg.pipeline.extract import cache_root, export_staged, output_targets
 from roadseg.postprocess.level import ChosenThreshold, choose_threshold
 from roadseg.staging import StagedOutputs, check_writable
 
@@ -48,7 +48,7 @@ def extract_scenes(
     targets = output_targets(out, config.output.formats)
     for t in targets:
         check_writable(t)
-    root = Path(config.output.cache_dir) if config.output.cache_dir else out.parent / CACHE_FOLDER
+    root = cache_root(out, config)
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
