@@ -86,6 +86,14 @@ def output_targets(out: Path, formats: list[str] | None) -> list[Path]:
     return export_paths(out, formats)
 
 
+def labels_of(config: ExtractConfig) -> Path | None:
+    """The labels to evaluate against (``None``: no evaluation); refused when missing."""
+    labels = Path(config.output.evaluate) if config.output.evaluate else None
+    if labels is not None and not labels.exists():
+        raise InputError(f"{labels}: labels file not found")
+    return labels
+
+
 def cache_root(out: Path, config: ExtractConfig) -> Path:
     """The cache folder of a run writing ``out``: ``--cache-dir``, else one beside ``out``."""
     return Path(config.output.cache_dir) if config.output.cache_dir else out.parent / CACHE_FOLDER
@@ -178,9 +186,7 @@ def extract_scene(
         check_writable(t)
     if scene.resolve() in {t.resolve() for t in targets}:
         raise InputError(f"{out}: the output would overwrite the input scene")
-    labels = Path(config.output.evaluate) if config.output.evaluate else None
-    if labels is not None and not labels.exists():
-        raise InputError(f"{labels}: labels file not found")
+    labels = labels_of(config)
     cache = cache_for(scene, out, config)
     try:
         cache.ensure()

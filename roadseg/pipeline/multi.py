@@ -19,7 +19,7 @@ from roadseg.pipeline.cache import StageCache
 from roadseg.pipeline.config import ExtractConfig
 from roadseg.pipeline.dask_runner import MultiSceneResult, run_scenes
 from roadseg.pipeline.evaluate import evaluate_outputs
-from roadseg.pipeline.extract import cache_root, export_staged, output_targets
+from roadseg.pipeline.extract import cache_root, export_staged, labels_of, output_targets
 from roadseg.postprocess.level import ChosenThreshold, choose_threshold
 from roadseg.staging import StagedOutputs, check_writable
 
@@ -53,9 +53,7 @@ def extract_scenes(
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{root}: cannot create the cache folder ({exc.strerror})") from exc
-    labels = Path(config.output.evaluate) if config.output.evaluate else None
-    if labels is not None and not labels.exists():
-        raise InputError(f"{labels}: labels file not found")
+    labels = labels_of(config)
     cl = config.cluster
     result = run_scenes(
         scenes,
