@@ -122,3 +122,11 @@ def test_example_config_documents_the_defaults():
 
     example = Path(__file__).resolve().parents[2] / "configs" / "extract_example.yaml"
     assert load_extract_config(example).to_dict() == ExtractConfig().to_dict()
+
+
+def test_extract_without_flags_is_the_dataclass_defaults():
+    from roadseg.cli import build_parser
+    from roadseg.tools.extract import config_from_args
+
+    args = build_parser().parse_args(["extract", "s.tif", "-o", "r.geojson"])
+    assert config_from_args(args).to_dict() == ExtractConfig().to_dict()
