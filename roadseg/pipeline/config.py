@@ -15,8 +15,9 @@ are the field names::
 and command-line flags (or ``--set section.field=value``) override the file.
 
 Threshold: when neither the file nor the command line gives one, the pipeline
-uses the checkpoint's calibrated ``meta.threshold`` (the held-out break-even
-level), and 0.5 if the checkpoint has none. ``vectorize.threshold`` in a file
+uses the level stored in the probability raster (``ROADSEG_THRESHOLD``), else the
+checkpoint's calibrated ``meta.threshold`` (the held-out break-even level), and
+0.5 if there is none (:mod:`roadseg.postprocess.level`). ``vectorize.threshold`` in a file
 is accepted as a spelling of the top-level ``threshold``.
 """
 
@@ -29,9 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from roadseg.configfile import from_mapping, load_mapping, merge_dotted, to_mapping
 from roadseg.errors import InputError
 from roadseg.inference import PredictConfig
-from roadseg.pipeline.settings import from_mapping, load_mapping, merge_dotted, to_mapping
 from roadseg.vector import ThresholdSpec, VectorizeConfig
 
 #: PredictConfig fields that change how fast, not what, is computed (left out of cache keys).
@@ -111,14 +112,6 @@ class ExtractConfig:
             raise InputError("cluster: n_workers and threads_per_worker must be >= 1")
         if self.cluster.seam_m < 0:
             raise InputError(f"cluster: seam_m={self.cluster.seam_m} must be >= 0")
-
-    def effective_threshold(self, calibrated: float | None) -> tuple[ThresholdSpec, str]:
-        """The threshold to use and where it came from (``config``, ``model`` or ``default``)."""
-        if self.threshold is not None:
-            return ThresholdSpec.parse(self.threshold), "config"
-        if calibrated is not None:
-            return ThresholdSpec.parse(float(calibrated)), "model"
-        return ThresholdSpec.parse(0.5), "default"
 
     def to_dict(self) -> dict[str, Any]:
         out = to_mapping(self)
