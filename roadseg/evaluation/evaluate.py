@@ -133,6 +133,7 @@ class EvaluateConfig:
         from roadseg.validate import check_number  # the library refuses what the CLI refuses
 
         check_number("rho", self.rho, minimum=0, integer=True)
+        check_number("slack_m", self.slack_m, minimum=0.0, optional=True)
         check_number("threshold", self.threshold, minimum=0.0, maximum=1.0)
         check_number("buffer_m", self.buffer_m, minimum=0.0, inclusive=False)
         check_number("label_width_px", self.label_width_px, minimum=0.0, inclusive=False)
@@ -405,8 +406,6 @@ def _scene_files(cfg: EvaluateConfig) -> tuple[list[Path], list[_SceneFiles]]:
     vmask = _per_scene(list(cfg.valid_mask), n, "valid-mask")
     if cfg.exclude_nodata and not scenes:
         raise InputError("--exclude-nodata needs the scene imagery (--scene)")
-    if cfg.slack_m is not None and not cfg.slack_m >= 0:
-        raise InputError(f"--slack-m must be a distance >= 0 in metres, got {cfg.slack_m}")
     files = []
     for i in range(n):
         lab_p = lab[i]

@@ -60,6 +60,7 @@ class SceneOutcome:
     error: str | None = None
     worker: str | None = None
     threshold: ChosenThreshold | None = None
+    kept: dict[str, str] = field(default_factory=dict)  # kept intermediates by kind
 
     @property
     def ok(self) -> bool:
@@ -150,6 +151,7 @@ def vectorize_task(
             probability=str(stage.probability),
             worker=_worker_name(),
             threshold=done.threshold,
+            kept={kind: str(p) for kind, p in done.kept.items()},
         )
     except Exception as exc:
         log.warning("%s: failed: %s", scene, _error_text(exc))

@@ -51,7 +51,12 @@ from roadseg.errors import InputError, OutputError
 from roadseg.io_guard import check_writable
 from roadseg.pipeline.cache import StageCache
 from roadseg.pipeline.config import ExtractConfig
-from roadseg.pipeline.evaluate import evaluate_outputs, evaluation_paths
+from roadseg.pipeline.evaluate import (
+    evaluate_outputs,
+    evaluation_paths,
+    kept_probability,
+    published_names,
+)
 from roadseg.pipeline.stages import (
     PredictStage,
     SceneNetwork,
@@ -148,36 +153,34 @@ def _evaluate_scene(
         ),
         None,
     )
+    files = evaluation_paths(staged_out)
+    names = published_names(
+        staged.dir,
+        out.parent if str(out.parent) else Path("."),
+        [files["plot"]] + ([network_file] if network_file is not None else []),
+        {stage.probability: kept_probability(stage.probability, done.kept, config)},
+    )
     with (
         done.summary.timed("evaluate"),
         tqdm(total=1, desc="evaluate", unit="report", disable=not config.progress) as bar,
     ):
         try:
             report, _ = evaluate_outputs(
-                [stage.probability], [stage.scene], labels, staged_out, done.threshold, network_file
+                [stage.probability],
+                [stage.scene],
+                labels,
+                staged_out,
+                done.threshold,
+                network_file,
+                config.evaluation,
+                names,
             )
         except OSError as exc:
             raise as_output_error(exc, out) from exc
         bar.update()
-    renames = {str(staged.dir): str(out.parent if str(out.parent) else Path("."))}
-    if "probability" in done.kept:
-        renames[str(stage.probability)] = str(done.kept["probability"])
-    files = evaluation_paths(staged_out)
-    _rewrite_paths(files, renames)
-    if files["json"].exists():  # the report as published, with its final paths
+    if files["json"].exists():  # the report as published (JSON types, final paths)
         report = json.loads(files["json"].read_text(encoding="utf-8"))
     return report
-
-
-def _rewrite_paths(files: dict[str, Path], renames: dict[str, str]) -> None:
-    """Point a staged report's paths at where its files will be after publishing."""
-    for key in ("json", "markdown"):
-        path = files[key]
-        if path.exists():
-            text = path.read_text(encoding="utf-8")
-            for old, new in renames.items():
-                text = text.replace(old, new)
-            path.write_text(text, encoding="utf-8")
 
 
 def extract_scene(

@@ -18,8 +18,13 @@ from roadseg.errors import InputError, OutputError
 from roadseg.io_guard import check_writable
 from roadseg.pipeline.cache import StageCache
 from roadseg.pipeline.config import ExtractConfig
-from roadseg.pipeline.dask_runner import MultiSceneResult, run_scenes
-from roadseg.pipeline.evaluate import evaluate_outputs
+from roadseg.pipeline.dask_runner import MultiSceneResult, SceneOutcome, run_scenes
+from roadseg.pipeline.evaluate import (
+    evaluate_outputs,
+    evaluation_paths,
+    kept_probability,
+    published_names,
+)
 from roadseg.pipeline.extract import cache_root, export_staged, labels_of, output_targets
 from roadseg.postprocess.level import ChosenThreshold, choose_threshold
 from roadseg.staging import StagedOutputs
@@ -77,7 +82,7 @@ def extract_scenes(
     with StagedOutputs(out) as staged:
         export_staged(network, out, config.output.formats, staged)
         if labels is not None:
-            _evaluate(result, labels, staged.path(out))
+            _evaluate(result, labels, staged, out, config)
         written = staged.publish()
     if config.output.summary_json:
         with atomic_path(Path(config.output.summary_json)) as tmp:
@@ -90,17 +95,44 @@ def extract_scenes(
     return result, written
 
 
-def _evaluate(result: MultiSceneResult, labels: Path, out: Path) -> list[Path]:
-    """The report of every scene's probabilities, at the threshold the scenes were cut at."""
+def _evaluate(
+    result: MultiSceneResult, labels: Path, staged: StagedOutputs, out: Path, config: ExtractConfig
+) -> list[Path]:
+    """The report of every scene's probabilities, at the threshold the scenes were cut at;
+    it names the files as they are once the run is over."""
     ok = [o for o in result.succeeded if o.probability]
+    probabilities = [Path(str(o.probability)) for o in ok]
+    staged_out = staged.path(out)
+    plots = overlay_paths(evaluation_paths(staged_out)["plot"], ok)
+    names = published_names(
+        staged.dir,
+        out.parent if str(out.parent) else Path("."),
+        plots,
+        {p: kept_probability(p, o.kept, config) for p, o in zip(probabilities, ok)},
+    )
     _, files = evaluate_outputs(
-        [Path(str(o.probability)) for o in ok],
+        probabilities,
         [Path(o.scene) for o in ok],
         labels,
-        out,
+        staged_out,
         run_threshold(result),
+        options=config.evaluation,
+        report_paths=names,
     )
     return files
+
+
+def overlay_paths(plot: Path, scenes: list[SceneOutcome]) -> list[Path]:
+    """The overlay files of a many-scene evaluation (one per scene, as the evaluation names
+    them: ``<plot stem>_<i>_<scene name>.png``), or ``plot`` itself for one scene."""
+    if len(scenes) == 1:
+        return [plot]
+    suffix = plot.suffix or ".png"
+    return [
+        plot.with_name(f"{plot.stem}_{i}_{Path(o.scene).stem}{suffix}")
+        for i, o in enumerate(scenes)
+    ]
+
 
 
 def run_threshold(result: MultiSceneResult) -> ChosenThreshold:

@@ -40,6 +40,9 @@ FLAG_KEYS = {
     "batch_size": "predict.batch_size",
     "bands": "predict.bands",
     "gsd": "predict.gsd_m",
+    "exclude_nodata": "evaluation.exclude_nodata",
+    "slack_m": "evaluation.slack_m",
+    "label_width_m": "evaluation.label_width_m",
     "threshold": "threshold",
     "min_object_m2": "vectorize.min_object_m2",
     "max_hole_m2": "vectorize.max_hole_m2",
@@ -85,6 +88,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _inference_arguments(p)
     _vectorize_arguments(p)
     _output_arguments(p)
+    _evaluation_arguments(p)
     _cluster_arguments(p)
     p.add_argument(
         "--set",
@@ -213,6 +217,30 @@ def _output_arguments(p: argparse.ArgumentParser) -> None:
         help="keep the cache after success",
     )
     g.add_argument("--summary-json", help="also write the run summary as JSON")
+
+
+def _evaluation_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags of EvaluationConfig (how --evaluate scores); not given: the config's values."""
+    g = p.add_argument_group("evaluation (with --evaluate)")
+    g.add_argument(
+        "--exclude-nodata",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="leave out the scene's no-imagery pixels: its declared no-data mask, or where it "
+        f"declares none its pure-white pixels (default {_default('evaluation.exclude_nodata')})",
+    )
+    g.add_argument(
+        "--slack-m",
+        type=float,
+        metavar="METRES",
+        help="relaxed slack in metres at each scene's GSD (default: 3 pixels, the paper's)",
+    )
+    g.add_argument(
+        "--label-width-m",
+        type=float,
+        metavar="METRES",
+        help="width vector labels are drawn with (default: the Massachusetts masks' width in px)",
+    )
 
 
 def _cluster_arguments(p: argparse.ArgumentParser) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -118,6 +119,11 @@ def test_many_scene_evaluation_uses_the_models_level(tmp_path):
     report = json.loads((tmp_path / "out" / "net.evaluation.json").read_text())
     assert report["inputs"]["parameters"]["threshold"] == pytest.approx(0.3)
     assert {o.threshold.origin for o in result.succeeded} == {"model"}
+    # the report names the published overlays, not the cached (removed) probabilities
+    for i, scene in enumerate(report["inputs"]["scenes"]):
+        assert scene["pred"] is None
+        assert scene["overlay"] == str(tmp_path / "out" / f"net.evaluation_{i}_s{i}.png")
+        assert Path(scene["overlay"]).exists()
 
 
 @pytest.mark.parametrize("spec", ["otsu", "hysteresis:0.3,0.6"])
