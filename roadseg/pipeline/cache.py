@@ -122,12 +122,15 @@ class StageCache:
         """Remove this scene's entries (all but ``keep`` and those another live run holds),
         and the folder when it is empty."""
         keep = {p.resolve() for p in keep or set()}
+        # release first: two runs clearing at once each see the other's lease gone or
+        # still there, and at least the later one removes the entries they shared (checking
+        # before releasing, each could see the other's lease and both would keep them)
+        self.lease.release()
         others = held_by_others(self.root, self.lease)
         for p in self.entries():
             if p.resolve() in keep or p.name.removesuffix(".sha256") in others:
                 continue
             p.unlink(missing_ok=True)
-        self.lease.release()
         try:
             self.root.rmdir()
         except OSError:
