@@ -9,8 +9,8 @@ Temporary names carry their owner: ``.<stem>.<host>-<pid>-<random>.partial<suffi
 A run killed with SIGKILL cannot remove its temporary files; the next run in the
 same folder does (:func:`remove_stale_partials`), but only those whose owner
 process is gone, so two runs at once never remove each other's files.
-:class:`StagedOutputs` uses the same naming for a folder of outputs published
-together.
+:class:`roadseg.staging.StagedOutputs` uses the same naming for a folder of
+outputs published together.
 
 :func:`seal` records a file's size and SHA-256 beside it and :func:`check_seal`
 compares them, so a cache entry truncated or damaged after it was written is
@@ -109,7 +109,7 @@ def fsync_path(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_tree(path: Path) -> None:
+def fsync_tree(path: Path) -> None:
     if path.is_dir():
         for child in path.rglob("*"):
             if child.is_file():
@@ -137,7 +137,7 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         yield tmp
         if not tmp.exists():
             raise OutputError(f"{target}: the writer produced no file")
-        _fsync_tree(tmp)
+        fsync_tree(tmp)
         os.replace(tmp, target)
         fsync_path(parent)
     except OSError as exc:
@@ -160,53 +160,6 @@ def _remove(path: Path) -> None:
     for extra in path.parent.glob(path.name + ".*"):
         with contextlib.suppress(OSError):
             extra.unlink()
-
-
-# ----------------------------------------------------------------------------- staging
-
-
-class StagedOutputs:
-    """Outputs written into a hidden folder beside ``out``, moved into place together.
-
-    Use as a context manager: files are created under :meth:`path`; :meth:`publish`
-    moves them next to ``out`` (``os.replace``, atomic per file, same file system);
-    leaving the ``with`` block without publishing (an error) removes them all.
-    The folder is named after this process (``.<stem>.<host>-<pid>-<random>.partial``):
-    only this process removes it, or a later run once this process has ended.
-    """
-
-    def __init__(self, out: Path) -> None:
-        self.out = Path(out)
-        parent = self.out.parent if str(self.out.parent) else Path(".")
-        self.dir = parent / f".{self.out.stem}.{owner_token()}.partial"
-        try:
-            self.dir.mkdir()
-        except OSError as exc:
-            raise OutputError(f"{out}: could not write ({exc.strerror or exc})") from exc
-
-    def path(self, target: Path) -> Path:
-        """Where to write ``target`` (a file in ``out``'s folder) until it is published."""
-        return self.dir / Path(target).name
-
-    def publish(self) -> list[Path]:
-        """Move every staged file into place; returns the final paths."""
-        final = []
-        _fsync_tree(self.dir)
-        for path in sorted(self.dir.iterdir()):
-            if path.name.startswith("."):
-                continue  # a writer's own temporary file
-            target = self.out.parent / path.name
-            os.replace(path, target)
-            final.append(target)
-        fsync_path(self.out.parent if str(self.out.parent) else Path("."))
-        remove_stale_partials(self.dir.parent)
-        return final
-
-    def __enter__(self) -> StagedOutputs:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- seals

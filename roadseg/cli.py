@@ -17,8 +17,10 @@ import sys
 import threading
 import warnings
 from collections.abc import Sequence
+from typing import TextIO
 
 from roadseg.errors import RoadsegError
+from roadseg.tools import on_terminal  # the subcommands use it too
 
 #: Subcommand modules under ``roadseg.tools``, in the order ``--help`` lists them.
 TOOLS: tuple[str, ...] = (
@@ -57,11 +59,11 @@ class _StderrHandler(logging.StreamHandler):
         super().__init__(sys.stderr)
 
     @property  # type: ignore[override]
-    def stream(self):  # noqa: D102
+    def stream(self) -> TextIO:  # noqa: D102
         return sys.stderr
 
     @stream.setter
-    def stream(self, _value) -> None:
+    def stream(self, _value: object) -> None:
         pass
 
 
@@ -69,20 +71,20 @@ class _StderrHandler(logging.StreamHandler):
 LIBRARY_LOGGERS = ("distributed",)
 
 
-def on_terminal() -> bool:
-    """Whether stderr is a terminal: progress bars only then (in a log file they are noise)."""
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):  # replaced or closed stream
-        return False
-
 
 #: Library notices that say nothing to a user of roadseg (logged at DEBUG): roadseg's own
 #: GeoPackages hold an ``edges`` and a ``nodes`` layer and the edges are the default one.
 _BENIGN_WARNINGS = ("More than one layer found",)
 
 
-def _log_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+def _log_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
     """Python warnings of libraries (pyogrio's layer notice, Dask's port notice, rasterio's
     georeferencing notice) as one log line each, instead of two raw lines with source code."""
     origin = os.path.basename(os.path.dirname(filename)) or "python"

@@ -4,7 +4,7 @@ Each check raises :class:`~roadseg.errors.InputError` or
 :class:`~roadseg.errors.OutputError` with one line naming the file, and creates
 nothing, so a refused run leaves the folders as they were:
 
-* :func:`check_georeferenced` -- a raster without a CRS is refused unless a GSD
+* :func:`~roadseg.raster.georef.check_georeferenced` -- a raster without a CRS is refused unless a GSD
   is given (``--gsd METRES``): without one, inference would assume the model's GSD
   and lengths would be in pixels, two different scales in one result;
 * :func:`check_labels` -- evaluation labels: a label raster must be on the
@@ -31,48 +31,9 @@ from typing import Any
 
 from roadseg.errors import InputError
 from roadseg.io_guard import check_creatable_dir, check_writable
-from roadseg.validate import check_number
+from roadseg.raster.georef import check_georeferenced
 
 log = logging.getLogger(__name__)
-
-
-def local_grid_note(gsd_m: float | None) -> str:
-    """The ``georeferencing`` note of a network made from a raster without CRS."""
-    if gsd_m is None:
-        return "none: the scene has no CRS; coordinates are pixel (col, row)"
-    return (
-        f"none: the scene has no CRS; coordinates are pixel (col, row) x {gsd_m:g} m, "
-        "a local grid in metres (origin at the top-left corner, y downwards)"
-    )
-
-
-def check_gsd_value(gsd_m: float | None, what: str = "--gsd") -> None:
-    """Refuse a GSD that is not a positive finite number of metres."""
-    check_number(what, gsd_m, minimum=0.0, inclusive=False, optional=True)
-
-
-def raster_crs(path: str | os.PathLike[str]) -> Any | None:
-    """The CRS of a raster (``None`` without one); unreadable files are left to the stage."""
-    import rasterio
-    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(path) as ds:
-                return ds.crs if ds.crs else None
-    except (RasterioIOError, OSError):
-        return "unreadable"
-
-
-def check_georeferenced(path: str | os.PathLike[str], gsd_m: float | None) -> None:
-    """Refuse a raster without CRS unless ``gsd_m`` says how large its pixels are."""
-    check_gsd_value(gsd_m)
-    if gsd_m is None and raster_crs(path) is None:
-        raise InputError(
-            f"{path}: the raster has no georeferencing (no CRS); give its pixel size with "
-            "--gsd METRES to measure it on a local grid"
-        )
 
 
 def check_single_band(path: str | os.PathLike[str], band: int | None) -> None:

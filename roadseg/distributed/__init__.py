@@ -1,6 +1,11 @@
-"""Many scenes on a Dask cluster, merged into one road network across scene borders."""
+"""Many scenes on a Dask cluster: a re-export of :mod:`roadseg.pipeline.dask_runner`.
 
-from roadseg.distributed.runner import (
+The runner lives beside the one-scene job it fans out (``roadseg.pipeline``);
+this name is kept for code that imports ``roadseg.distributed``. Nothing in the
+library imports this package.
+"""
+
+from roadseg.pipeline.dask_runner import (
     MultiSceneResult,
     SceneOutcome,
     drop_short_components,

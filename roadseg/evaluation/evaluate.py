@@ -48,6 +48,7 @@ import math
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -65,9 +66,10 @@ from roadseg.evaluation.pixel import (
     relaxed_counts,
     to_levels,
 )
-from roadseg.osm.grid import SceneGrid
 from roadseg.osm.load import RoadLoadConfig, is_osm_file, is_vector_file, load_roads
 from roadseg.osm.rasterize import MASSACHUSETTS_WIDTH_PX, rasterize_roads
+from roadseg.postprocess.config import DEFAULT_THRESHOLD
+from roadseg.raster.georef import SceneGrid
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +116,7 @@ class EvaluateConfig:
     exclude_nodata: bool = False
     rho: int = DEFAULT_RHO
     slack_m: float | None = None
-    threshold: float = 0.5
+    threshold: float = DEFAULT_THRESHOLD
     highways: str | list[str] | None = None
     label_width_px: float = MASSACHUSETTS_WIDTH_PX
     label_width_m: float | None = None
@@ -131,6 +133,7 @@ class EvaluateConfig:
         from roadseg.validate import check_number  # the library refuses what the CLI refuses
 
         check_number("rho", self.rho, minimum=0, integer=True)
+        check_number("slack_m", self.slack_m, minimum=0.0, optional=True)
         check_number("threshold", self.threshold, minimum=0.0, maximum=1.0)
         check_number("buffer_m", self.buffer_m, minimum=0.0, inclusive=False)
         check_number("label_width_px", self.label_width_px, minimum=0.0, inclusive=False)
@@ -248,7 +251,7 @@ def _label_mask_from_raster(r: _Raster) -> np.ndarray:
     return band > 0 if band.max() <= 1 else band >= 128
 
 
-def _metric_crs(gdf):
+def _metric_crs(gdf: Any) -> Any:
     """A metric CRS for vector metrics: the data's own if projected in metres, else local UTM."""
     if gdf.crs is not None and gdf.crs.is_projected:
         unit = gdf.crs.axis_info[0].unit_name if gdf.crs.axis_info else "metre"
@@ -334,13 +337,55 @@ def _nan_mean(values: list[float]) -> float:
     return float(np.mean(vals)) if vals else math.nan
 
 
+@dataclass
+class _SceneFiles:
+    """The input files of scene ``i`` (``None``: not given for this scene)."""
+
+    index: int
+    scene: Path | None
+    pred: Path | None
+    network: Path | None
+    labels: Path
+    valid_mask: Path | None
+
+
+@dataclass
+class _Totals:
+    """What is pooled over scenes."""
+
+    counts: list[PixelCounts] = field(default_factory=list)
+    buffer: np.ndarray = field(default_factory=lambda: np.zeros(4))  # m_ref, ref, m_ext, ext
+    graph_rows: list[dict] = field(default_factory=list)
+    per_scene: list[dict] = field(default_factory=list)
+    # the prediction levels present over all scenes (a binary prediction has no curve)
+    levels_seen: np.ndarray = field(default_factory=lambda: np.zeros(256, bool))
+    why_not_vector: str | None = None  # why buffer/graph metrics do not apply
+
+
 def run_evaluation(cfg: EvaluateConfig) -> EvaluationResult:
     """Evaluate and write the requested outputs; returns the report and its ingredients."""
-    from roadseg.evaluation.overlay import overlay_rgb, write_overlay
     from roadseg.evaluation.report import write_curve_csv, write_json
 
-    if not 0.0 <= cfg.threshold <= 1.0:
-        raise InputError(f"--threshold must lie in [0, 1], got {cfg.threshold}")
+    preds, scenes = _scene_files(cfg)
+    totals = _Totals()
+    level = level_for_threshold(cfg.threshold)
+    for files in scenes:
+        _evaluate_scene(files, len(scenes), cfg, level, totals)
+    report, be, pooled = _report(totals, level, cfg, preds)
+    if cfg.json_path is not None:
+        write_json(report, cfg.json_path)
+    if cfg.curve_csv is not None:
+        if be is None:
+            raise InputError(f"{cfg.curve_csv}: no pixel metrics, so no precision/recall curve")
+        write_curve_csv(be, cfg.curve_csv)
+    shown_be = be if "breakeven" not in report["skipped"] else None
+    return EvaluationResult(
+        report=report, counts=pooled, breakeven=shown_be, per_scene=totals.per_scene
+    )
+
+
+def _scene_files(cfg: EvaluateConfig) -> tuple[list[Path], list[_SceneFiles]]:
+    """The prediction files, and the files of each scene (checked before any is read)."""
     preds = _expand(cfg.pred)
     labels = _expand(cfg.labels)
     scenes = _expand(cfg.scene)
@@ -361,159 +406,226 @@ def run_evaluation(cfg: EvaluateConfig) -> EvaluationResult:
     vmask = _per_scene(list(cfg.valid_mask), n, "valid-mask")
     if cfg.exclude_nodata and not scenes:
         raise InputError("--exclude-nodata needs the scene imagery (--scene)")
-    if cfg.slack_m is not None and not cfg.slack_m >= 0:
-        raise InputError(f"--slack-m must be a distance >= 0 in metres, got {cfg.slack_m}")
-
-    all_counts: list[PixelCounts] = []
-    buf_len = np.zeros(4)  # matched_ref, ref, matched_ext, ext
-    graph_rows: list[dict] = []
-    per_scene: list[dict] = []
-    levels_seen = np.zeros(256, bool)  # the prediction levels present, over all scenes
-    why_not_vector: str | None = None
-    level = level_for_threshold(cfg.threshold)
+    files = []
     for i in range(n):
-        info: dict = {
-            "pred": r_preds[i],
-            "pred_network": v_preds[i],
-            "labels": lab[i],
-            "scene": scn[i],
-            "valid_mask": vmask[i],
-        }
-        scene_p, pred_p, net_p, lab_p, vmask_p = scn[i], r_preds[i], v_preds[i], lab[i], vmask[i]
+        lab_p = lab[i]
         assert lab_p is not None  # labels were given: one per scene, or one shared
-        scene_r = _read_raster(scene_p) if scene_p else None
-        pred_r = _read_raster(pred_p) if pred_p else None
-        label_r = _read_raster(lab_p) if is_raster_file(lab_p) else None
-        ref_r = scene_r or label_r or pred_r
-        grid = ref_r.grid if ref_r else None
-        if grid is not None:
+        files.append(_SceneFiles(i, scn[i], r_preds[i], v_preds[i], lab_p, vmask[i]))
+    return preds, files
+
+
+def _evaluate_scene(
+    f: _SceneFiles, n: int, cfg: EvaluateConfig, level: int, totals: _Totals
+) -> None:
+    """Read scene ``f``'s inputs, add its pixel counts and vector lengths to ``totals``."""
+    info: dict = {
+        "pred": f.pred,
+        "pred_network": f.network,
+        "labels": f.labels,
+        "scene": f.scene,
+        "valid_mask": f.valid_mask,
+    }
+    scene_r = _read_raster(f.scene) if f.scene else None
+    pred_r = _read_raster(f.pred) if f.pred else None
+    label_r = _read_raster(f.labels) if is_raster_file(f.labels) else None
+    ref_r = scene_r or label_r or pred_r
+    grid = ref_r.grid if ref_r else None
+    if grid is not None:
+        assert ref_r is not None  # the grid is ref_r's
+        info.update(
+            crs=grid.crs.to_string() if grid.crs else None,
+            gsd_m=grid.gsd_m(),
+            shape=list(grid.shape),
+        )
+        if grid.crs is None:
+            log.warning("%s: no CRS; evaluating in pixel coordinates", ref_r.path)
+        info["rho_px"] = rho_for(cfg.slack_m, cfg.rho, grid.gsd_m(), ref_r.path)
+    rho = info.get("rho_px", cfg.rho)
+    label_mask, label_lines = _labels(f, label_r, ref_r, cfg, info)
+    pred_lines = _prediction_lines(f, grid, label_lines, info)
+    levels = _levels(pred_r, pred_lines, ref_r, cfg)
+    valid = _valid_pixels(f, ref_r, scene_r, cfg, info)
+    counts = None
+    if levels is not None and label_mask is not None:
+        counts = relaxed_counts(levels, label_mask, valid, rho)
+        totals.counts.append(counts)
+        info["valid_pixels"] = counts.valid
+        totals.levels_seen |= np.bincount(levels.ravel(), minlength=256) > 0
+    totals.why_not_vector = totals.why_not_vector or _why_not_vector(f, label_lines, pred_lines)
+    if pred_lines is not None and label_lines is not None:
+        _vector_metrics(f, label_lines, pred_lines, cfg, totals, info)
+    if cfg.plot_path is not None and levels is not None and label_mask is not None:
+        assert counts is not None  # counted above whenever levels and labels exist
+        overlay = _Overlay(levels >= level, label_mask, scene_r, valid, rho, counts, level)
+        info["overlay"] = _overlay(f, n, overlay, grid, cfg, info)
+    info.pop("scene_metrics", None)  # the caption's per-scene values; pooled ones are reported
+    totals.per_scene.append(_named(info, cfg.report_paths))
+
+
+def _why_not_vector(f: _SceneFiles, label_lines: Any, pred_lines: Any) -> str | None:
+    """Why buffer/graph metrics do not apply to a scene (``None``: they do)."""
+    if label_lines is None:
+        return f"the labels ({f.labels.name}) are a raster: they need road lines"
+    if pred_lines is None:
+        return "no road network (GeoJSON, GPKG) among the predictions"
+    return None
+
+
+def _labels(
+    f: _SceneFiles, label_r: _Raster | None, ref_r: _Raster | None, cfg: EvaluateConfig, info: dict
+) -> tuple[np.ndarray | None, Any]:
+    """The labels of a scene: a mask on the grid and/or lines."""
+    grid = ref_r.grid if ref_r else None
+    if label_r is not None:
+        if grid is not None and label_r is not ref_r:
             assert ref_r is not None  # the grid is ref_r's
-            info.update(
-                crs=grid.crs.to_string() if grid.crs else None,
-                gsd_m=grid.gsd_m(),
-                shape=list(grid.shape),
-            )
-            if grid.crs is None:
-                log.warning("%s: no CRS; evaluating in pixel coordinates", ref_r.path)
-            info["rho_px"] = rho_for(cfg.slack_m, cfg.rho, grid.gsd_m(), ref_r.path)
-        rho = info.get("rho_px", cfg.rho)
+            _check_on_grid(label_r, grid, ref_r.path, "the label raster")
+        return _label_mask_from_raster(label_r), None
+    if grid is not None and grid.crs is None:
+        assert ref_r is not None  # the grid is ref_r's
+        raise InputError(
+            f"{f.labels}: vector labels need a georeferenced grid, and {ref_r.path} has no CRS"
+        )
+    load_cfg = RoadLoadConfig(
+        highways=cfg.highways,
+        crs=grid.crs if grid is not None else None,
+        clip=grid.footprint() if grid is not None else None,
+    )
+    label_lines = load_roads(f.labels, load_cfg)
+    info["label_lines"] = len(label_lines)
+    label_mask = None
+    if grid is not None:
+        label_mask = rasterize_roads(label_lines, grid, cfg.label_width_px, cfg.label_width_m)
+    return label_mask, label_lines
 
-        # labels: a mask on the grid and/or lines
-        label_mask = label_lines = None
-        if label_r is not None:
-            if grid is not None and label_r is not ref_r:
-                assert ref_r is not None  # the grid is ref_r's
-                _check_on_grid(label_r, grid, ref_r.path, "the label raster")
-            label_mask = _label_mask_from_raster(label_r)
-        else:
-            if grid is not None and grid.crs is None:
-                assert ref_r is not None  # the grid is ref_r's
-                raise InputError(
-                    f"{lab[i]}: vector labels need a georeferenced grid, "
-                    f"and {ref_r.path} has no CRS"
-                )
-            load_cfg = RoadLoadConfig(
-                highways=cfg.highways,
-                crs=grid.crs if grid is not None else None,
-                clip=grid.footprint() if grid is not None else None,
-            )
-            label_lines = load_roads(lab_p, load_cfg)
-            info["label_lines"] = len(label_lines)
-            if grid is not None:
-                label_mask = rasterize_roads(
-                    label_lines, grid, cfg.label_width_px, cfg.label_width_m
-                )
 
-        pred_lines = None
-        if net_p is not None:
-            pcfg = RoadLoadConfig(
-                highways="all",
-                allow_empty=True,
-                crs=grid.crs
-                if grid is not None and grid.crs is not None
-                else (label_lines.crs if label_lines is not None else None),
-                clip=grid.footprint() if grid is not None and grid.crs is not None else None,
-            )
-            pred_lines = load_roads(net_p, pcfg)
-            info["pred_lines"] = len(pred_lines)
+def _prediction_lines(f: _SceneFiles, grid: SceneGrid | None, label_lines: Any, info: dict) -> Any:
+    """The predicted network's lines in the grid's (else the labels') CRS, or None."""
+    if f.network is None:
+        return None
+    pcfg = RoadLoadConfig(
+        highways="all",
+        allow_empty=True,
+        crs=grid.crs
+        if grid is not None and grid.crs is not None
+        else (label_lines.crs if label_lines is not None else None),
+        clip=grid.footprint() if grid is not None and grid.crs is not None else None,
+    )
+    pred_lines = load_roads(f.network, pcfg)
+    info["pred_lines"] = len(pred_lines)
+    return pred_lines
 
-        # pixel metrics
-        levels = None
-        if pred_r is not None:
-            # ref_r is the scene, the label raster or pred_r itself, so it and its grid exist
-            assert ref_r is not None and grid is not None
-            levels = _prediction_levels(pred_r, grid, ref_r.path, cfg.resample_pred)
-        elif pred_lines is not None and grid is not None and grid.crs is not None:
-            levels = rasterize_roads(pred_lines, grid, cfg.label_width_px, cfg.label_width_m)
-            levels = levels.astype(np.uint8) * np.uint8(255)
-        valid = None
-        if vmask_p is not None:
-            if grid is None or ref_r is None:
-                raise InputError(
-                    f"{vmask_p}: a valid mask needs a pixel grid "
-                    "(a scene, a raster prediction or raster labels)"
-                )
-            vr = _read_raster(vmask_p)
-            _check_on_grid(vr, grid, ref_r.path, "the valid mask")
-            valid = vr.data[0] != 0
-        if cfg.exclude_nodata:
-            # --exclude-nodata without --scene was refused above
-            assert scene_r is not None and scene_p is not None
-            nodata = no_imagery(scene_p, scene_r.data)
-            info["excluded_fraction"] = nodata.fraction
-            info["excluded_rule"] = nodata.rule
-            valid = ~nodata.mask if valid is None else valid & ~nodata.mask
-        if levels is not None and label_mask is not None:
-            counts = relaxed_counts(levels, label_mask, valid, rho)
-            all_counts.append(counts)
-            info["valid_pixels"] = counts.valid
-            levels_seen |= np.bincount(levels.ravel(), minlength=256) > 0
 
-        # vector metrics
-        if label_lines is None:
-            why_not_vector = why_not_vector or (
-                f"the labels ({lab_p.name}) are a raster: they need road lines"
-            )
-        elif pred_lines is None:
-            why_not_vector = why_not_vector or (
-                "no road network (GeoJSON, GPKG) among the predictions"
-            )
-        if pred_lines is not None and label_lines is not None:
-            if label_lines.crs is None:
-                raise InputError(f"{lab[i]}: labels have no CRS")
-            mcrs = _metric_crs(label_lines)
-            ref_m = list(label_lines.to_crs(mcrs).geometry)
-            ext_m = list(pred_lines.to_crs(mcrs).geometry) if len(pred_lines) else []
-            scene_buf = buffer_lengths(ref_m, ext_m, cfg.buffer_m)
-            buf_len += scene_buf
-            graph_rows.append(graph_metrics(ref_m, ext_m, cfg.apls, cfg.topo))
-            info["metric_crs"] = mcrs.to_string()
-            info["scene_metrics"] = {**graph_rows[-1], **buffer_ratios(scene_buf)}
+def _levels(
+    pred_r: _Raster | None, pred_lines: Any, ref_r: _Raster | None, cfg: EvaluateConfig
+) -> np.ndarray | None:
+    """Prediction levels 0..255 on the grid: the raster prediction, else the rasterised network."""
+    grid = ref_r.grid if ref_r else None
+    if pred_r is not None:
+        # ref_r is the scene, the label raster or pred_r itself, so it and its grid exist
+        assert ref_r is not None and grid is not None
+        return _prediction_levels(pred_r, grid, ref_r.path, cfg.resample_pred)
+    if pred_lines is not None and grid is not None and grid.crs is not None:
+        levels = rasterize_roads(pred_lines, grid, cfg.label_width_px, cfg.label_width_m)
+        return levels.astype(np.uint8) * np.uint8(255)
+    return None
 
-        if cfg.plot_path is not None and levels is not None and label_mask is not None:
-            src = scene_p or pred_p or net_p  # levels come from a raster or network prediction
-            assert src is not None
-            out = Path(cfg.plot_path)
-            if n > 1:
-                out = out.with_name(f"{out.stem}_{i}_{src.stem}{out.suffix or '.png'}")
-            rgb = overlay_rgb(
-                levels >= level, label_mask, scene_r.data if scene_r else None, rho, valid
-            )
-            caption = overlay_caption(src, cfg, rho, grid, all_counts[-1], level, info)
-            write_overlay(rgb, out, caption)
-            info["overlay"] = out
-        info.pop("scene_metrics", None)
-        per_scene.append(_named(info, cfg.report_paths))
 
+def _valid_pixels(
+    f: _SceneFiles,
+    ref_r: _Raster | None,
+    scene_r: _Raster | None,
+    cfg: EvaluateConfig,
+    info: dict,
+) -> np.ndarray | None:
+    """The pixels that count: the valid mask's non-zero ones, without no-imagery ones if asked."""
+    valid = None
+    if f.valid_mask is not None:
+        if ref_r is None:
+            raise InputError(
+                f"{f.valid_mask}: a valid mask needs a pixel grid "
+                "(a scene, a raster prediction or raster labels)"
+            )
+        vr = _read_raster(f.valid_mask)
+        _check_on_grid(vr, ref_r.grid, ref_r.path, "the valid mask")
+        valid = vr.data[0] != 0
+    if cfg.exclude_nodata:
+        # --exclude-nodata without --scene was refused above
+        assert scene_r is not None and f.scene is not None
+        nodata = no_imagery(f.scene, scene_r.data)
+        info["excluded_fraction"] = nodata.fraction
+        info["excluded_rule"] = nodata.rule
+        valid = ~nodata.mask if valid is None else valid & ~nodata.mask
+    return valid
+
+
+@dataclass
+class _Overlay:
+    """What one scene's overlay shows, and the values its caption carries."""
+
+    pred_mask: np.ndarray
+    label_mask: np.ndarray
+    scene_r: _Raster | None
+    valid: np.ndarray | None
+    rho: int
+    counts: PixelCounts
+    level: int
+
+
+def _overlay(
+    f: _SceneFiles, n: int, ov: _Overlay, grid: SceneGrid | None, cfg: EvaluateConfig, info: dict
+) -> Path:
+    """Write the scene's overlay PNG (one per scene when there are several), captioned with
+    the scene's metric values."""
+    from roadseg.evaluation.overlay import overlay_rgb, write_overlay
+
+    assert cfg.plot_path is not None
+    src = f.scene or f.pred or f.network  # levels come from a raster or network prediction
+    assert src is not None
+    out = Path(cfg.plot_path)
+    if n > 1:
+        out = out.with_name(f"{out.stem}_{f.index}_{src.stem}{out.suffix or '.png'}")
+    scene_data = ov.scene_r.data if ov.scene_r else None
+    rgb = overlay_rgb(ov.pred_mask, ov.label_mask, scene_data, ov.rho, ov.valid)
+    caption = overlay_caption(src, cfg, ov.rho, grid, ov.counts, ov.level, info)
+    write_overlay(rgb, out, caption)
+    return out
+
+
+def _vector_metrics(
+    f: _SceneFiles,
+    label_lines: Any,
+    pred_lines: Any,
+    cfg: EvaluateConfig,
+    totals: _Totals,
+    info: dict,
+) -> None:
+    """Buffer lengths and graph metrics of one scene, in a metric CRS."""
+    if label_lines.crs is None:
+        raise InputError(f"{f.labels}: labels have no CRS")
+    mcrs = _metric_crs(label_lines)
+    ref_m = list(label_lines.to_crs(mcrs).geometry)
+    ext_m = list(pred_lines.to_crs(mcrs).geometry) if len(pred_lines) else []
+    scene_buf = buffer_lengths(ref_m, ext_m, cfg.buffer_m)
+    totals.buffer += scene_buf
+    totals.graph_rows.append(graph_metrics(ref_m, ext_m, cfg.apls, cfg.topo))
+    info["metric_crs"] = mcrs.to_string()
+    info["scene_metrics"] = {**totals.graph_rows[-1], **buffer_ratios(scene_buf)}
+
+
+def _report(
+    totals: _Totals, level: int, cfg: EvaluateConfig, preds: list[Path]
+) -> tuple[dict, BreakEvenResult | None, PixelCounts | None]:
+    """The report of the pooled metrics and the parameters they were computed with."""
     report: dict = {}
     skipped: dict[str, str] = {}
     be = pooled = None
-    if all_counts:
-        pooled = pool(all_counts)
+    if totals.counts:
+        pooled = pool(totals.counts)
         be = breakeven(pooled)
         relaxed = pooled.relaxed_at(level)
         strict = pooled.strict_at(level)
-        sweep = levels_seen.sum() > 2  # a binary prediction has one point, not a curve
+        sweep = totals.levels_seen.sum() > 2  # a binary prediction has one point, not a curve
         if not sweep:
             skipped["breakeven"] = (
                 "the prediction is binary (two levels only): there is no precision/recall "
@@ -529,8 +641,8 @@ def run_evaluation(cfg: EvaluateConfig) -> EvaluationResult:
             "recall": strict["recall"],
             "f1": strict["f1"],
         }
-    if graph_rows:
-        report["buffer"] = buffer_ratios(buf_len)
+    if totals.graph_rows:
+        report["buffer"] = buffer_ratios(totals.buffer)
         keys = (
             "apls",
             "apls_gt_to_prop",
@@ -539,53 +651,52 @@ def run_evaluation(cfg: EvaluateConfig) -> EvaluationResult:
             "topo_recall",
             "topo_f1",
         )
-        report["graph"] = {k: _nan_mean([row[k] for row in graph_rows]) for k in keys}
+        report["graph"] = {k: _nan_mean([row[k] for row in totals.graph_rows]) for k in keys}
     else:
-        skipped["buffer"] = skipped["graph"] = f"no vector metrics: {why_not_vector}"
+        skipped["buffer"] = skipped["graph"] = f"no vector metrics: {totals.why_not_vector}"
     if "pixel" not in report:
         skipped["pixel"] = (
             "no pixel grid with both a prediction and labels (pixel metrics need a raster "
             "prediction, or a network prediction with a georeferenced scene)"
         )
-    if not graph_rows and not all_counts:
+    if not totals.graph_rows and not totals.counts:
         raise InputError(
             f"{preds[0]}: no metric applies: pixel metrics need a prediction and labels on a "
             "pixel grid, buffer/graph metrics a network prediction and vector labels"
         )
     report["skipped"] = skipped
+    shown_be = be if "breakeven" not in skipped else None
     report["inputs"] = {
-        "scenes": per_scene,
-        "parameters": {
-            "rho": cfg.rho if cfg.slack_m is None else None,
-            "slack_m": cfg.slack_m,
-            "threshold": cfg.threshold,
-            "threshold_level": level,
-            "exclude_nodata": cfg.exclude_nodata,
-            "highways": cfg.highways if cfg.highways is not None else "auto",
-            "label_width_px": None if cfg.label_width_m is not None else cfg.label_width_px,
-            "label_width_m": cfg.label_width_m,
-            "buffer_m": cfg.buffer_m,
-            "resample_pred": cfg.resample_pred,
-            "apls": asdict(cfg.apls),
-            "topo": asdict(cfg.topo),
-        },
+        "scenes": totals.per_scene,
+        "parameters": _parameters(cfg, level, shown_be),
     }
-    if be is not None and "breakeven" not in skipped:
-        report["inputs"]["parameters"]["breakeven_detail"] = {
+    return report, be, pooled
+
+
+def _parameters(cfg: EvaluateConfig, level: int, be: BreakEvenResult | None) -> dict:
+    params: dict = {
+        "rho": cfg.rho if cfg.slack_m is None else None,
+        "slack_m": cfg.slack_m,
+        "threshold": cfg.threshold,
+        "threshold_level": level,
+        "exclude_nodata": cfg.exclude_nodata,
+        "highways": cfg.highways if cfg.highways is not None else "auto",
+        "label_width_px": None if cfg.label_width_m is not None else cfg.label_width_px,
+        "label_width_m": cfg.label_width_m,
+        "buffer_m": cfg.buffer_m,
+        "resample_pred": cfg.resample_pred,
+        "apls": asdict(cfg.apls),
+        "topo": asdict(cfg.topo),
+    }
+    if be is not None:
+        params["breakeven_detail"] = {
             "level": be.level,
             "crossed": be.crossed,
             "crossing_threshold": be.crossing_threshold,
             "precision_at_level": be.precision_at_level,
             "recall_at_level": be.recall_at_level,
         }
-    if cfg.json_path is not None:
-        write_json(report, cfg.json_path)
-    if cfg.curve_csv is not None:
-        if be is None:
-            raise InputError(f"{cfg.curve_csv}: no pixel metrics, so no precision/recall curve")
-        write_curve_csv(be, cfg.curve_csv)
-    shown_be = be if "breakeven" not in skipped else None
-    return EvaluationResult(report=report, counts=pooled, breakeven=shown_be, per_scene=per_scene)
+    return params
 
 
 def evaluate(cfg: EvaluateConfig) -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import ndimage
@@ -93,7 +94,7 @@ def write_overlay(rgb: np.ndarray, path: str | Path, caption: list[str] | None =
     return lines
 
 
-def overlay_figure(rgb: np.ndarray, caption: list[str] | None = None):
+def overlay_figure(rgb: np.ndarray, caption: list[str] | None = None) -> Any:
     """The figure :func:`write_overlay` saves, and its wrapped caption lines."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure

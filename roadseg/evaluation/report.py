@@ -11,6 +11,7 @@ import csv
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 from roadseg.atomic import atomic_path
 from roadseg.evaluation.pixel import BreakEvenResult
@@ -39,7 +40,7 @@ REPORT_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
-def json_safe(obj):
+def json_safe(obj: Any) -> Any:
     """Replace NaN/inf by None and numpy scalars by Python numbers, recursively."""
     if isinstance(obj, dict):
         return {str(k): json_safe(v) for k, v in obj.items()}
@@ -79,7 +80,7 @@ def write_curve_csv(be: BreakEvenResult, path: str | Path) -> None:
             )
 
 
-def _fmt(v) -> str:
+def _fmt(v: Any) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "n/a"
     if isinstance(v, float):

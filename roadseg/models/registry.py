@@ -14,14 +14,10 @@ from typing import Any
 
 from torch import nn
 
+from roadseg.models.widths import WIDTHS, base_width, resolve_filters
+
 ModelFactory = Callable[..., nn.Module]
 _REGISTRY: dict[str, ModelFactory] = {}
-
-#: Named widths: ``lite`` is the CPU-friendly quarter width of the paper's model.
-WIDTHS: dict[str, list[int]] = {
-    "paper": [64, 128, 256, 512],
-    "lite": [16, 32, 64, 128],
-}
 
 
 def register_model(name: str) -> Callable[[ModelFactory], ModelFactory]:
@@ -81,7 +77,6 @@ register_model("resunet")(_resunet)
 
 def _resunet_keras(**kwargs: Any) -> nn.Module:
     from roadseg.models.resunet_variants import KerasResUNet
-    from roadseg.models.widths import resolve_filters
 
     filters = resolve_filters(kwargs.pop("filters", "paper"), levels=4)
     return KerasResUNet(filters=filters, **kwargs)
@@ -89,7 +84,6 @@ def _resunet_keras(**kwargs: Any) -> nn.Module:
 
 def _unet(**kwargs: Any) -> nn.Module:
     from roadseg.models.unet import UNet
-    from roadseg.models.widths import resolve_filters
 
     # the U-Net has one level more than the ResUNet: 64 -> 1024 at the paper's width
     filters = resolve_filters(kwargs.pop("filters", "paper"), levels=5)
@@ -98,7 +92,6 @@ def _unet(**kwargs: Any) -> nn.Module:
 
 def _resunet_maxpool(**kwargs: Any) -> nn.Module:
     from roadseg.models.resunet_variants import ResUNetMaxPool
-    from roadseg.models.widths import resolve_filters
 
     filters = resolve_filters(kwargs.pop("filters", "paper"), levels=4)
     return ResUNetMaxPool(filters=filters, **kwargs)
@@ -106,7 +99,6 @@ def _resunet_maxpool(**kwargs: Any) -> nn.Module:
 
 def _res_unet(**kwargs: Any) -> nn.Module:
     from roadseg.models.resunet_variants import DepthResUNet
-    from roadseg.models.widths import base_width
 
     filters = kwargs.pop("filters", None)
     if filters is not None:
@@ -130,7 +122,6 @@ def _res_unet(**kwargs: Any) -> nn.Module:
 
 def _resunet2d(**kwargs: Any) -> nn.Module:
     from roadseg.models.resunet_variants import ResUnet2D
-    from roadseg.models.widths import base_width
 
     # its published width is 16 (bridge 16 x 16 = 256): 'paper' -> 16, 'lite' -> 16 / 4
     filters = kwargs.pop("filters", "paper")

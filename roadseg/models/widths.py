@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from roadseg.models.registry import WIDTHS
+#: Named widths: ``lite`` is the CPU-friendly quarter width of the paper's model.
+WIDTHS: dict[str, list[int]] = {
+    "paper": [64, 128, 256, 512],
+    "lite": [16, 32, 64, 128],
+}
 
 
 def base_width(name: str) -> int:

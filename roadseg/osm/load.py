@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import geopandas as gpd
 from shapely.geometry import LineString, MultiLineString
@@ -78,7 +78,9 @@ def _as_lines(geom: BaseGeometry | None) -> list[LineString]:
     return []
 
 
-def _read_osm(path: Path, classes: frozenset[str] | None, bbox4326) -> gpd.GeoDataFrame:
+def _read_osm(
+    path: Path, classes: frozenset[str] | None, bbox4326: Any
+) -> gpd.GeoDataFrame:
     import osmium
 
     rows: list[tuple[str, int, LineString]] = []
@@ -151,7 +153,7 @@ def _read_vector(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     return gdf
 
 
-def _empty(crs) -> gpd.GeoDataFrame:
+def _empty(crs: Any) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"highway": [], "osm_id": []}, geometry=[], crs=crs)
 
 

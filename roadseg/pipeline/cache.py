@@ -122,13 +122,60 @@ class StageCache:
         """Remove this scene's entries (all but ``keep`` and those another live run holds),
         and the folder when it is empty."""
         keep = {p.resolve() for p in keep or set()}
+        # release first: two runs clearing at once each see the other's lease gone or
+        # still there, and at least the later one removes the entries they shared (checking
+        # before releasing, each could see the other's lease and both would keep them)
+        self.lease.release()
         others = held_by_others(self.root, self.lease)
         for p in self.entries():
             if p.resolve() in keep or p.name.removesuffix(".sha256") in others:
                 continue
             p.unlink(missing_ok=True)
-        self.lease.release()
         try:
             self.root.rmdir()
         except OSError:
             pass  # not empty (other scenes, kept entries) or already gone
+
+
+# ----------------------------------------------------------------------------- networks
+
+
+def write_cached_network(cache: StageCache, key: str, network: Any) -> None:
+    """Store a network as GeoParquet (edges, nodes) plus a JSON header, the JSON last."""
+    from roadseg.atomic import atomic_path
+
+    edges = cache.path("network", key, ".edges.parquet")
+    nodes = cache.path("network", key, ".nodes.parquet")
+    header = cache.path("network", key, ".json")
+    cache.ensure()
+    for gdf, target in ((network.edges, edges), (network.nodes, nodes)):
+        with atomic_path(target) as tmp:
+            gdf.to_parquet(tmp, index=False)
+        cache.seal(target)
+    head = {
+        "crs": network.crs.to_wkt() if network.crs is not None else None,
+        "gsd": network.gsd,
+        "metadata": network.metadata,
+    }
+    with atomic_path(header) as tmp:
+        tmp.write_text(json.dumps(head, default=str))
+    cache.seal(header)
+
+
+def read_cached_network(cache: StageCache, key: str) -> Any | None:
+    """The network stored under ``key``, or ``None`` if there is no complete entry."""
+    import geopandas as gpd
+    import pyproj
+
+    from roadseg.vector import RoadNetwork
+
+    header = cache.lookup("network", key, ".json")
+    edges = cache.lookup("network", key, ".edges.parquet")
+    nodes = cache.lookup("network", key, ".nodes.parquet")
+    if header is None or edges is None or nodes is None:
+        return None
+    head = json.loads(header.read_text())
+    crs = pyproj.CRS.from_wkt(head["crs"]) if head["crs"] else None
+    return RoadNetwork(
+        gpd.read_parquet(edges), gpd.read_parquet(nodes), crs, float(head["gsd"]), head["metadata"]
+    )

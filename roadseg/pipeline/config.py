@@ -10,13 +10,15 @@ are the field names::
     predict: {tile: 224, overlap: 14, blend: cosine, tta: false, device: auto}
     vectorize: {min_spur_m: 10, bridge_m: 15, min_component_m: 30, simplify_m: 1}
     output: {formats: [geojson, gpkg], keep_intermediates: work/, evaluate: labels.tif}
+    evaluation: {exclude_nodata: true, slack_m: 3, label_width_m: 7}
     cluster: {n_workers: 2, threads_per_worker: 1, seam_m: 10}
 
 and command-line flags (or ``--set section.field=value``) override the file.
 
 Threshold: when neither the file nor the command line gives one, the pipeline
-uses the checkpoint's calibrated ``meta.threshold`` (the held-out break-even
-level), and 0.5 if the checkpoint has none. ``vectorize.threshold`` in a file
+uses the level stored in the probability raster (``ROADSEG_THRESHOLD``), else the
+checkpoint's calibrated ``meta.threshold`` (the held-out break-even level), and
+0.5 if there is none (:mod:`roadseg.postprocess.level`). ``vectorize.threshold`` in a file
 is accepted as a spelling of the top-level ``threshold``.
 """
 
@@ -29,9 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from roadseg.configfile import from_mapping, load_mapping, merge_dotted, to_mapping
 from roadseg.errors import InputError
 from roadseg.inference import PredictConfig
-from roadseg.pipeline.settings import from_mapping, load_mapping, merge_dotted, to_mapping
 from roadseg.vector import ThresholdSpec, VectorizeConfig
 
 #: PredictConfig fields that change how fast, not what, is computed (left out of cache keys).
@@ -71,6 +73,45 @@ class OutputConfig:
     summary_json: str | None = None
 
 
+def _evaluate_default(name: str) -> Any:
+    """The default of ``name`` in :class:`~roadseg.evaluation.evaluate.EvaluateConfig`
+    (written once, there)."""
+    from roadseg.evaluation.evaluate import EvaluateConfig
+
+    return {f.name: f.default for f in dataclasses.fields(EvaluateConfig)}[name]
+
+
+@dataclass
+class EvaluationConfig:
+    """How ``output.evaluate`` scores the run: the options of
+    :class:`~roadseg.evaluation.evaluate.EvaluateConfig` that a run can set, with its
+    defaults and checked by its rules (before any work).
+
+    Attributes:
+        exclude_nodata: leave out the scene's no-imagery pixels (its declared no-data
+            mask, or its pure-white pixels where it declares none).
+        slack_m: the relaxed metrics' slack in metres at each scene's GSD (``None``: the
+            slack in pixels, ρ = 3).
+        label_width_m: the width in metres vector labels are drawn with (``None``: the
+            width in pixels of the Massachusetts masks).
+    """
+
+    exclude_nodata: bool = _evaluate_default("exclude_nodata")
+    slack_m: float | None = _evaluate_default("slack_m")
+    label_width_m: float | None = _evaluate_default("label_width_m")
+
+    def __post_init__(self) -> None:
+        self.options()  # EvaluateConfig's own checks, now rather than after inference
+
+    def options(self) -> dict[str, Any]:
+        """These options as :class:`~roadseg.evaluation.evaluate.EvaluateConfig` keywords."""
+        from roadseg.evaluation.evaluate import EvaluateConfig
+
+        opts = dataclasses.asdict(self)
+        EvaluateConfig(pred=[], labels=[], **opts)  # refuses bad values in one line
+        return opts
+
+
 @dataclass
 class ClusterConfig:
     """Many scenes on Dask distributed.
@@ -101,6 +142,7 @@ class ExtractConfig:
     vectorize: VectorizeConfig = field(default_factory=VectorizeConfig)
     threshold: str | float | None = None
     output: OutputConfig = field(default_factory=OutputConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     progress: bool = True
 
@@ -111,14 +153,6 @@ class ExtractConfig:
             raise InputError("cluster: n_workers and threads_per_worker must be >= 1")
         if self.cluster.seam_m < 0:
             raise InputError(f"cluster: seam_m={self.cluster.seam_m} must be >= 0")
-
-    def effective_threshold(self, calibrated: float | None) -> tuple[ThresholdSpec, str]:
-        """The threshold to use and where it came from (``config``, ``model`` or ``default``)."""
-        if self.threshold is not None:
-            return ThresholdSpec.parse(self.threshold), "config"
-        if calibrated is not None:
-            return ThresholdSpec.parse(float(calibrated)), "model"
-        return ThresholdSpec.parse(0.5), "default"
 
     def to_dict(self) -> dict[str, Any]:
         out = to_mapping(self)

@@ -1,6 +1,6 @@
 """The many-scene job: scenes fanned out on Dask, one merged network exported.
 
-See :mod:`roadseg.distributed.runner` for the task graph and the merge. This
+See :mod:`roadseg.pipeline.dask_runner` for the task graph and the merge. This
 module adds what the command line needs around it: the output checks up front,
 the all-or-nothing export of the merged network, the optional evaluation and the
 removal of the cache once everything is written.
@@ -14,18 +14,20 @@ import os
 from pathlib import Path
 
 from roadseg.atomic import atomic_path
-from roadseg.distributed.runner import MultiSceneResult, run_scenes
 from roadseg.errors import InputError, OutputError
+from roadseg.io_guard import check_writable
 from roadseg.pipeline.cache import StageCache
 from roadseg.pipeline.config import ExtractConfig
-from roadseg.pipeline.extract import (
-    CACHE_FOLDER,
-    StagedOutputs,
-    check_writable,
+from roadseg.pipeline.dask_runner import MultiSceneResult, SceneOutcome, run_scenes
+from roadseg.pipeline.evaluate import (
+    evaluate_outputs,
     evaluation_paths,
-    export_staged,
-    output_targets,
+    kept_probability,
+    published_names,
 )
+from roadseg.pipeline.extract import cache_root, export_staged, labels_of, output_targets
+from roadseg.postprocess.level import ChosenThreshold, choose_threshold
+from roadseg.staging import StagedOutputs
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +54,12 @@ def extract_scenes(
     targets = output_targets(out, config.output.formats)
     for t in targets:
         check_writable(t)
-    root = Path(config.output.cache_dir) if config.output.cache_dir else out.parent / CACHE_FOLDER
+    root = cache_root(out, config)
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{root}: cannot create the cache folder ({exc.strerror})") from exc
-    labels = Path(config.output.evaluate) if config.output.evaluate else None
-    if labels is not None and not labels.exists():
-        raise InputError(f"{labels}: labels file not found")
+    labels = labels_of(config)
     cl = config.cluster
     result = run_scenes(
         scenes,
@@ -82,7 +82,7 @@ def extract_scenes(
     with StagedOutputs(out) as staged:
         export_staged(network, out, config.output.formats, staged)
         if labels is not None:
-            _evaluate(result, labels, staged.path(out))
+            _evaluate(result, labels, staged, out, config)
         written = staged.publish()
     if config.output.summary_json:
         with atomic_path(Path(config.output.summary_json)) as tmp:
@@ -95,23 +95,56 @@ def extract_scenes(
     return result, written
 
 
-def _evaluate(result: MultiSceneResult, labels: Path, out: Path) -> list[Path]:
-    from roadseg.evaluation.evaluate import EvaluateConfig, run_evaluation
-    from roadseg.evaluation.report import to_markdown
-
+def _evaluate(
+    result: MultiSceneResult, labels: Path, staged: StagedOutputs, out: Path, config: ExtractConfig
+) -> list[Path]:
+    """The report of every scene's probabilities, at the threshold the scenes were cut at;
+    it names the files as they are once the run is over."""
     ok = [o for o in result.succeeded if o.probability]
-    paths = evaluation_paths(out)
-    cfg = EvaluateConfig(
-        pred=[Path(str(o.probability)) for o in ok],
-        labels=[labels],
-        scene=[Path(o.scene) for o in ok],
-        json_path=paths["json"],
-        plot_path=paths["plot"],
+    probabilities = [Path(str(o.probability)) for o in ok]
+    staged_out = staged.path(out)
+    plots = overlay_paths(evaluation_paths(staged_out)["plot"], ok)
+    names = published_names(
+        staged.dir,
+        out.parent if str(out.parent) else Path("."),
+        plots,
+        {p: kept_probability(p, o.kept, config) for p, o in zip(probabilities, ok)},
     )
-    ev = run_evaluation(cfg)
-    with atomic_path(paths["markdown"]) as tmp:
-        tmp.write_text(to_markdown(ev.report, ev.breakeven), encoding="utf-8")
-    return [p for p in paths.values() if p.exists()]
+    _, files = evaluate_outputs(
+        probabilities,
+        [Path(o.scene) for o in ok],
+        labels,
+        staged_out,
+        run_threshold(result),
+        options=config.evaluation,
+        report_paths=names,
+    )
+    return files
+
+
+def overlay_paths(plot: Path, scenes: list[SceneOutcome]) -> list[Path]:
+    """The overlay files of a many-scene evaluation (one per scene, as the evaluation names
+    them: ``<plot stem>_<i>_<scene name>.png``), or ``plot`` itself for one scene."""
+    if len(scenes) == 1:
+        return [plot]
+    suffix = plot.suffix or ".png"
+    return [
+        plot.with_name(f"{plot.stem}_{i}_{Path(o.scene).stem}{suffix}")
+        for i, o in enumerate(scenes)
+    ]
+
+
+
+def run_threshold(result: MultiSceneResult) -> ChosenThreshold:
+    """The threshold the scenes were cut at (one per run: the same config and model)."""
+    chosen = {o.threshold for o in result.succeeded if o.threshold is not None}
+    if len(chosen) > 1:  # e.g. scenes resumed from probability rasters of different models
+        log.warning(
+            "scenes were cut at different thresholds (%s); evaluating at the first",
+            ", ".join(sorted(t.describe() for t in chosen)),
+        )
+    first = next((o.threshold for o in result.succeeded if o.threshold is not None), None)
+    return first if first is not None else choose_threshold(None, what="the merged network")
 
 
 def summary_dict(result: MultiSceneResult) -> dict:

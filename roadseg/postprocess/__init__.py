@@ -14,7 +14,7 @@ from roadseg.postprocess.clean import (
     prune_spurs,
     simplify_edges,
 )
-from roadseg.postprocess.config import ThresholdSpec, VectorizeConfig
+from roadseg.postprocess.config import ThresholdSpec
 from roadseg.postprocess.graph import skeleton_to_graph
 from roadseg.postprocess.skeleton import (
     ArrayReader,
@@ -29,7 +29,6 @@ __all__ = [
     "BlockParams",
     "SkeletonPixels",
     "ThresholdSpec",
-    "VectorizeConfig",
     "bridge_gaps",
     "cleanup_mask",
     "dissolve_degree2",

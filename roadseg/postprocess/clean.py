@@ -25,6 +25,8 @@ pixel; lengths are measured on edge geometries scaled by the GSD.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -82,7 +84,7 @@ def _join(a: dict, b: dict) -> dict:
     }
 
 
-def dissolve_degree2(g: nx.MultiGraph, nodes=None) -> nx.MultiGraph:
+def dissolve_degree2(g: nx.MultiGraph, nodes: Iterable[Any] | None = None) -> nx.MultiGraph:
     """Join the two edges meeting at each degree-2 node (in place; returns ``g``)."""
     todo = list(g.nodes) if nodes is None else [n for n in nodes if n in g]
     for x in todo:
@@ -145,52 +147,59 @@ def merge_close_junctions(g: nx.MultiGraph, junction_merge_m: float, gsd: Gsd) -
     """Contract short junction–junction edges into one node at their mean position."""
     if junction_merge_m <= 0:
         return g
-
-    gy, gx = gsd
-
-    def short_edges(nodes):
-        out = []
-        for u in nodes:
-            if u not in g or g.degree(u) < 3:
-                continue
-            pu = g.nodes[u]["pos"]
-            for _, v, k, d in g.edges(u, keys=True, data=True):
-                if u == v or g.degree(v) < 3:
-                    continue
-                pv = g.nodes[v]["pos"]
-                # an edge is never shorter than the straight line between its ends
-                if math.hypot((pu[0] - pv[0]) * gy, (pu[1] - pv[1]) * gx) >= junction_merge_m:
-                    continue
-                if _length(d, gsd) < junction_merge_m:
-                    out.append((u, v, k))
-        return out
-
     touched = set()
-    work = short_edges(list(g.nodes))
+    work = _short_junction_edges(g, list(g.nodes), junction_merge_m, gsd)
     while work:
         u, v, k = work.pop()
         if u not in g or v not in g or not g.has_edge(u, v, k):
             continue
         if g.degree(u) < 3 or g.degree(v) < 3:
             continue
-        pu, pv = np.asarray(g.nodes[u]["pos"]), np.asarray(g.nodes[v]["pos"])
-        mid = (pu + pv) / 2
-        new_pos = (float(mid[0]), float(mid[1]))
-        g.remove_edge(u, v, k)
-        for _, w, kk, dd in list(g.edges(v, keys=True, data=True)):
-            g.remove_edge(v, w, kk)
-            dd = dict(dd)
-            if dd["start"] == v:
-                dd["start"] = u
-            if dd["end"] == v:
-                dd["end"] = u
-            g.add_edge(dd["start"], dd["end"], **dd)
-        g.nodes[u]["border"] = g.nodes[u]["border"] or g.nodes[v]["border"]
-        g.remove_node(v)
-        _move_node(g, u, new_pos)
+        _contract(g, u, v, k)
         touched.add(u)
-        work.extend(short_edges([u]))
+        work.extend(_short_junction_edges(g, [u], junction_merge_m, gsd))
     return dissolve_degree2(g, touched)
+
+
+def _short_junction_edges(
+    g: nx.MultiGraph, nodes: Iterable[Any], junction_merge_m: float, gsd: Gsd
+) -> list[Any]:
+    """Edges ``(u, v, key)`` shorter than ``junction_merge_m`` between two junctions."""
+    gy, gx = gsd
+    out = []
+    for u in nodes:
+        if u not in g or g.degree(u) < 3:
+            continue
+        pu = g.nodes[u]["pos"]
+        for _, v, k, d in g.edges(u, keys=True, data=True):
+            if u == v or g.degree(v) < 3:
+                continue
+            pv = g.nodes[v]["pos"]
+            # an edge is never shorter than the straight line between its ends
+            if math.hypot((pu[0] - pv[0]) * gy, (pu[1] - pv[1]) * gx) >= junction_merge_m:
+                continue
+            if _length(d, gsd) < junction_merge_m:
+                out.append((u, v, k))
+    return out
+
+
+def _contract(g: nx.MultiGraph, u: Any, v: Any, k: Any) -> None:
+    """Remove edge ``(u, v, k)`` and merge ``v`` into ``u`` at their mean position."""
+    pu, pv = np.asarray(g.nodes[u]["pos"]), np.asarray(g.nodes[v]["pos"])
+    mid = (pu + pv) / 2
+    new_pos = (float(mid[0]), float(mid[1]))
+    g.remove_edge(u, v, k)
+    for _, w, kk, dd in list(g.edges(v, keys=True, data=True)):
+        g.remove_edge(v, w, kk)
+        dd = dict(dd)
+        if dd["start"] == v:
+            dd["start"] = u
+        if dd["end"] == v:
+            dd["end"] = u
+        g.add_edge(dd["start"], dd["end"], **dd)
+    g.nodes[u]["border"] = g.nodes[u]["border"] or g.nodes[v]["border"]
+    g.remove_node(v)
+    _move_node(g, u, new_pos)
 
 
 def _move_node(g: nx.MultiGraph, n: int, pos: tuple[float, float]) -> None:
@@ -226,23 +235,39 @@ def bridge_gaps(
     look_m: float = 10.0,
 ) -> nx.MultiGraph:
     """Join end points across short gaps (see module docstring); in place, returns ``g``."""
-    from scipy.spatial import cKDTree
-    from skimage.draw import line
-
-    reach = max(bridge_m, collinear_m)
-    if reach <= 0:
+    if max(bridge_m, collinear_m) <= 0:
         return g
     ends = [n for n in g.nodes if g.degree(n) == 1]
     if len(ends) < 2:
         return g
+    used: set = set()
+    for _, a, b in sorted(_gap_candidates(g, ends, bridge_m, collinear_m, angle_deg, gsd, look_m)):
+        if a in used or b in used:
+            continue
+        used.update((a, b))
+        _add_bridge(g, a, b)
+    return dissolve_degree2(g, used)
+
+
+def _gap_candidates(
+    g: nx.MultiGraph,
+    ends: list[Any],
+    bridge_m: float,
+    collinear_m: float,
+    angle_deg: float,
+    gsd: Gsd,
+    look_m: float,
+) -> list[tuple[float, Any, Any]]:
+    """``(distance m, a, b)`` for end points closer than ``bridge_m``, or closer than
+    ``collinear_m`` and pointing at each other within ``angle_deg``."""
+    from scipy.spatial import cKDTree
+
     gy, gx = gsd
     pos = np.array([g.nodes[n]["pos"] for n in ends], np.float64)
     tree = cKDTree(pos * np.array([gy, gx]))
-    pairs = tree.query_pairs(reach, output_type="ndarray")
-    if not len(pairs):
-        return g
+    pairs = tree.query_pairs(max(bridge_m, collinear_m), output_type="ndarray")
     look_px = look_m / math.sqrt(gy * gx)
-    dirs = {}
+    dirs: dict[Any, np.ndarray | None] = {}
     cos_lim = math.cos(math.radians(angle_deg))
     cands = []
     for i, j in pairs.tolist():
@@ -256,42 +281,55 @@ def bridge_gaps(
             for n in (a, b):
                 if n not in dirs:
                     dirs[n] = _end_direction(g, n, look_px)
-            da, db = dirs[a], dirs[b]
-            if da is None or db is None or dist == 0:
-                continue
-            # compare in metric space
-            ua = da * np.array([gy, gx])
-            ub = db * np.array([gy, gx])
-            ua /= np.linalg.norm(ua)
-            ub /= np.linalg.norm(ub)
-            u = vec / dist
-            if float(ua @ u) < cos_lim or float(ub @ -u) < cos_lim:
+            if not _pointing_at_each_other(dirs[a], dirs[b], vec, dist, gsd, cos_lim):
                 continue
         cands.append((dist, a, b))
-    used: set = set()
-    for _, a, b in sorted(cands):
-        if a in used or b in used:
-            continue
-        used.update((a, b))
-        pa, pb = np.asarray(g.nodes[a]["pos"]), np.asarray(g.nodes[b]["pos"])
-        ra, ca = np.rint(pa).astype(np.int64)
-        rb, cb = np.rint(pb).astype(np.int64)
-        rr, cc = line(int(ra), int(ca), int(rb), int(cb))
-        path = np.stack([rr, cc], axis=1).astype(np.int64)
-        coords = np.stack([pa, pb]).astype(np.float64)
-        k = len(path)
-        g.add_edge(
-            a,
-            b,
-            start=a,
-            end=b,
-            coords=coords,
-            path=path,
-            prob=np.full(k, np.nan, np.float32),
-            dist=np.full(k, np.nan, np.float32),
-            bridged=True,
-        )
-    return dissolve_degree2(g, used)
+    return cands
+
+
+def _pointing_at_each_other(
+    da: np.ndarray | None,
+    db: np.ndarray | None,
+    vec: np.ndarray,
+    dist: float,
+    gsd: Gsd,
+    cos_lim: float,
+) -> bool:
+    """Whether end directions ``da`` (at a) and ``db`` (at b) face the gap ``vec`` = b - a."""
+    if da is None or db is None or dist == 0:
+        return False
+    # compare in metric space
+    scale = np.array([gsd[0], gsd[1]])
+    ua = da * scale
+    ub = db * scale
+    ua /= np.linalg.norm(ua)
+    ub /= np.linalg.norm(ub)
+    u = vec / dist
+    return not (float(ua @ u) < cos_lim or float(ub @ -u) < cos_lim)
+
+
+def _add_bridge(g: nx.MultiGraph, a: Any, b: Any) -> None:
+    """A straight ``bridged`` edge from end point ``a`` to end point ``b``."""
+    from skimage.draw import line
+
+    pa, pb = np.asarray(g.nodes[a]["pos"]), np.asarray(g.nodes[b]["pos"])
+    ra, ca = np.rint(pa).astype(np.int64)
+    rb, cb = np.rint(pb).astype(np.int64)
+    rr, cc = line(int(ra), int(ca), int(rb), int(cb))
+    path = np.stack([rr, cc], axis=1).astype(np.int64)
+    coords = np.stack([pa, pb]).astype(np.float64)
+    k = len(path)
+    g.add_edge(
+        a,
+        b,
+        start=a,
+        end=b,
+        coords=coords,
+        path=path,
+        prob=np.full(k, np.nan, np.float32),
+        dist=np.full(k, np.nan, np.float32),
+        bridged=True,
+    )
 
 
 def drop_short_components(

@@ -33,6 +33,8 @@ cluster labelling :func:`scipy.sparse.csgraph.connected_components`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import networkx as nx
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -96,6 +98,34 @@ def _neighbours(sk: SkeletonPixels) -> tuple[np.ndarray, np.ndarray]:
     return nb, in_block
 
 
+@dataclass
+class _Topology:
+    """Per skeleton pixel: position, degree class, border flag, and the links between pixels."""
+
+    sk: SkeletonPixels
+    rc: np.ndarray  # (n, 2) int64 row, col
+    on_border: np.ndarray
+    is_chain: np.ndarray  # degree 2
+    deg: np.ndarray
+    li: np.ndarray  # links (li[k], lj[k]), each once with li < lj
+    lj: np.ndarray
+    first_nb: np.ndarray  # for a chain pixel touching a node: its first node neighbour ...
+    second_nb: np.ndarray  # ... and its second one (or -1)
+
+    @property
+    def itype(self) -> np.dtype:
+        return self.li.dtype
+
+
+@dataclass
+class _Nodes:
+    """The node of each pixel (or -1) and the node positions (cluster centroids)."""
+
+    node_of: np.ndarray
+    pos_r: np.ndarray
+    pos_c: np.ndarray
+
+
 def skeleton_to_graph(
     skeleton: SkeletonPixels | np.ndarray,
     border_tolerance_px: int = 1,
@@ -104,13 +134,28 @@ def skeleton_to_graph(
 
     A node is ``border`` when one of its pixels lies within ``border_tolerance_px``
     of the raster edge (row or column index < tolerance from either end).
+
+    Steps: pixel topology (degrees, links) -> nodes (junction clusters, end points)
+    -> direct node-to-node links -> chains of degree-2 pixels in walking order ->
+    pure rings -> the other chains as edges.
     """
     sk = skeleton if isinstance(skeleton, SkeletonPixels) else SkeletonPixels.from_array(skeleton)
+    g = nx.MultiGraph()
+    if len(sk) == 0:
+        return g
+    t = _topology(sk, border_tolerance_px)
+    nodes = _add_nodes(g, t)
+    _add_direct_links(g, t, nodes)
+    if t.is_chain.any():
+        pix_order, starts, stops, ring_seg = _order_chains(t)
+        _add_rings(g, t, pix_order, starts[ring_seg], stops[ring_seg])
+        _add_chains(g, t, nodes, pix_order, starts, stops, ring_seg)
+    return g
+
+
+def _topology(sk: SkeletonPixels, border_tolerance_px: int) -> _Topology:
     h, w = sk.shape
     n = len(sk)
-    g = nx.MultiGraph()
-    if n == 0:
-        return g
     rc = np.empty((n, 2), np.int64)
     rc[:, 0], rc[:, 1] = np.divmod(sk.flat, w)
     rows, cols = rc[:, 0], rc[:, 1]
@@ -125,14 +170,18 @@ def skeleton_to_graph(
         | (cols >= w - border_tolerance_px)
     )
     is_chain = deg == 2
-    is_junc = deg >= 3
-
     # links as (i, j) pairs, each once (i < j)
     ar = np.arange(n, dtype=it)
     li = np.concatenate([ar[nb[k] > ar] for k in range(8)])
     lj = np.concatenate([nb[k][nb[k] > ar] for k in range(8)])
     del ar
-    # node neighbours of the chain pixels touching a node (the chain ends): first and second
+    first_nb, second_nb = _chain_end_neighbours(nb, is_chain)
+    return _Topology(sk, rc, on_border, is_chain, deg, li, lj, first_nb, second_nb)
+
+
+def _chain_end_neighbours(nb: np.ndarray, is_chain: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Node neighbours of the chain pixels touching a node (the chain ends): first and second."""
+    n = is_chain.size
     ends_at = np.flatnonzero(is_chain)
     nbe = nb[:, ends_at]
     is_node_nb = (nbe >= 0) & ~is_chain[np.where(nbe >= 0, nbe, 0)]
@@ -140,162 +189,188 @@ def skeleton_to_graph(
     ends_at, nbe, is_node_nb = ends_at[touch], nbe[:, touch], is_node_nb[:, touch]
     cnt = is_node_nb.sum(axis=0)
     k_ = np.arange(ends_at.size)
-    first_nb = np.full(n, -1, it)
-    second_nb = np.full(n, -1, it)
+    first_nb = np.full(n, -1, nb.dtype)
+    second_nb = np.full(n, -1, nb.dtype)
     first_nb[ends_at] = nbe[np.argmax(is_node_nb, axis=0), k_]
     second_nb[ends_at] = np.where(cnt >= 2, nbe[7 - np.argmax(is_node_nb[::-1], axis=0), k_], -1)
-    del nb, nbe, is_node_nb, touch, cnt, k_, ends_at
+    return first_nb, second_nb
 
-    # --- nodes: junction clusters, end points and isolated pixels
+
+def _add_nodes(g: nx.MultiGraph, t: _Topology) -> _Nodes:
+    """Nodes: junction clusters (connected junction pixels), end points and isolated pixels."""
+    n, it = t.deg.size, t.itype
     node_of = np.full(n, -1, it)
-    jidx = np.flatnonzero(is_junc)
+    jidx = np.flatnonzero(t.deg >= 3)
     n_nodes = 0
     if jidx.size:
+        is_junc = t.deg >= 3
         jmap = np.full(n, -1, it)
         jmap[jidx] = np.arange(jidx.size)
-        jj = is_junc[li] & is_junc[lj]
+        jj = is_junc[t.li] & is_junc[t.lj]
         m = coo_matrix(
-            (np.ones(int(jj.sum()), np.int8), (jmap[li[jj]], jmap[lj[jj]])),
+            (np.ones(int(jj.sum()), np.int8), (jmap[t.li[jj]], jmap[t.lj[jj]])),
             shape=(jidx.size, jidx.size),
         )
         nc, lab = connected_components(m, directed=False)
         node_of[jidx] = lab
         n_nodes = nc
-        del jmap, jj, m, lab
-    other = np.flatnonzero(deg <= 1)
+    other = np.flatnonzero(t.deg <= 1)
     node_of[other] = n_nodes + np.arange(other.size)
     n_nodes += other.size
     node_pix = np.flatnonzero(node_of >= 0)
     nid = node_of[node_pix]
     counts = np.maximum(np.bincount(nid, minlength=n_nodes), 1).astype(np.float64)
-    pos_r = np.bincount(nid, weights=rows[node_pix], minlength=n_nodes) / counts
-    pos_c = np.bincount(nid, weights=cols[node_pix], minlength=n_nodes) / counts
-    nborder = np.bincount(nid, weights=on_border[node_pix], minlength=n_nodes) > 0
-    del node_pix, nid, counts
+    pos_r = np.bincount(nid, weights=t.rc[node_pix, 0], minlength=n_nodes) / counts
+    pos_c = np.bincount(nid, weights=t.rc[node_pix, 1], minlength=n_nodes) / counts
+    nborder = np.bincount(nid, weights=t.on_border[node_pix], minlength=n_nodes) > 0
     for k in range(n_nodes):
         g.add_node(k, pos=(float(pos_r[k]), float(pos_c[k])), border=bool(nborder[k]), ring=False)
+    return _Nodes(node_of, pos_r, pos_c)
 
-    def add_edge(u: int, v: int, pix: np.ndarray) -> None:
-        coords = rc[pix].astype(np.float64)
-        coords[0] = g.nodes[u]["pos"]
-        coords[-1] = g.nodes[v]["pos"]
+
+def _add_edge(g: nx.MultiGraph, t: _Topology, u: int, v: int, pix: np.ndarray) -> None:
+    """One edge along skeleton pixels ``pix``, its ends moved onto the node positions."""
+    coords = t.rc[pix].astype(np.float64)
+    coords[0] = g.nodes[u]["pos"]
+    coords[-1] = g.nodes[v]["pos"]
+    g.add_edge(
+        u,
+        v,
+        start=u,
+        end=v,
+        coords=coords,
+        path=t.rc[pix],
+        prob=t.sk.prob[pix],
+        dist=t.sk.dist[pix],
+        bridged=False,
+    )
+
+
+def _add_direct_links(g: nx.MultiGraph, t: _Topology, nodes: _Nodes) -> None:
+    """Edges for links between pixels of two different nodes (no chain between them)."""
+    li, lj, node_of = t.li, t.lj, nodes.node_of
+    nn = (~t.is_chain[li]) & (~t.is_chain[lj]) & (node_of[li] != node_of[lj])
+    for a, b in zip(li[nn].tolist(), lj[nn].tolist()):
+        _add_edge(g, t, int(node_of[a]), int(node_of[b]), np.array([a, b]))
+
+
+def _order_chains(t: _Topology) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Chains of degree-2 pixels in walking order: one depth-first walk from a super-node
+    linked to each chain's start (its smallest end pixel, or its smallest pixel for a ring).
+
+    Returns the chain pixels chain after chain, each chain's ``[start, stop)`` in that
+    order, and which chains are pure rings.
+    """
+    n, it = t.deg.size, t.itype
+    cidx = np.flatnonzero(t.is_chain)
+    nchain = cidx.size
+    cmap = np.full(n, -1, it)
+    cmap[cidx] = np.arange(nchain)
+    cc = t.is_chain[t.li] & t.is_chain[t.lj]
+    a, b = cmap[t.li[cc]], cmap[t.lj[cc]]
+    del cmap, cc
+    m = coo_matrix((np.ones(a.size, np.int8), (a, b)), shape=(nchain, nchain))
+    ncomp, lab = connected_components(m, directed=False)
+    del m
+    chain_deg = np.bincount(a, minlength=nchain) + np.bincount(b, minlength=nchain)
+    # the first occurrence in index order is the smallest index
+    big = np.int64(nchain + 1)
+    end_idx = np.flatnonzero(chain_deg < 2)
+    start_end = np.full(ncomp, big)
+    ul, first = np.unique(lab[end_idx], return_index=True)
+    start_end[ul] = end_idx[first]
+    start_any = np.full(ncomp, big)
+    ul, first = np.unique(lab, return_index=True)
+    start_any[ul] = first
+    is_ring = start_end == big
+    start = np.where(is_ring, start_any, start_end)
+    sup = nchain
+    m2 = coo_matrix(
+        (
+            np.ones(a.size + ncomp, np.int8),
+            (
+                np.concatenate([a, np.full(ncomp, sup, a.dtype)]),
+                np.concatenate([b, start.astype(b.dtype)]),
+            ),
+        ),
+        shape=(nchain + 1, nchain + 1),
+    ).tocsr()
+    del a, b, start
+    order = depth_first_order(m2, sup, directed=False, return_predecessors=False)[1:]
+    del m2
+    cuts = np.flatnonzero(np.diff(lab[order])) + 1
+    starts = np.concatenate([[0], cuts]).astype(np.int64)
+    stops = np.concatenate([cuts, [order.size]]).astype(np.int64)
+    ring_seg = is_ring[lab[order[starts]]]
+    return cidx[order], starts, stops, ring_seg
+
+
+def _add_rings(
+    g: nx.MultiGraph, t: _Topology, pix_order: np.ndarray, starts: np.ndarray, stops: np.ndarray
+) -> None:
+    """Pure rings (rare): one node at the first pixel, one closed edge."""
+    for a0, a1 in zip(starts.tolist(), stops.tolist()):
+        pix = pix_order[a0:a1]
+        u = g.number_of_nodes()
+        g.add_node(
+            u,
+            pos=(float(t.rc[pix[0], 0]), float(t.rc[pix[0], 1])),
+            border=bool(t.on_border[pix[0]]),
+            ring=True,
+        )
+        _add_edge(g, t, u, u, np.concatenate([pix, pix[:1]]))
+
+
+def _add_chains(
+    g: nx.MultiGraph,
+    t: _Topology,
+    nodes: _Nodes,
+    pix_order: np.ndarray,
+    starts: np.ndarray,
+    stops: np.ndarray,
+    ring_seg: np.ndarray,
+) -> None:
+    """The chains that are not rings, vectorised: path = [node pixel, chain pixels..., node pixel]."""
+    st, sp = starts[~ring_seg], stops[~ring_seg]
+    if not st.size:
+        return
+    s0, e0 = pix_order[st], pix_order[sp - 1]
+    end0 = t.first_nb[s0].astype(np.int64)
+    end1 = np.where(s0 == e0, t.second_nb[s0], t.first_nb[e0]).astype(np.int64)
+    if (end0 < 0).any() or (end1 < 0).any():  # cannot happen for non-ring chains
+        raise RuntimeError("chain end without a node neighbour")
+    lens = sp - st
+    out_start = np.concatenate([[0], np.cumsum(lens + 2)[:-1]])
+    out_last = out_start + lens + 1
+    total = int(lens.sum() + 2 * lens.size)
+    full = np.empty(total, np.int64)
+    full[out_start] = end0
+    full[out_last] = end1
+    inner = np.ones(total, bool)
+    inner[out_start] = False
+    inner[out_last] = False
+    seg_id = np.repeat(np.arange(starts.size), stops - starts)
+    full[inner] = pix_order[~ring_seg[seg_id]]  # non-ring chains, in order
+    del inner, seg_id
+    u_all = nodes.node_of[end0].astype(np.int64)
+    v_all = nodes.node_of[end1].astype(np.int64)
+    path_all = t.rc[full]
+    coords_all = path_all.astype(np.float64)
+    coords_all[out_start, 0], coords_all[out_start, 1] = nodes.pos_r[u_all], nodes.pos_c[u_all]
+    coords_all[out_last, 0], coords_all[out_last, 1] = nodes.pos_r[v_all], nodes.pos_c[v_all]
+    prob_all, dist_all = t.sk.prob[full], t.sk.dist[full]
+    del full
+    bounds = np.concatenate([out_start, [total]]).tolist()
+    for i, (u, v) in enumerate(zip(u_all.tolist(), v_all.tolist())):
+        lo, hi = bounds[i], bounds[i + 1]
         g.add_edge(
             u,
             v,
             start=u,
             end=v,
-            coords=coords,
-            path=rc[pix],
-            prob=sk.prob[pix],
-            dist=sk.dist[pix],
+            coords=coords_all[lo:hi],
+            path=path_all[lo:hi],
+            prob=prob_all[lo:hi],
+            dist=dist_all[lo:hi],
             bridged=False,
         )
-
-    # --- direct links between pixels of two different nodes
-    nn = (~is_chain[li]) & (~is_chain[lj]) & (node_of[li] != node_of[lj])
-    for a, b in zip(li[nn].tolist(), lj[nn].tolist()):
-        add_edge(int(node_of[a]), int(node_of[b]), np.array([a, b]))
-
-    # --- chains of degree-2 pixels, ordered by one depth-first walk from a super-node
-    cidx = np.flatnonzero(is_chain)
-    if cidx.size:
-        nchain = cidx.size
-        cmap = np.full(n, -1, it)
-        cmap[cidx] = np.arange(nchain)
-        cc = is_chain[li] & is_chain[lj]
-        a, b = cmap[li[cc]], cmap[lj[cc]]
-        del cmap, cc, li, lj
-        m = coo_matrix((np.ones(a.size, np.int8), (a, b)), shape=(nchain, nchain))
-        ncomp, lab = connected_components(m, directed=False)
-        del m
-        chain_deg = np.bincount(a, minlength=nchain) + np.bincount(b, minlength=nchain)
-        # start of each component: its smallest end pixel (chain_deg < 2), or its smallest
-        # pixel for a ring; the first occurrence in index order is the smallest index
-        big = np.int64(nchain + 1)
-        end_idx = np.flatnonzero(chain_deg < 2)
-        del chain_deg
-        start_end = np.full(ncomp, big)
-        ul, first = np.unique(lab[end_idx], return_index=True)
-        start_end[ul] = end_idx[first]
-        start_any = np.full(ncomp, big)
-        ul, first = np.unique(lab, return_index=True)
-        start_any[ul] = first
-        is_ring = start_end == big
-        start = np.where(is_ring, start_any, start_end)
-        del start_end, start_any, ul, first, end_idx
-        sup = nchain
-        m2 = coo_matrix(
-            (
-                np.ones(a.size + ncomp, np.int8),
-                (
-                    np.concatenate([a, np.full(ncomp, sup, a.dtype)]),
-                    np.concatenate([b, start.astype(b.dtype)]),
-                ),
-            ),
-            shape=(nchain + 1, nchain + 1),
-        ).tocsr()
-        del a, b, start
-        order = depth_first_order(m2, sup, directed=False, return_predecessors=False)[1:]
-        del m2
-        cuts = np.flatnonzero(np.diff(lab[order])) + 1
-        starts = np.concatenate([[0], cuts]).astype(np.int64)
-        stops = np.concatenate([cuts, [order.size]]).astype(np.int64)
-        del cuts
-        pix_order = cidx[order]  # chain pixels, chain after chain
-        seg_comp = lab[order[starts]]
-        ring_seg = is_ring[seg_comp]
-        # pure rings (rare): one node at the first pixel, one closed edge
-        for a0, a1 in zip(starts[ring_seg].tolist(), stops[ring_seg].tolist()):
-            pix = pix_order[a0:a1]
-            u = g.number_of_nodes()
-            g.add_node(
-                u,
-                pos=(float(rows[pix[0]]), float(cols[pix[0]])),
-                border=bool(on_border[pix[0]]),
-                ring=True,
-            )
-            add_edge(u, u, np.concatenate([pix, pix[:1]]))
-        # the other chains, vectorised: path = [node pixel, chain pixels..., node pixel]
-        st, sp = starts[~ring_seg], stops[~ring_seg]
-        if st.size:
-            s0, e0 = pix_order[st], pix_order[sp - 1]
-            end0 = first_nb[s0].astype(np.int64)
-            end1 = np.where(s0 == e0, second_nb[s0], first_nb[e0]).astype(np.int64)
-            if (end0 < 0).any() or (end1 < 0).any():  # cannot happen for non-ring chains
-                raise RuntimeError("chain end without a node neighbour")
-            lens = sp - st
-            out_start = np.concatenate([[0], np.cumsum(lens + 2)[:-1]])
-            out_last = out_start + lens + 1
-            total = int(lens.sum() + 2 * lens.size)
-            full = np.empty(total, np.int64)
-            full[out_start] = end0
-            full[out_last] = end1
-            inner = np.ones(total, bool)
-            inner[out_start] = False
-            inner[out_last] = False
-            seg_id = np.repeat(np.arange(starts.size), stops - starts)
-            full[inner] = pix_order[~ring_seg[seg_id]]  # non-ring chains, in order
-            del inner, seg_id
-            u_all = node_of[end0].astype(np.int64)
-            v_all = node_of[end1].astype(np.int64)
-            path_all = rc[full]
-            coords_all = path_all.astype(np.float64)
-            coords_all[out_start, 0], coords_all[out_start, 1] = pos_r[u_all], pos_c[u_all]
-            coords_all[out_last, 0], coords_all[out_last, 1] = pos_r[v_all], pos_c[v_all]
-            prob_all, dist_all = sk.prob[full], sk.dist[full]
-            del full
-            bounds = np.concatenate([out_start, [total]]).tolist()
-            for i, (u, v) in enumerate(zip(u_all.tolist(), v_all.tolist())):
-                lo, hi = bounds[i], bounds[i + 1]
-                g.add_edge(
-                    u,
-                    v,
-                    start=u,
-                    end=v,
-                    coords=coords_all[lo:hi],
-                    path=path_all[lo:hi],
-                    prob=prob_all[lo:hi],
-                    dist=dist_all[lo:hi],
-                    bridged=False,
-                )
-    return g

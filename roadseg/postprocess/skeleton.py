@@ -34,6 +34,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -293,7 +294,7 @@ def _distance_to_background(mask: np.ndarray, rc: np.ndarray, radius: int = 24) 
 
 
 def skeletonize_blocks(
-    reader,
+    reader: Any,
     params: BlockParams,
     block_size: int,
     halo: int,

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from roadseg.errors import InputError
+from roadseg.raster.georef import pixel_size_m
 
 log = logging.getLogger(__name__)
 
@@ -61,19 +62,10 @@ class RasterInfo:
         return self.height, self.width
 
 
-def _gsd_metres(transform, crs, height: int, width: int) -> tuple[float, float]:
-    """Pixel size in metres along x (columns) and y (rows)."""
-    gx = math.hypot(transform.a, transform.d)
-    gy = math.hypot(transform.b, transform.e)
-    if crs is None:
-        return gx, gy
-    if crs.is_geographic:
-        # degrees → metres at the raster centre (spherical approximation, ~0.5 %)
-        lat = transform.d * width / 2 + transform.e * height / 2 + transform.f
-        m_per_deg = 6371008.8 * math.pi / 180.0
-        return gx * m_per_deg * math.cos(math.radians(lat)), gy * m_per_deg
-    factor = crs.linear_units_factor[1] if crs.linear_units_factor else 1.0
-    return gx * factor, gy * factor
+def _gsd_metres(transform: Any, crs: Any, height: int, width: int) -> tuple[float, float]:
+    """Pixel size in metres along x (columns) and y (rows); transform units without a CRS."""
+    size = pixel_size_m(crs, transform, width, height)
+    return size or (math.hypot(transform.a, transform.d), math.hypot(transform.b, transform.e))
 
 
 def open_source(
@@ -155,7 +147,7 @@ def open_source(
     return info
 
 
-def _scan(ds, info: RasterInfo, block_size: int) -> None:
+def _scan(ds: Any, info: RasterInfo, block_size: int) -> None:
     """One pass over the raster: value range checks, {0,1} detection, histogram."""
     hist = np.zeros(256, np.int64)
     vmin, vmax = math.inf, -math.inf
@@ -236,7 +228,7 @@ class WindowReader:
     def __enter__(self) -> WindowReader:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     @property

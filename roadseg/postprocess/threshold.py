@@ -38,6 +38,11 @@ class ResolvedThreshold:
     on_codes: bool
     description: str
 
+    @property
+    def level(self) -> float:
+        """The probability level of the (low) cut: road pixels have ``p >= level``."""
+        return min(1.0, self.low / 255.0) if self.on_codes else min(1.0, self.low)
+
 
 def resolve_threshold(
     spec: ThresholdSpec, histogram: np.ndarray, on_codes: bool

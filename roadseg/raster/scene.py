@@ -70,6 +70,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
 from roadseg.errors import InputError
+from roadseg.raster.georef import pixel_size_m
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +218,7 @@ class Scene:
         """Geometric mean of the east and north pixel sizes (metres), ``None`` without CRS."""
         if self.gsd_xy_m is None:
             return None
-        return math.sqrt(self.gsd_xy_m[0] * self.gsd_xy_m[1])
+        return math.sqrt(self.gsd_xy_m[0] * self.gsd_xy_m[1])  # as raster.georef.gsd_m
 
     def block_cache_bytes(self) -> int:
         """GDAL block cache that strip reads need: three input block rows plus margin.
@@ -252,27 +253,6 @@ class Scene:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def pixel_size_m(crs: Any, transform: Any, width: int, height: int) -> tuple[float, float] | None:
-    """``(east, north)`` size of one pixel in metres at the raster centre, ``None`` without CRS."""
-    if crs is None:
-        return None
-    dx = math.hypot(transform.a, transform.d)
-    dy = math.hypot(transform.b, transform.e)
-    if crs.is_geographic:
-        from pyproj import Geod
-
-        geod = Geod(ellps="WGS84")
-        lon, lat = transform @ (width / 2.0, height / 2.0)
-        _, _, gx = geod.inv(lon, lat, lon + dx, lat)
-        _, _, gy = geod.inv(lon, lat - dy / 2.0, lon, lat + dy / 2.0)
-        return (float(gx), float(gy))
-    try:
-        unit = float(crs.linear_units_factor[1])
-    except Exception:  # noqa: BLE001 - CRS without a usable linear unit
-        unit = 1.0
-    return (dx * unit, dy * unit)
 
 
 def _choose_scaling(dataset: Any, bands: tuple[int, ...], path: Path, masked: bool) -> BandScaling:

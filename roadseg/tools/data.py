@@ -119,9 +119,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def main_massachusetts(args: argparse.Namespace) -> int:
-    from roadseg.cli import on_terminal
     from roadseg.data.download import DownloadConfig
     from roadseg.data.massachusetts import PrepareConfig, prepare_massachusetts
+    from roadseg.tools import on_terminal
 
     if args.link and not args.from_local:
         from roadseg.errors import InputError
@@ -144,8 +144,8 @@ def main_massachusetts(args: argparse.Namespace) -> int:
 
 
 def main_generic(args: argparse.Namespace) -> int:
-    from roadseg.cli import on_terminal
     from roadseg.data.generic import GenericConfig, prepare_generic
+    from roadseg.tools import on_terminal
 
     prepare_generic(
         GenericConfig(

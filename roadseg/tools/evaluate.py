@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -73,8 +74,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--threshold",
         type=float,
-        default=0.5,
-        help="probability threshold for relaxed/strict metrics and the overlay (default 0.5)",
+        default=None,
+        help="probability threshold for relaxed/strict metrics and the overlay (default: the "
+        "level stored in the probability raster by predict, else 0.5 with a warning)",
     )
     p.add_argument(
         "--highways",
@@ -132,7 +134,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def register(subparsers) -> None:
+def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "evaluate",
         help="score predictions against OSM/vector/raster labels (relaxed P/R, break-even, "
@@ -144,10 +146,11 @@ def register(subparsers) -> None:
     p.set_defaults(func=main)
 
 
-def config_from_args(args: argparse.Namespace):
+def config_from_args(args: argparse.Namespace) -> Any:
     """The EvaluateConfig of the parsed arguments; options not given keep the config's defaults."""
     from roadseg.evaluation.evaluate import EvaluateConfig
     from roadseg.evaluation.graph import APLSConfig, TOPOConfig
+    from roadseg.postprocess.level import threshold_of_rasters
 
     given = {
         k: getattr(args, k)
@@ -159,7 +162,7 @@ def config_from_args(args: argparse.Namespace):
         labels=list(args.labels),
         scene=list(args.scene),
         valid_mask=list(args.valid_mask),
-        threshold=args.threshold,
+        threshold=threshold_of_rasters(args.threshold, args.pred).evaluation_level(),
         highways=args.highways,
         label_width_px=args.label_width_px,
         label_width_m=args.label_width_m,

@@ -16,9 +16,14 @@ when interrupted (SIGINT/SIGTERM).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from roadseg.pipeline.config import ExtractConfig
 import argparse
 import dataclasses
 import logging
+import os
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -35,6 +40,9 @@ FLAG_KEYS = {
     "batch_size": "predict.batch_size",
     "bands": "predict.bands",
     "gsd": "predict.gsd_m",
+    "exclude_nodata": "evaluation.exclude_nodata",
+    "slack_m": "evaluation.slack_m",
+    "label_width_m": "evaluation.label_width_m",
     "threshold": "threshold",
     "min_object_m2": "vectorize.min_object_m2",
     "max_hole_m2": "vectorize.max_hole_m2",
@@ -59,6 +67,16 @@ FLAG_KEYS = {
 }
 
 
+def _default(key: str) -> str:
+    """The default of a dotted ExtractConfig key, as help text shows it (read from the dataclasses)."""
+    from roadseg.pipeline.config import ExtractConfig
+
+    node: object = ExtractConfig().to_dict()
+    for part in key.split("."):
+        node = node[part]  # type: ignore[index]
+    return f"{node:g}" if isinstance(node, float) else str(node)
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "scenes", nargs="+", metavar="SCENE", help="raster(s), folder(s) or a VRT mosaic"
@@ -67,15 +85,37 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "-o", "--output", required=True, help="output network (.geojson, .gpkg, .parquet, .graphml)"
     )
     p.add_argument("-c", "--config", help="YAML or TOML file of options (flags override it)")
+    _inference_arguments(p)
+    _vectorize_arguments(p)
+    _output_arguments(p)
+    _evaluation_arguments(p)
+    _cluster_arguments(p)
+    p.add_argument(
+        "--set",
+        dest="assignments",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other option, e.g. --set vectorize.border=none (repeatable)",
+    )
+    p.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bars"
+    )
+
+
+def _inference_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags of PredictConfig."""
     g = p.add_argument_group("inference")
     g.add_argument("--weights", help="checkpoint .safetensors (default: the shipped model)")
-    g.add_argument("--device", help="auto | cpu | cuda[:N] (default auto)")
+    g.add_argument("--device", help=f"auto | cpu | cuda[:N] (default {_default('predict.device')})")
     g.add_argument("--tile", type=int, help="tile size in px (default: the model's)")
-    g.add_argument("--overlap", type=int, help="tile overlap in px (default 14)")
+    g.add_argument(
+        "--overlap", type=int, help=f"tile overlap in px (default {_default('predict.overlap')})"
+    )
     g.add_argument(
         "--blend",
         choices=["mean", "linear", "cosine", "spline"],
-        help="tile blending (default cosine)",
+        help=f"tile blending (default {_default('predict.blend')})",
     )
     g.add_argument(
         "--tta",
@@ -84,7 +124,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="D4 test-time augmentation",
     )
     g.add_argument("--amp", choices=["auto", "bf16", "fp16", "off"], help="mixed precision on CUDA")
-    g.add_argument("--batch-size", type=int, help="tiles per forward pass (default 8)")
+    g.add_argument(
+        "--batch-size",
+        type=int,
+        help=f"tiles per forward pass (default {_default('predict.batch_size')})",
+    )
     g.add_argument("--bands", help="1-based input bands in model order, e.g. 1,2,3")
     g.add_argument(
         "--gsd",
@@ -92,19 +136,55 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="METRES",
         help="pixel size of scenes without georeferencing (required for them; used by every stage)",
     )
+
+
+def _vectorize_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags of the threshold and VectorizeConfig."""
     g = p.add_argument_group("vectorisation (lengths in metres)")
     g.add_argument(
         "--threshold",
         help="probability threshold: a number, otsu or hysteresis:LOW,HIGH "
-        "(default: the model's calibrated threshold)",
+        "(default: the level stored with the probabilities, i.e. the model's calibrated one)",
     )
-    g.add_argument("--min-object-m2", type=float, help="remove mask blobs smaller than this (m²)")
-    g.add_argument("--max-hole-m2", type=float, help="fill mask holes smaller than this (m²)")
-    g.add_argument("--min-spur-m", type=float, help="prune dead-end spurs shorter than this")
-    g.add_argument("--bridge-m", type=float, help="bridge gaps between road ends up to this")
-    g.add_argument("--min-component-m", type=float, help="drop networks shorter than this")
-    g.add_argument("--simplify-m", type=float, help="Douglas-Peucker tolerance")
-    g.add_argument("--junction-merge-m", type=float, help="merge junctions closer than this")
+    g.add_argument(
+        "--min-object-m2",
+        type=float,
+        help=f"remove mask blobs smaller than this (m²) (default {_default('vectorize.min_object_m2')})",
+    )
+    g.add_argument(
+        "--max-hole-m2",
+        type=float,
+        help=f"fill mask holes smaller than this (m²) (default {_default('vectorize.max_hole_m2')})",
+    )
+    g.add_argument(
+        "--min-spur-m",
+        type=float,
+        help=f"prune dead-end spurs shorter than this (default {_default('vectorize.min_spur_m')})",
+    )
+    g.add_argument(
+        "--bridge-m",
+        type=float,
+        help=f"bridge gaps between road ends up to this (default {_default('vectorize.bridge_m')})",
+    )
+    g.add_argument(
+        "--min-component-m",
+        type=float,
+        help=f"drop networks shorter than this (default {_default('vectorize.min_component_m')})",
+    )
+    g.add_argument(
+        "--simplify-m",
+        type=float,
+        help=f"Douglas-Peucker tolerance (default {_default('vectorize.simplify_m')})",
+    )
+    g.add_argument(
+        "--junction-merge-m",
+        type=float,
+        help=f"merge junctions closer than this (default {_default('vectorize.junction_merge_m')})",
+    )
+
+
+def _output_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags of OutputConfig."""
     g = p.add_argument_group("outputs")
     g.add_argument(
         "--format",
@@ -137,12 +217,48 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="keep the cache after success",
     )
     g.add_argument("--summary-json", help="also write the run summary as JSON")
+
+
+def _evaluation_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags of EvaluationConfig (how --evaluate scores); not given: the config's values."""
+    g = p.add_argument_group("evaluation (with --evaluate)")
+    g.add_argument(
+        "--exclude-nodata",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="leave out the scene's no-imagery pixels: its declared no-data mask, or where it "
+        f"declares none its pure-white pixels (default {_default('evaluation.exclude_nodata')})",
+    )
+    g.add_argument(
+        "--slack-m",
+        type=float,
+        metavar="METRES",
+        help="relaxed slack in metres at each scene's GSD (default: 3 pixels, the paper's)",
+    )
+    g.add_argument(
+        "--label-width-m",
+        type=float,
+        metavar="METRES",
+        help="width vector labels are drawn with (default: the Massachusetts masks' width in px)",
+    )
+
+
+def _cluster_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags of ClusterConfig and how scenes are found."""
     g = p.add_argument_group("many scenes (Dask)")
     g.add_argument(
         "--scheduler", metavar="ADDRESS", help="existing Dask scheduler, e.g. tcp://host:8786"
     )
-    g.add_argument("--workers", type=int, help="LocalCluster worker processes (default 2)")
-    g.add_argument("--threads-per-worker", type=int, help="threads per worker (default 1)")
+    g.add_argument(
+        "--workers",
+        type=int,
+        help=f"LocalCluster worker processes (default {_default('cluster.n_workers')})",
+    )
+    g.add_argument(
+        "--threads-per-worker",
+        type=int,
+        help=f"threads per worker (default {_default('cluster.threads_per_worker')})",
+    )
     g.add_argument(
         "--gpu-workers",
         action=argparse.BooleanOptionalAction,
@@ -152,21 +268,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--seam-m",
         type=float,
-        help="join road ends of neighbouring scenes within this (default 10)",
+        help="join road ends of neighbouring scenes within this "
+        f"(default {_default('cluster.seam_m')})",
     )
     g.add_argument(
         "--split-vrt", action="store_true", help="process each source of a VRT mosaic as a scene"
-    )
-    p.add_argument(
-        "--set",
-        dest="assignments",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="any other option, e.g. --set vectorize.border=none (repeatable)",
-    )
-    p.add_argument(
-        "--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bars"
     )
 
 
@@ -181,11 +287,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
-def config_from_args(args: argparse.Namespace):
+def config_from_args(args: argparse.Namespace) -> ExtractConfig:
     """The ExtractConfig of parsed arguments: file, then --set, then flags."""
-    from roadseg.cli import on_terminal
+    from roadseg.configfile import parse_assignments
     from roadseg.pipeline.config import load_extract_config
-    from roadseg.pipeline.settings import parse_assignments
+    from roadseg.tools import on_terminal
 
     overrides = parse_assignments(args.assignments)
     for dest, key in FLAG_KEYS.items():
@@ -198,12 +304,12 @@ def config_from_args(args: argparse.Namespace):
     return config
 
 
-def check_run_paths(args: argparse.Namespace, config, scenes: list[Path]) -> None:
+def check_run_paths(args: argparse.Namespace, config: ExtractConfig, scenes: list[Path]) -> None:
     """Every file the run writes against every file it reads, before any work (exit 2)."""
     from roadseg.io_guard import check_paths
     from roadseg.models import default_weights_path
     from roadseg.paths import intermediate_paths, intermediates_folder
-    from roadseg.pipeline.extract import evaluation_paths
+    from roadseg.pipeline.evaluate import evaluation_paths
     from roadseg.vector.export import export_paths
 
     out = Path(args.output)
@@ -218,7 +324,7 @@ def check_run_paths(args: argparse.Namespace, config, scenes: list[Path]) -> Non
             outputs += [
                 ("--keep-intermediates", p) for p in intermediate_paths(folder, scene).values()
             ]
-    inputs: list[tuple[str, Path | str | None]] = [("scene", s) for s in scenes]
+    inputs: list[tuple[str, os.PathLike[str] | str | None]] = [("scene", s) for s in scenes]
     inputs += [
         ("--weights", config.predict.weights or default_weights_path()),
         ("--evaluate labels", o.evaluate),

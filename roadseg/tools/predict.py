@@ -60,11 +60,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from roadseg.cli import on_terminal
     from roadseg.inference.predictor import PredictConfig, predict_scene
     from roadseg.io_guard import check_paths
     from roadseg.models import default_weights_path
-    from roadseg.prechecks import check_georeferenced
+    from roadseg.raster.georef import check_georeferenced
+    from roadseg.tools import on_terminal
 
     check_paths(
         [("-o", args.output)],

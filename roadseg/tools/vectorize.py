@@ -12,7 +12,7 @@ _DEFAULTS_NOTE = (
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from roadseg.postprocess.config import VectorizeConfig
+    from roadseg.vector.config import VectorizeConfig
 
     d = VectorizeConfig.__dataclass_fields__
     p = sub.add_parser(
@@ -35,7 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="also/instead write these formats (geojson, gpkg, parquet, graphml); repeatable",
     )
     p.add_argument(
-        "--threshold", default="0.5", help="0.5 | otsu | hysteresis:0.3,0.6 (default 0.5)"
+        "--threshold",
+        default=None,
+        help="0.5 | otsu | hysteresis:0.3,0.6 (default: the level predict stored in the raster, "
+        "else 0.5 with a warning)",
     )
     p.add_argument(
         "--probability", help="probability raster on the same grid, for mean_prob along edges"
@@ -86,12 +89,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     import logging
 
-    from roadseg.cli import on_terminal
     from roadseg.io_guard import check_paths
     from roadseg.pipeline.extract import export_all_or_nothing
-    from roadseg.postprocess.config import VectorizeConfig
-    from roadseg.prechecks import check_georeferenced, check_single_band
+    from roadseg.postprocess.level import threshold_of_rasters
+    from roadseg.prechecks import check_single_band
+    from roadseg.raster.georef import check_georeferenced
+    from roadseg.tools import on_terminal
     from roadseg.vector import vectorize_raster
+    from roadseg.vector.config import VectorizeConfig
     from roadseg.vector.export import export_paths
 
     check_paths(
@@ -101,8 +106,9 @@ def main(args: argparse.Namespace) -> int:
     )
     check_single_band(args.raster, args.band)
     check_georeferenced(args.raster, args.gsd)
+    chosen = threshold_of_rasters(args.threshold, [args.raster])
     config = VectorizeConfig(
-        threshold=args.threshold,
+        threshold=chosen.spec,
         min_object_m2=args.min_object_m2,
         max_hole_m2=args.max_hole_m2,
         min_spur_m=args.min_spur_m,
@@ -121,6 +127,7 @@ def main(args: argparse.Namespace) -> int:
         show_progress=logging.getLogger("roadseg").isEnabledFor(logging.INFO) and on_terminal(),
     )
     net = vectorize_raster(args.raster, config, args.probability, args.mask_out, args.skeleton_out)
+    net.metadata["threshold_from"] = chosen.origin
     # staged, then moved into place together: a failure leaves none of the files
     written = export_all_or_nothing(net, Path(args.out), args.formats)
     logging.getLogger("roadseg.vectorize").info("%r -> %s", net, ", ".join(map(str, written)))

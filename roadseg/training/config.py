@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from roadseg.configfile import apply_overrides, from_mapping, load_mapping, parse_assignments
 from roadseg.errors import InputError
 
 RECIPE_DIR = Path(__file__).resolve().parent.parent / "configs"
@@ -172,16 +171,14 @@ def _down_factor(architecture: str, bands: int, arch_args: dict[str, Any]) -> in
     return int(getattr(model, "down_factor", 1))
 
 
-def _coerce(name: str, text: str) -> Any:
-    value = yaml.safe_load(text)
-    return value
-
-
 def load_recipe(name_or_path: str, overrides: dict[str, Any] | None = None) -> TrainConfig:
-    """Load a bundled recipe by name, or a YAML file by path, then apply ``overrides``.
+    """Load a bundled recipe by name, or a YAML/TOML file by path, then apply ``overrides``.
+
+    Values are converted to the fields' types (:mod:`roadseg.configfile`).
 
     Raises:
-        InputError: the file is missing or holds keys that are not TrainConfig fields.
+        InputError: the file is missing, or holds (or ``overrides`` give) a key that is
+            not a TrainConfig field or a value that does not fit its field, named in one line.
     """
     path = Path(name_or_path)
     if not path.suffix:
@@ -189,26 +186,11 @@ def load_recipe(name_or_path: str, overrides: dict[str, Any] | None = None) -> T
     if not path.is_file():
         bundled = sorted(p.stem for p in RECIPE_DIR.glob("*.yaml"))
         raise InputError(f"{path}: recipe not found; bundled recipes: {', '.join(bundled)}")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML ({exc})") from exc
-    if not isinstance(raw, dict):
-        raise InputError(f"{path}: a recipe is a mapping of TrainConfig fields")
-    raw.update(overrides or {})
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise InputError(f"{path}: unknown recipe keys {unknown}; known keys: {sorted(known)}")
-    return TrainConfig(**raw)
+    config = from_mapping(TrainConfig, load_mapping(path), source=str(path))
+    return apply_overrides(config, overrides or {})
 
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
-    """``["lr=3e-4", "arch_args={filters: lite}"]`` → ``{"lr": 0.0003, ...}`` (YAML values)."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not key:
-            raise InputError(f"--set {item!r}: expected KEY=VALUE")
-        out[key.strip()] = _coerce(key, text)
-    return out
+    """``["lr=3e-4", "arch_args={filters: lite}"]`` -> ``{"lr": "3e-4", ...}`` (YAML values;
+    :func:`load_recipe` converts each to its field's type)."""
+    return parse_assignments(items)

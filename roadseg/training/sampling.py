@@ -106,7 +106,9 @@ class CropSampler:
                 break
         return k, r, c
 
-    def _augment(self, img: np.ndarray, lab: np.ndarray, val: np.ndarray):
+    def _augment(
+        self, img: np.ndarray, lab: np.ndarray, val: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self.augment == "none":
             return img, lab, val
         k = int(self.rng.integers(0, 4))

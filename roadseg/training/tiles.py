@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
 from roadseg.errors import InputError
+from roadseg.raster.georef import gsd_m as raster_gsd_m
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +57,7 @@ def _read(path: Path) -> tuple[np.ndarray, float | None]:
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             with rasterio.open(path) as src:
                 data = src.read()
-                gsd = None
-                if src.crs is not None and src.crs.is_projected:
-                    gsd = float(abs(src.transform.a)) * src.crs.linear_units_factor[1]
+                gsd = raster_gsd_m(src.crs, src.transform, src.width, src.height)
     except RasterioIOError as exc:
         raise InputError(f"{path}: cannot read as a raster ({exc})") from exc
     return data, gsd

@@ -1,6 +1,7 @@
 """Georeferenced road networks: vectorise a raster, merge across seams, export."""
 
-from roadseg.postprocess.config import ThresholdSpec, VectorizeConfig
+from roadseg.postprocess.config import ThresholdSpec
+from roadseg.vector.config import VectorizeConfig
 from roadseg.vector.export import export_network
 from roadseg.vector.merge import merge_networks
 from roadseg.vector.network import RoadNetwork, graph_to_network, pixel_to_map

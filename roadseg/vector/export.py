@@ -20,6 +20,7 @@ import json
 import logging
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -101,7 +102,7 @@ def _sibling(path: Path, what: str) -> Path:
     return path.with_name(f"{path.stem}.{what}{path.suffix}")
 
 
-def _clean(v):
+def _clean(v: Any) -> Any:
     if isinstance(v, (np.integer,)):
         return int(v)
     if isinstance(v, (np.bool_,)):
@@ -116,7 +117,7 @@ def _json_meta(meta: dict) -> dict:
     return json.loads(json.dumps(meta, default=str))
 
 
-def _to_wgs84(gdf):
+def _to_wgs84(gdf: Any) -> Any:
     """Geometries of ``gdf`` as lon/lat (always_xy) or unchanged if it has no CRS."""
     if gdf.crs is None or len(gdf) == 0:
         return gdf.geometry.values
@@ -132,7 +133,7 @@ def _to_wgs84(gdf):
     )
 
 
-def _features(gdf, columns: list[str], pixel: bool) -> list[dict]:
+def _features(gdf: Any, columns: list[str], pixel: bool) -> list[dict]:
     import shapely
 
     geoms = _to_wgs84(gdf)
@@ -191,7 +192,7 @@ def write_geoparquet(network: RoadNetwork, path: Path) -> list[Path]:
     return written
 
 
-def network_to_graph(network: RoadNetwork):
+def network_to_graph(network: RoadNetwork) -> Any:
     """The network as a :class:`networkx.MultiGraph` (node x/y, edge attributes, WKT geometry)."""
     import networkx as nx
 

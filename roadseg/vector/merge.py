@@ -28,6 +28,7 @@ than the seam) are not deduplicated.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -36,7 +37,7 @@ from roadseg.errors import InputError
 from roadseg.vector.network import RoadNetwork, empty_network
 
 
-def _metres_per_unit(crs, y_mid: float) -> float:
+def _metres_per_unit(crs: Any, y_mid: float) -> float:
     if crs is None:
         return 1.0
     if crs.is_geographic:
@@ -152,7 +153,7 @@ def _join_ends(g: nx.MultiGraph, seam_m: float, unit: float) -> None:
         _dissolve(g, touched)
 
 
-def _to_network(g: nx.MultiGraph, crs, gsd: float, meta: dict) -> RoadNetwork:
+def _to_network(g: nx.MultiGraph, crs: Any, gsd: float, meta: dict) -> RoadNetwork:
     import geopandas as gpd
     import shapely
 
@@ -183,7 +184,9 @@ def _to_network(g: nx.MultiGraph, crs, gsd: float, meta: dict) -> RoadNetwork:
     return RoadNetwork(edges, nodes, crs, gsd, meta)
 
 
-def _nearest_other_edge(g: nx.MultiGraph, end, candidates: set[int], where: dict, max_dist: float):
+def _nearest_other_edge(
+    g: nx.MultiGraph, end: Any, candidates: set[int], where: dict, max_dist: float
+) -> Any:
     """The nearest point, within ``max_dist`` (CRS units), of a candidate edge of another
     network than ``end``'s: ``(distance, (u, v, key), arc position)`` or None."""
     import shapely
@@ -205,7 +208,7 @@ def _nearest_other_edge(g: nx.MultiGraph, end, candidates: set[int], where: dict
     return best
 
 
-def _split_at(g: nx.MultiGraph, edge, t: float, new_id, next_eid: int) -> tuple:
+def _split_at(g: nx.MultiGraph, edge: Any, t: float, new_id: Any, next_eid: int) -> tuple:
     """The node at arc position ``t`` of ``edge`` (an end of it, or a new node splitting it)
     and the ids of the two pieces (empty when not split)."""
     import shapely

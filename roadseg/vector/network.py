@@ -48,7 +48,9 @@ class RoadNetwork:
         )
 
 
-def pixel_to_map(transform, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def pixel_to_map(
+    transform: Any, rows: np.ndarray, cols: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Map coordinates of pixel positions through ``transform`` at pixel centres."""
     a, b, c, d, e, f = (
         transform.a,
@@ -63,7 +65,7 @@ def pixel_to_map(transform, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndar
     return a * cc + b * rr + c, d * cc + e * rr + f
 
 
-def empty_network(crs, gsd: float, metadata: dict | None = None) -> RoadNetwork:
+def empty_network(crs: Any, gsd: float, metadata: dict | None = None) -> RoadNetwork:
     import geopandas as gpd
 
     edges = gpd.GeoDataFrame({c: [] for c in EDGE_COLUMNS}, geometry=[], crs=crs)
@@ -84,19 +86,49 @@ def empty_network(crs, gsd: float, metadata: dict | None = None) -> RoadNetwork:
 
 def graph_to_network(
     g: nx.MultiGraph,
-    transform,
-    crs,
+    transform: Any,
+    crs: Any,
     gsd_rc: tuple[float, float],
     metadata: dict | None = None,
 ) -> RoadNetwork:
     """Georeference a pixel-space graph (see :mod:`roadseg.postprocess.graph`)."""
     import geopandas as gpd
-    import shapely
 
     gsd = math.sqrt(gsd_rc[0] * gsd_rc[1])
     if g.number_of_nodes() == 0:
         return empty_network(crs, gsd, metadata)
     ids = {n: i for i, n in enumerate(sorted(g.nodes))}
+    nodes = _node_frame(g, ids, transform, crs)
+    data = [d for _, _, d in g.edges(data=True)]
+    m = len(data)
+    lengths: np.ndarray = np.zeros(m)
+    probs = np.full(m, math.nan)
+    widths = np.full(m, math.nan)
+    geoms: Any = []
+    if m:
+        lengths, geoms = _edge_lines(data, transform, gsd_rc)
+        probs = _mean_probabilities(data)
+        widths = _median_widths(data, gsd)
+    edges = gpd.GeoDataFrame(
+        {
+            "u": np.array([ids[d["start"]] for d in data], np.int64),
+            "v": np.array([ids[d["end"]] for d in data], np.int64),
+            "length_m": np.asarray(lengths, np.float64),
+            "mean_prob": np.asarray(probs, np.float64),
+            "width_m": np.asarray(widths, np.float64),
+            "bridged": np.array([bool(d.get("bridged", False)) for d in data], bool),
+        },
+        geometry=geoms,
+        crs=crs,
+    )
+    return RoadNetwork(edges, nodes, crs, gsd, dict(metadata or {}))
+
+
+def _node_frame(g: nx.MultiGraph, ids: dict[Any, int], transform: Any, crs: Any) -> Any:
+    """The nodes as points at their map positions, with ``degree`` and ``border``."""
+    import geopandas as gpd
+    import shapely
+
     n = len(ids)
     pos = np.empty((n, 2), np.float64)
     border = np.zeros(n, bool)
@@ -106,62 +138,57 @@ def graph_to_network(
         border[i] = g.nodes[node]["border"]
         degree[i] = g.degree(node)
     x, y = pixel_to_map(transform, pos[:, 0], pos[:, 1])
-    nodes = gpd.GeoDataFrame(
+    return gpd.GeoDataFrame(
         {"node_id": np.arange(n, dtype=np.int64), "degree": degree, "border": border},
         geometry=shapely.points(x, y),
         crs=crs,
     )
-    data = [d for _, _, d in g.edges(data=True)]
+
+
+def _edge_lines(
+    data: list[dict], transform: Any, gsd_rc: tuple[float, float]
+) -> tuple[np.ndarray, Any]:
+    """Lengths in metres and map-coordinate line strings of the edges, vectorised."""
+    import shapely
+
     m = len(data)
-    us = np.array([ids[d["start"]] for d in data], np.int64)
-    vs = np.array([ids[d["end"]] for d in data], np.int64)
-    bridged = np.array([bool(d.get("bridged", False)) for d in data], bool)
-    lengths: np.ndarray = np.zeros(m)
-    probs = np.full(m, math.nan)
+    counts = np.array([len(d["coords"]) for d in data])
+    allc = np.concatenate([d["coords"] for d in data])
+    eid = np.repeat(np.arange(m), counts)
+    seg = np.diff(allc, axis=0)
+    seg_len = np.hypot(seg[:, 0] * gsd_rc[0], seg[:, 1] * gsd_rc[1])
+    same = eid[1:] == eid[:-1]  # segments inside one edge
+    lengths = np.bincount(eid[1:][same], weights=seg_len[same], minlength=m)
+    ex, ey = pixel_to_map(transform, allc[:, 0], allc[:, 1])
+    return lengths, shapely.linestrings(np.stack([ex, ey], axis=1), indices=eid)
+
+
+def _mean_probabilities(data: list[dict]) -> np.ndarray:
+    """Mean probability over each edge's pixels (bridged gaps are NaN and skipped)."""
+    m = len(data)
+    pid = np.repeat(np.arange(m), np.array([len(d["prob"]) for d in data]))
+    p = np.concatenate([d["prob"] for d in data]).astype(np.float64)
+    ok = np.isfinite(p)
+    n_ok = np.bincount(pid[ok], minlength=m)
+    s_ok = np.bincount(pid[ok], weights=p[ok], minlength=m)
+    return np.where(n_ok > 0, s_ok / np.maximum(n_ok, 1), math.nan)
+
+
+def _median_widths(data: list[dict], gsd: float) -> np.ndarray:
+    """Road width per edge: the median of ``2 d - 1`` over its pixels (d: distance to
+    background), in metres; one lexsort, then the middle element(s)."""
+    m = len(data)
+    pid = np.repeat(np.arange(m), np.array([len(d["prob"]) for d in data]))
+    dist = np.concatenate([d["dist"] for d in data]).astype(np.float64)
+    ok = np.isfinite(dist)
+    did, dv = pid[ok], 2.0 * dist[ok] - 1.0
+    order = np.lexsort((dv, did))
+    did, dv = did[order], dv[order]
+    cnt = np.bincount(did, minlength=m)
+    first = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+    has = cnt > 0
+    lo = first + (cnt - 1) // 2
+    hi = first + cnt // 2
     widths = np.full(m, math.nan)
-    geoms = []
-    if m:
-        # geometry and lengths, vectorised over all edges
-        counts = np.array([len(d["coords"]) for d in data])
-        allc = np.concatenate([d["coords"] for d in data])
-        eid = np.repeat(np.arange(m), counts)
-        seg = np.diff(allc, axis=0)
-        seg_len = np.hypot(seg[:, 0] * gsd_rc[0], seg[:, 1] * gsd_rc[1])
-        same = eid[1:] == eid[:-1]  # segments inside one edge
-        lengths = np.bincount(eid[1:][same], weights=seg_len[same], minlength=m)
-        ex, ey = pixel_to_map(transform, allc[:, 0], allc[:, 1])
-        geoms = shapely.linestrings(np.stack([ex, ey], axis=1), indices=eid)
-        # mean probability over the edge's pixels (bridged gaps are NaN and skipped)
-        pc = np.array([len(d["prob"]) for d in data])
-        pid = np.repeat(np.arange(m), pc)
-        p = np.concatenate([d["prob"] for d in data]).astype(np.float64)
-        ok = np.isfinite(p)
-        n_ok = np.bincount(pid[ok], minlength=m)
-        s_ok = np.bincount(pid[ok], weights=p[ok], minlength=m)
-        probs = np.where(n_ok > 0, s_ok / np.maximum(n_ok, 1), math.nan)
-        # median of 2 d - 1 over the edge's pixels: one lexsort, then the middle element(s)
-        dist = np.concatenate([d["dist"] for d in data]).astype(np.float64)
-        ok = np.isfinite(dist)
-        did, dv = pid[ok], 2.0 * dist[ok] - 1.0
-        order = np.lexsort((dv, did))
-        did, dv = did[order], dv[order]
-        cnt = np.bincount(did, minlength=m)
-        first = np.concatenate([[0], np.cumsum(cnt)[:-1]])
-        has = cnt > 0
-        lo = first + (cnt - 1) // 2
-        hi = first + cnt // 2
-        widths = np.full(m, math.nan)
-        widths[has] = (dv[lo[has]] + dv[hi[has]]) / 2.0 * gsd
-    edges = gpd.GeoDataFrame(
-        {
-            "u": us,
-            "v": vs,
-            "length_m": np.asarray(lengths, np.float64),
-            "mean_prob": np.asarray(probs, np.float64),
-            "width_m": np.asarray(widths, np.float64),
-            "bridged": bridged,
-        },
-        geometry=geoms,
-        crs=crs,
-    )
-    return RoadNetwork(edges, nodes, crs, gsd, dict(metadata or {}))
+    widths[has] = (dv[lo[has]] + dv[hi[has]]) / 2.0 * gsd
+    return widths

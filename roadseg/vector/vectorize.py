@@ -23,18 +23,19 @@ import math
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from roadseg.atomic import atomic_path
 from roadseg.errors import InputError
 from roadseg.postprocess import clean
-from roadseg.postprocess.config import VectorizeConfig
 from roadseg.postprocess.graph import skeleton_to_graph
 from roadseg.postprocess.skeleton import BlockParams, SkeletonPixels, skeletonize_blocks
 from roadseg.postprocess.source import RasterInfo, WindowReader, open_source
 from roadseg.postprocess.threshold import resolve_threshold
-from roadseg.prechecks import local_grid_note
+from roadseg.raster.georef import local_grid_note
+from roadseg.vector.config import VectorizeConfig
 from roadseg.vector.network import RoadNetwork, graph_to_network
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,9 @@ def block_params(info: RasterInfo, config: VectorizeConfig) -> BlockParams:
     )
 
 
-def _tiff_sink(stack: contextlib.ExitStack, path: Path, info: RasterInfo, nodata=None):
+def _tiff_sink(
+    stack: contextlib.ExitStack, path: Path, info: RasterInfo, nodata: float | None = None
+) -> Any:
     import rasterio
 
     tmp = stack.enter_context(atomic_path(path))
@@ -147,7 +150,7 @@ def _sample(path: Path, info: RasterInfo, sk: SkeletonPixels, block_size: int) -
     return out
 
 
-def clean_graph(g, config: VectorizeConfig, gsd_rc: tuple[float, float]):
+def clean_graph(g: Any, config: VectorizeConfig, gsd_rc: tuple[float, float]) -> Any:
     """Step 4 on a pixel-space graph (in place; returns it)."""
     clean.dissolve_degree2(g)
     clean.merge_close_junctions(g, config.junction_merge_m, gsd_rc)
@@ -193,6 +196,7 @@ def vectorize_raster(
         "probability_source": str(probability_path) if probability_path else None,
         "input_kind": info.kind,
         "threshold": params.threshold.description,
+        "threshold_level": params.threshold.level,
         "gsd_m": [info.gsd_y, info.gsd_x],
         "crs": crs.to_string() if crs is not None else None,
         "coordinates": "pixel" if info.pixel_coords else "map",

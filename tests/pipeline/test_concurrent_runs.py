@@ -75,6 +75,32 @@ def test_clear_keeps_what_another_live_run_holds(tmp_path):
     assert not shared.exists() and not tmp_path.joinpath("s.probability-k1.tif.sha256").exists()
 
 
+def test_two_runs_clearing_at_the_same_moment_leave_no_entry(tmp_path, monkeypatch):
+    """Run B clears while run A is between looking at the leases and removing: the entry
+    they share must not survive both (each keeping it for the other)."""
+    import roadseg.pipeline.cache as cache_mod
+    from roadseg.pipeline.cache import StageCache
+
+    a, b = StageCache(tmp_path, "s"), StageCache(tmp_path, "s")
+    shared = a.path("probability", "k1", ".tif")
+    b.path("probability", "k1", ".tif")
+    shared.write_text("x")
+    real = cache_mod.held_by_others
+    calls = []
+
+    def a_looks_then_b_clears(root, own=None):
+        held = real(root, own)
+        if not calls:
+            calls.append(own)
+            b.clear()  # B's whole clear happens right after A looked
+        return held
+
+    monkeypatch.setattr(cache_mod, "held_by_others", a_looks_then_b_clears)
+    a.clear()
+    assert not shared.exists()
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())
+
+
 def test_leases_of_ended_processes_are_ignored(tmp_path):
     from roadseg.atomic import _host_tag
 

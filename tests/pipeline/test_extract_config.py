@@ -7,7 +7,7 @@ import pytest
 from roadseg.errors import InputError
 from roadseg.models import CheckpointMeta, build_model, save_checkpoint
 from roadseg.pipeline.config import ExtractConfig, load_extract_config
-from roadseg.pipeline.extract import effective_vectorize_config
+from roadseg.pipeline.stages import choose_run_threshold
 from roadseg.tools import extract as tool
 
 
@@ -106,12 +106,12 @@ def test_threshold_defaults_to_the_models_calibrated_one(tmp_path):
         build_model("resunet", filters=[4, 8]),
         CheckpointMeta("resunet", {"filters": [4, 8]}, gsd_m=2.0),
     )
-    vcfg, origin = effective_vectorize_config(ExtractConfig(), calibrated)
-    assert (vcfg.threshold.kind, vcfg.threshold.value, origin) == ("fixed", 0.3, "model")
-    vcfg, origin = effective_vectorize_config(ExtractConfig(), plain)
-    assert (vcfg.threshold.value, origin) == (0.5, "default")
-    vcfg, origin = effective_vectorize_config(ExtractConfig(threshold=0.8), calibrated)
-    assert (vcfg.threshold.value, origin) == (0.8, "config")
+    chosen = choose_run_threshold(ExtractConfig(), calibrated)
+    assert (chosen.spec.kind, chosen.spec.value, chosen.origin) == ("fixed", 0.3, "model")
+    chosen = choose_run_threshold(ExtractConfig(), plain)
+    assert (chosen.spec.value, chosen.origin) == (0.5, "default")
+    chosen = choose_run_threshold(ExtractConfig(threshold=0.8), calibrated)
+    assert (chosen.spec.value, chosen.origin) == (0.8, "config")
     # vectorize.threshold in a file is the same option
     (tmp_path / "c.yaml").write_text("vectorize: {threshold: 0.65}\n")
     assert load_extract_config(tmp_path / "c.yaml").threshold == 0.65
@@ -122,3 +122,16 @@ def test_example_config_documents_the_defaults():
 
     example = Path(__file__).resolve().parents[2] / "configs" / "extract_example.yaml"
     assert load_extract_config(example).to_dict() == ExtractConfig().to_dict()
+
+
+def test_extract_without_flags_is_the_dataclass_defaults(monkeypatch):
+    import roadseg.tools
+    from roadseg.cli import build_parser
+    from roadseg.tools.extract import config_from_args
+
+    args = build_parser().parse_args(["extract", "s.tif", "-o", "r.geojson"])
+    monkeypatch.setattr(roadseg.tools, "on_terminal", lambda: True)
+    assert config_from_args(args).to_dict() == ExtractConfig().to_dict()
+    # off a terminal (a log file, this test run) only the progress bars are switched off
+    monkeypatch.setattr(roadseg.tools, "on_terminal", lambda: False)
+    assert config_from_args(args).to_dict() == {**ExtractConfig().to_dict(), "progress": False}

@@ -12,11 +12,10 @@ from roadseg.postprocess import (
     ArrayReader,
     BlockParams,
     ThresholdSpec,
-    VectorizeConfig,
     resolve_threshold,
     skeletonize_blocks,
 )
-from roadseg.vector import vectorize_raster
+from roadseg.vector import VectorizeConfig, vectorize_raster
 from roadseg.vector.vectorize import skeleton_of_raster
 from tests.postprocess.rasters import massachusetts_crop, write_tif
 

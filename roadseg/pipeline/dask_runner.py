@@ -44,6 +44,7 @@ from roadseg.paths import scene_config
 from roadseg.pipeline.cache import StageCache
 from roadseg.pipeline.config import ExtractConfig
 from roadseg.pipeline.summary import RunSummary
+from roadseg.postprocess.level import ChosenThreshold
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,8 @@ class SceneOutcome:
     probability: str | None = None
     error: str | None = None
     worker: str | None = None
+    threshold: ChosenThreshold | None = None
+    kept: dict[str, str] = field(default_factory=dict)  # kept intermediates by kind
 
     @property
     def ok(self) -> bool:
@@ -117,7 +120,7 @@ def _scene_config(config: ExtractConfig) -> ExtractConfig:
 
 def predict_task(scene: str, config: ExtractConfig, cache_root: str, threads: int = 0) -> Any:
     """Inference of one scene on a worker; returns a ``PredictStage`` or a failed outcome."""
-    from roadseg.pipeline.extract import predict_stage
+    from roadseg.pipeline.stages import predict_stage
 
     _set_threads(config, threads)
     path = Path(scene)
@@ -132,7 +135,7 @@ def vectorize_task(
     stage: Any, config: ExtractConfig, cache_root: str, threads: int = 0
 ) -> SceneOutcome:
     """Vectorisation of one scene's probability raster on a worker."""
-    from roadseg.pipeline.extract import vectorize_and_summarise
+    from roadseg.pipeline.stages import vectorize_and_summarise
 
     if isinstance(stage, SceneOutcome):  # inference already failed
         return stage
@@ -140,13 +143,15 @@ def vectorize_task(
     scene = str(stage.scene)
     try:
         cache = StageCache(cache_root, Path(scene).stem)
-        network, summary, _ = vectorize_and_summarise(stage, config, cache)
+        done = vectorize_and_summarise(stage, config, cache)
         return SceneOutcome(
             scene=scene,
-            network=network,
-            summary=summary,
+            network=done.network,
+            summary=done.summary,
             probability=str(stage.probability),
             worker=_worker_name(),
+            threshold=done.threshold,
+            kept={kind: str(p) for kind, p in done.kept.items()},
         )
     except Exception as exc:
         log.warning("%s: failed: %s", scene, _error_text(exc))
@@ -275,85 +280,37 @@ def run_scenes(
         the outcomes in the order of ``scenes`` and the merged network. Entries in a
         given ``cache_dir`` are kept (the caller removes them once its outputs are written).
     """
-    from tqdm import tqdm
-
     config = config or ExtractConfig()
     names = [str(s) for s in scenes]
     if not names:
         raise InputError("no input scenes given")
-    root = cache_dir or config.output.cache_dir
-    own_cache = root is None
-    if root is None:
-        if scheduler:
-            raise InputError(
-                f"{scheduler}: a remote cluster needs --cache-dir on storage every worker sees"
-            )
-        root = tempfile.mkdtemp(prefix="roadseg-cache-")  # removed below, results are in memory
-    root = str(Path(root).resolve())
-    Path(root).mkdir(parents=True, exist_ok=True)
+    root, own_cache = _cache_root(cache_dir or config.output.cache_dir, scheduler)
     base_config = _scene_config(config)
     t0 = time.perf_counter()
     own_client = client is None
     client = client or _client(scheduler, n_workers, threads_per_worker, gpu_resources)
     log.info("Dask dashboard: %s", getattr(client, "dashboard_link", None) or "none")
     try:
-        futures: list[Any] = []
-        for scene in names:
-            key = f"roadseg-{Path(scene).name}-{len(futures)}"
-            worker_config = scene_config(base_config, scene, names)  # own intermediates folder
-            if gpu_resources:
-                pred = client.submit(
-                    predict_task,
-                    scene,
-                    worker_config,
-                    root,
-                    threads_per_worker,
-                    key=f"predict-{key}",
-                    resources={"GPU": 1},
-                    pure=False,
-                )
-                fut = client.submit(
-                    vectorize_task,
-                    pred,
-                    worker_config,
-                    root,
-                    threads_per_worker,
-                    key=f"vectorize-{key}",
-                    pure=False,
-                )
-            else:
-                fut = client.submit(
-                    scene_task,
-                    scene,
-                    worker_config,
-                    root,
-                    threads_per_worker,
-                    key=f"scene-{key}",
-                    pure=False,
-                )
-            futures.append(fut)
-        outcomes: list[SceneOutcome | None] = [None] * len(names)
-        index = {f.key: i for i, f in enumerate(futures)}
-        from distributed import as_completed
-
-        with tqdm(
-            total=len(names), desc="scenes", unit="scene", disable=not config.progress
-        ) as bar:
-            for fut in as_completed(futures):
-                i = index[fut.key]
-                try:
-                    outcomes[i] = fut.result()
-                except Exception as exc:  # a worker died (KilledWorker), a task was lost ...
-                    outcomes[i] = SceneOutcome(scene=names[i], error=_error_text(exc))
-                bar.update()
-                log_scene_done(outcomes[i], sum(o is not None for o in outcomes), len(names))
+        futures = [
+            # each scene its own intermediates folder (scenes sharing a file name kept apart)
+            _submit(
+                client,
+                scene,
+                i,
+                scene_config(base_config, scene, names),
+                root,
+                threads_per_worker,
+                gpu_resources,
+            )
+            for i, scene in enumerate(names)
+        ]
+        done = _collect(futures, names, config.progress)
     finally:
         if own_client:
             cluster = getattr(client, "cluster", None)
             client.close()
             if cluster is not None:
                 cluster.close()
-    done = [o for o in outcomes if o is not None]
     if own_cache:
         shutil.rmtree(root, ignore_errors=True)
         for o in done:
@@ -363,3 +320,67 @@ def run_scenes(
             log.error("%s: %s", o.scene, o.error)
     merged = merge_scene_networks(done, config)
     return MultiSceneResult(network=merged, outcomes=done, seconds=time.perf_counter() - t0)
+
+
+def _cache_root(root: str | os.PathLike[str] | None, scheduler: str | None) -> tuple[str, bool]:
+    """The cache folder (created) and whether it is this run's own temporary one."""
+    own = root is None
+    if root is None:
+        if scheduler:
+            raise InputError(
+                f"{scheduler}: a remote cluster needs --cache-dir on storage every worker sees"
+            )
+        root = tempfile.mkdtemp(prefix="roadseg-cache-")  # removed at the end, results in memory
+    path = Path(root).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return str(path), own
+
+
+def _submit(
+    client: Any,
+    scene: str,
+    index: int,
+    config: ExtractConfig,
+    root: str,
+    threads: int,
+    gpu: bool,
+) -> Any:
+    """The future of one scene's outcome: one task, or inference on a GPU worker then
+    vectorisation on any worker."""
+    key = f"roadseg-{Path(scene).name}-{index}"
+    if not gpu:
+        return client.submit(
+            scene_task, scene, config, root, threads, key=f"scene-{key}", pure=False
+        )
+    pred = client.submit(
+        predict_task,
+        scene,
+        config,
+        root,
+        threads,
+        key=f"predict-{key}",
+        resources={"GPU": 1},
+        pure=False,
+    )
+    return client.submit(
+        vectorize_task, pred, config, root, threads, key=f"vectorize-{key}", pure=False
+    )
+
+
+def _collect(futures: list[Any], names: list[str], progress: bool) -> list[SceneOutcome]:
+    """The outcomes in the order of ``names``, as the futures complete."""
+    from distributed import as_completed
+    from tqdm import tqdm
+
+    outcomes: list[SceneOutcome | None] = [None] * len(names)
+    index = {f.key: i for i, f in enumerate(futures)}
+    with tqdm(total=len(names), desc="scenes", unit="scene", disable=not progress) as bar:
+        for fut in as_completed(futures):
+            i = index[fut.key]
+            try:
+                outcomes[i] = fut.result()
+            except Exception as exc:  # a worker died (KilledWorker), a task was lost ...
+                outcomes[i] = SceneOutcome(scene=names[i], error=_error_text(exc))
+            bar.update()
+            log_scene_done(outcomes[i], sum(o is not None for o in outcomes), len(names))
+    return [o for o in outcomes if o is not None]

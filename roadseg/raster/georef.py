@@ -1,0 +1,166 @@
+"""Where a raster's pixels are on the ground: the pixel grid and the GSD, in one place.
+
+:func:`pixel_size_m` is the one computation of a pixel's size in metres (the
+scene reader, the label rasteriser, the vectoriser and the training tiles all
+use it); :class:`SceneGrid` is a raster's grid (CRS, affine transform, size).
+
+Pixel (row, col) maps to map coordinates through the affine at the pixel centre,
+``(x, y) = transform @ (col + 0.5, row + 0.5)``.
+
+Example:
+    >>> from affine import Affine
+    >>> from rasterio.crs import CRS
+    >>> grid = SceneGrid(100, 50, Affine(2, 0, 500000, 0, -2, 4000000), CRS.from_epsg(32618))
+    >>> grid.gsd_m(), grid.shape
+    (2.0, (50, 100))
+    >>> gsd_m(None, Affine.identity(), 10, 10) is None
+    True
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from affine import Affine
+from shapely.geometry import Polygon, box
+
+from roadseg.errors import InputError
+from roadseg.validate import check_number
+
+if TYPE_CHECKING:
+    from rasterio.crs import CRS
+
+
+def pixel_size_m(crs: Any, transform: Any, width: int, height: int) -> tuple[float, float] | None:
+    """``(east, north)`` size of one pixel in metres at the raster centre, ``None`` without CRS.
+
+    A geographic CRS is converted with geodesics on the WGS84 ellipsoid at the
+    raster centre; a projected one with its linear unit (e.g. US survey feet).
+    """
+    if crs is None:
+        return None
+    dx = math.hypot(transform.a, transform.d)
+    dy = math.hypot(transform.b, transform.e)
+    if crs.is_geographic:
+        from pyproj import Geod
+
+        geod = Geod(ellps="WGS84")
+        lon, lat = transform @ (width / 2.0, height / 2.0)
+        _, _, gx = geod.inv(lon, lat, lon + dx, lat)
+        _, _, gy = geod.inv(lon, lat - dy / 2.0, lon, lat + dy / 2.0)
+        return (float(gx), float(gy))
+    try:
+        unit = float(crs.linear_units_factor[1])
+    except Exception:  # noqa: BLE001 - CRS without a usable linear unit
+        unit = 1.0
+    return (dx * unit, dy * unit)
+
+
+def gsd_m(crs: Any, transform: Any, width: int, height: int) -> float | None:
+    """The ground sampling distance in metres: the geometric mean of :func:`pixel_size_m`."""
+    size = pixel_size_m(crs, transform, width, height)
+    return None if size is None else math.sqrt(size[0] * size[1])
+
+
+@dataclass(frozen=True)
+class SceneGrid:
+    """A raster grid. ``crs`` is a rasterio CRS or None (pixel coordinates only)."""
+
+    width: int
+    height: int
+    transform: Affine
+    crs: CRS | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.height, self.width)
+
+    @property
+    def georeferenced(self) -> bool:
+        return self.crs is not None
+
+    @classmethod
+    def from_raster(cls, path: str | Path) -> SceneGrid:
+        """Read the grid of a raster file (GeoTIFF, PNG, ...)."""
+        import rasterio
+        from rasterio.errors import NotGeoreferencedWarning
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                with rasterio.open(path) as ds:
+                    return cls(ds.width, ds.height, ds.transform, ds.crs)
+        except rasterio.errors.RasterioIOError as exc:
+            raise InputError(f"{path}: cannot open as a raster ({exc})") from exc
+
+    def footprint(self) -> Polygon:
+        """The outline of the grid in its CRS (the pixel edges, not centres)."""
+        t = self.transform
+        corners = [
+            t @ (0, 0),
+            t @ (self.width, 0),
+            t @ (self.width, self.height),
+            t @ (0, self.height),
+        ]
+        xs, ys = zip(*corners)
+        return box(min(xs), min(ys), max(xs), max(ys))
+
+    def gsd_m(self) -> float | None:
+        """Ground sampling distance in metres (:func:`gsd_m`); None when the grid has no CRS."""
+        return gsd_m(self.crs, self.transform, self.width, self.height)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "width": self.width,
+            "height": self.height,
+            "crs": self.crs.to_string() if self.crs is not None else None,
+            "transform": list(self.transform)[:6],
+            "gsd_m": self.gsd_m(),
+        }
+
+
+# ----------------------------------------------------------------------------- rasters without CRS
+
+
+def local_grid_note(gsd_m: float | None) -> str:
+    """The ``georeferencing`` note of a network made from a raster without CRS."""
+    if gsd_m is None:
+        return "none: the scene has no CRS; coordinates are pixel (col, row)"
+    return (
+        f"none: the scene has no CRS; coordinates are pixel (col, row) x {gsd_m:g} m, "
+        "a local grid in metres (origin at the top-left corner, y downwards)"
+    )
+
+
+def check_gsd_value(gsd_m: float | None, what: str = "--gsd") -> None:
+    """Refuse a GSD that is not a positive finite number of metres."""
+    check_number(what, gsd_m, minimum=0.0, inclusive=False, optional=True)
+
+
+def raster_crs(path: str | os.PathLike[str]) -> Any | None:
+    """The CRS of a raster (``None`` without one); unreadable files are left to the stage."""
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(path) as ds:
+                return ds.crs if ds.crs else None
+    except (RasterioIOError, OSError):
+        return "unreadable"
+
+
+def check_georeferenced(path: str | os.PathLike[str], gsd_m: float | None) -> None:
+    """Refuse a raster without CRS unless ``gsd_m`` says how large its pixels are."""
+    check_gsd_value(gsd_m)
+    if gsd_m is None and raster_crs(path) is None:
+        raise InputError(
+            f"{path}: the raster has no georeferencing (no CRS); give its pixel size with "
+            "--gsd METRES to measure it on a local grid"
+        )
