@@ -43,7 +43,7 @@ from roadseg.inference.blending import BlendMode
 from roadseg.inference.device import make_forward, prepare_model, resolve_amp, resolve_device
 from roadseg.inference.engine import Prepare, RunStats, array_reader, run_tiles
 from roadseg.inference.tags import probability_tags, warn_if_huge
-from roadseg.models import CheckpointMeta, Normalisation, default_weights_path, load_checkpoint
+from roadseg.models import CheckpointMeta, Normalisation, load_checkpoint, resolve_weights
 from roadseg.raster.grid import TileGrid, check_tile_overlap
 from roadseg.raster.resample import (
     Upsampler,
@@ -149,15 +149,7 @@ def load_model(
     Raises:
         InputError: no ``weights`` given and no default model installed, or a bad checkpoint.
     """
-    if weights is None:
-        path = default_weights_path()
-        if not path.is_file():
-            raise InputError(
-                f"{path}: no default model is installed; pass a checkpoint with --weights"
-            )
-    else:
-        path = Path(weights)
-    return load_checkpoint(path, device=device)
+    return load_checkpoint(resolve_weights(weights), device=device)
 
 
 def _check_tile(tile: int, overlap: int, model: Any, source: str) -> None:
@@ -262,10 +254,6 @@ def torch_normaliser(norm: Normalisation, device: torch.device) -> Prepare:
     return prepare
 
 
-def _resolve_weights(weights: str | os.PathLike[str] | None) -> Path:
-    return default_weights_path() if weights is None else Path(weights)
-
-
 def predict_scene(
     scene_path: str | os.PathLike[str],
     out_path: str | os.PathLike[str],
@@ -295,7 +283,7 @@ def predict_scene(
         raise InputError(f"{scene_path}: batch size must be >= 1, got {config.batch_size}")
     if out_path.resolve() == scene_path.resolve():
         raise InputError(f"{out_path}: the output would overwrite the input scene")
-    weights_file = None if model is not None else _resolve_weights(config.weights)
+    weights_file = None if model is not None else resolve_weights(config.weights)
     net, meta = model if model is not None else load_model(config.weights, device)
     tile = int(config.tile or meta.tile)
     _check_tile(tile, config.overlap, net, str(scene_path))

@@ -6,6 +6,7 @@ from roadseg.models.checkpoint import (
     Normalisation,
     default_weights_path,
     load_checkpoint,
+    resolve_weights,
     save_checkpoint,
 )
 from roadseg.models.registry import WIDTHS, available_models, build_model, register_model
@@ -27,6 +28,7 @@ __all__ = [
     "available_models",
     "build_model",
     "default_weights_path",
+    "resolve_weights",
     "load_checkpoint",
     "register_model",
     "save_checkpoint",

@@ -187,6 +187,35 @@ def _file_numel(path: str | os.PathLike[str]) -> int:
         raise CheckpointError(f"{path}: not a safetensors checkpoint ({exc})") from exc
 
 
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+#: The models shipped in ``roadseg/weights`` (see the model card in the README), by name.
+SHIPPED_MODELS: dict[str, str] = {
+    "resunet_w32_massachusetts": "resunet_w32_massachusetts.safetensors",
+    "resunet_lite_massachusetts": "resunet_lite_massachusetts.safetensors",
+}
+DEFAULT_MODEL = "resunet_w32_massachusetts"
+
+
 def default_weights_path() -> Path:
-    """The trained model shipped with roadseg (see the model card in the README)."""
-    return Path(__file__).resolve().parent.parent / "weights" / "resunet_lite_massachusetts.safetensors"
+    """The default model shipped with roadseg (see the model card in the README)."""
+    return WEIGHTS_DIR / SHIPPED_MODELS[DEFAULT_MODEL]
+
+
+def resolve_weights(weights: str | os.PathLike[str] | None) -> Path:
+    """The checkpoint file meant by ``weights``: the default model, a shipped model's name, or a path.
+
+    >>> resolve_weights("resunet_lite_massachusetts").name
+    'resunet_lite_massachusetts.safetensors'
+    >>> resolve_weights(None) == default_weights_path()
+    True
+
+    Raises:
+        InputError: the default model is asked for and not installed.
+    """
+    if weights is None:
+        path = default_weights_path()
+        if not path.is_file():
+            raise InputError(f"{path}: no default model is installed; pass a checkpoint with --weights")
+        return path
+    name = os.fspath(weights)
+    return WEIGHTS_DIR / SHIPPED_MODELS[name] if name in SHIPPED_MODELS else Path(name)

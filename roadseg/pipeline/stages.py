@@ -82,14 +82,9 @@ def check_scene_path(scene: Path) -> None:
 
 def resolve_weights(config: ExtractConfig) -> Path:
     """The checkpoint file the run will use (the installed default when none is given)."""
-    from roadseg.models import default_weights_path
+    from roadseg.models import resolve_weights as resolve
 
-    if config.predict.weights is not None:
-        return Path(config.predict.weights)
-    path = default_weights_path()
-    if not path.is_file():
-        raise InputError(f"{path}: no default model is installed; pass a checkpoint with --weights")
-    return path
+    return resolve(config.predict.weights)
 
 
 def _result_to_json(result: PredictResult) -> str:

@@ -106,7 +106,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _inference_arguments(p: argparse.ArgumentParser) -> None:
     """Flags of PredictConfig."""
     g = p.add_argument_group("inference")
-    g.add_argument("--weights", help="checkpoint .safetensors (default: the shipped model)")
+    g.add_argument("--weights", help="checkpoint .safetensors or a shipped model's name (default: resunet_w32_massachusetts)")
     g.add_argument("--device", help=f"auto | cpu | cuda[:N] (default {_default('predict.device')})")
     g.add_argument("--tile", type=int, help="tile size in px (default: the model's)")
     g.add_argument(
@@ -307,7 +307,7 @@ def config_from_args(args: argparse.Namespace) -> ExtractConfig:
 def check_run_paths(args: argparse.Namespace, config: ExtractConfig, scenes: list[Path]) -> None:
     """Every file the run writes against every file it reads, before any work (exit 2)."""
     from roadseg.io_guard import check_paths
-    from roadseg.models import default_weights_path
+    from roadseg.models import resolve_weights
     from roadseg.paths import intermediate_paths, intermediates_folder
     from roadseg.pipeline.evaluate import evaluation_paths
     from roadseg.vector.export import export_paths
@@ -326,7 +326,7 @@ def check_run_paths(args: argparse.Namespace, config: ExtractConfig, scenes: lis
             ]
     inputs: list[tuple[str, os.PathLike[str] | str | None]] = [("scene", s) for s in scenes]
     inputs += [
-        ("--weights", config.predict.weights or default_weights_path()),
+        ("--weights", resolve_weights(config.predict.weights)),
         ("--evaluate labels", o.evaluate),
         ("--config", args.config),
     ]

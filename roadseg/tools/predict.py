@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("scene", help="input raster (GeoTIFF or any GDAL-readable file, 1-4 bands)")
     p.add_argument("-o", "--output", required=True, help="output probability GeoTIFF")
-    p.add_argument("--weights", help="checkpoint .safetensors (default: the installed model)")
+    p.add_argument("--weights", help="checkpoint .safetensors or a shipped model's name (default: resunet_w32_massachusetts)")
     p.add_argument(
         "--tile", type=int, default=None, help="tile size in px (default: the model's, 224)"
     )
@@ -62,13 +62,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     from roadseg.inference.predictor import PredictConfig, predict_scene
     from roadseg.io_guard import check_paths
-    from roadseg.models import default_weights_path
+    from roadseg.models import resolve_weights
     from roadseg.raster.georef import check_georeferenced
     from roadseg.tools import on_terminal
 
     check_paths(
         [("-o", args.output)],
-        [("scene", args.scene), ("--weights", args.weights or default_weights_path())],
+        [("scene", args.scene), ("--weights", resolve_weights(args.weights))],
     )
     check_georeferenced(args.scene, args.gsd)
     config = PredictConfig(

@@ -18,9 +18,10 @@ from roadseg.models import (
     build_model,
     default_weights_path,
     load_checkpoint,
+    resolve_weights,
     save_checkpoint,
 )
-from roadseg.models.checkpoint import read_meta
+from roadseg.models.checkpoint import SHIPPED_MODELS, read_meta
 
 
 class _Trap:
@@ -162,7 +163,7 @@ def test_meta_json_round_trip_ignores_unknown_keys() -> None:
 
 def test_default_weights_path_is_inside_the_package() -> None:
     path = default_weights_path()
-    assert path.name == "resunet_lite_massachusetts.safetensors"
+    assert path.name == "resunet_w32_massachusetts.safetensors"
     assert path.parent.name == "weights" and path.parent.parent.name == "roadseg"
 
 
@@ -227,6 +228,17 @@ def test_parameter_count_is_compared_before_allocating(tmp_path: Path) -> None:
         load_checkpoint(_with_meta(tmp_path, json.dumps(wider)))
 
 
-def test_shipped_model_passes_the_schema() -> None:
-    model, meta = load_checkpoint(default_weights_path())
+@pytest.mark.parametrize("name", sorted(SHIPPED_MODELS))
+def test_shipped_models_load_by_name_and_pass_the_schema(name: str) -> None:
+    path = resolve_weights(name)
+    assert path == default_weights_path().parent / SHIPPED_MODELS[name]
+    model, meta = load_checkpoint(path)
     assert meta.gsd_m > 0 and len(meta.normalisation.std) == meta.in_bands
+    # each shipped model carries a threshold calibrated on the official valid tiles
+    assert meta.threshold is not None and 0 < meta.threshold < 1
+    assert len(meta.metrics["heldout_tiles"]) == 14
+
+
+def test_resolve_weights_takes_a_path_or_the_default(tmp_path: Path) -> None:
+    assert resolve_weights(None) == default_weights_path()
+    assert resolve_weights(tmp_path / "mine.safetensors") == tmp_path / "mine.safetensors"

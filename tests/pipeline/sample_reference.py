@@ -39,14 +39,19 @@ def _features(path: Path) -> list[dict[str, Any]]:
 
 
 def sample_result(workdir: Path) -> dict[str, Any]:
-    """Run ``extract`` (defaults, shipped model, ``--evaluate`` the sample's labels)."""
+    """Run ``extract`` (defaults, the shipped lite model, ``--evaluate`` the sample's labels)."""
     from roadseg.pipeline.config import load_extract_config
     from roadseg.pipeline.extract import extract_scene
     from roadseg.sample import sample_labels_path, sample_scene_path
 
     out = workdir / "roads.geojson"
     config = load_extract_config(
-        overrides={"output.evaluate": str(sample_labels_path()), "progress": False}
+        overrides={
+            "output.evaluate": str(sample_labels_path()),
+            "progress": False,
+            # the model the reference was made with: a regression test of the code
+            "predict.weights": "resunet_lite_massachusetts",
+        }
     )
     extract_scene(sample_scene_path(), out, config)
     report = json.loads((workdir / "roads.evaluation.json").read_text())
