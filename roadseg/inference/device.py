@@ -193,12 +193,9 @@ def make_forward(
             raise ValueError(
                 f"model must map (N, C, h, w) to (N, 1, h, w); got {tuple(x.shape)} -> {tuple(y.shape)}"
             )
-        # element-wise ops on a strided output (e.g. a channel slice) are ~3x slower:
-        # the sigmoid reads it as it is and writes a contiguous result (one pass)
-        y = y.float()
-        if outputs != "logits":
-            return y.contiguous()
-        return torch.sigmoid(y, out=torch.empty(y.shape, dtype=y.dtype, device=y.device))
+        # element-wise ops on a strided output (e.g. a channel slice) are ~3x slower
+        y = y.float().contiguous()
+        return torch.sigmoid(y) if outputs == "logits" else y
 
     def forward_tensor(x: torch.Tensor) -> torch.Tensor:
         n = x.shape[0]
