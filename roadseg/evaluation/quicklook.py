@@ -66,9 +66,7 @@ def _network_mask(
     return _lines_mask(edges.geometry, shape, transform)
 
 
-def _labels_mask(
-    labels: Path, scene: Any, shape: tuple[int, int], transform: Affine
-) -> np.ndarray:
+def _labels_mask(labels: Path, scene: Any, shape: tuple[int, int], transform: Affine) -> np.ndarray:
     from roadseg.evaluation.evaluate import is_raster_file
     from roadseg.osm.load import RoadLoadConfig, load_roads
 

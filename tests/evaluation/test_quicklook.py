@@ -27,7 +27,9 @@ def _coloured(rgb, colour):
 def test_flag_reaches_the_typed_config():
     args = build_parser().parse_args(["extract", "s.tif", "-o", "r.geojson"])
     assert config_from_args(args).output.quicklook is None
-    args = build_parser().parse_args(["extract", "s.tif", "-o", "r.geojson", "--quicklook", "q.png"])
+    args = build_parser().parse_args(
+        ["extract", "s.tif", "-o", "r.geojson", "--quicklook", "q.png"]
+    )
     assert config_from_args(args).output.quicklook == "q.png"
 
 
