@@ -419,8 +419,9 @@ def run_tiles(
     blend = BlendMode.parse(blend)
     device = torch.device(device)
     stats = RunStats(tiles=grid.n_tiles)
-    acc = _StripAccumulator(grid, blend, sink, device, tensor_sink)
-    batcher = _Batcher(grid, forward, acc, batch_size, prepare, factor, stats, progress)
+    with pipeline_threads(device):  # filling the buffers on two threads costs more than one
+        acc = _StripAccumulator(grid, blend, sink, device, tensor_sink)
+        batcher = _Batcher(grid, forward, acc, batch_size, prepare, factor, stats, progress)
     q: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
     stop = threading.Event()
     reader = threading.Thread(
