@@ -64,3 +64,20 @@ def test_quicklook_of_the_sample(tmp_path):
     small = _png(write_quicklook(crop, result.network, tmp_path / "crop.png", max_side=250))
     assert small.shape[:2] == (150, 250)
     assert _coloured(small, NETWORK_COLOUR).any()
+
+
+def test_quicklook_onto_an_input_is_refused_before_work(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    scene = tmp_path / "scene.tif"
+    shutil.copy(sample_scene_path(), scene)
+    before = scene.read_bytes()
+    cmd = [sys.executable, "-m", "roadseg.cli", "extract", str(scene), "-o"]
+    cmd += [str(tmp_path / "roads.geojson"), "--quicklook", str(scene)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "--quicklook" in proc.stderr and "Traceback" not in proc.stderr
+    assert scene.read_bytes() == before
+    assert not (tmp_path / "roads.geojson").exists()
