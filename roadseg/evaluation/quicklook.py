@@ -7,9 +7,9 @@ network's edges are drawn in ``NETWORK_COLOUR`` on top of the labels in
 clipped to the scene). Lines are at least ``LINE_PX`` pixels wide whatever
 the reduction. The PNG keeps the scene's aspect and is written atomically.
 
-Example:
-    >>> from roadseg.sample import SAMPLE_SCENE  # doctest: +SKIP
-    >>> write_quicklook(SAMPLE_SCENE, network, "roads.png")  # doctest: +SKIP
+Example (``network`` from :func:`roadseg.pipeline.extract.extract_scene`):
+    >>> from roadseg.sample import sample_scene_path, sample_labels_path
+    >>> write_quicklook(sample_scene_path(), network, "roads.png", labels=sample_labels_path())  # doctest: +SKIP
 """
 
 from __future__ import annotations
