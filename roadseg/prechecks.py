@@ -131,6 +131,10 @@ def check_extract(scenes: Sequence[Path], out: Path, config: Any) -> None:
         check_georeferenced(scenes[0], gsd)
     if o.summary_json:
         check_writable(Path(o.summary_json), "--summary-json output")
+    if o.quicklook:
+        check_writable(Path(o.quicklook), "--quicklook output")
+        if len(scenes) != 1 or config.cluster.scheduler:
+            raise InputError(f"{o.quicklook}: --quicklook draws one scene; give a single scene")
     if o.keep_intermediates:
         check_creatable_dir(Path(o.keep_intermediates), "--keep-intermediates folder")
     cache = Path(o.cache_dir) if o.cache_dir else out.parent / CACHE_FOLDER

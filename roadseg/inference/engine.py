@@ -13,11 +13,12 @@ offset, see :class:`roadseg.raster.grid.TileGrid`):
    strip's (:func:`roadseg.raster.resample.area_pool`), cuts the tiles, stacks
    them into batches (channels_last without a copy, thanks to the interleaved
    order), normalises each batch there (``prepare``) and runs the model;
-3. each tile's probabilities are accumulated, on the device, as ``Σ w·p`` and
-   ``Σ w`` (:mod:`roadseg.inference.blending`) into two ``tile x width``
-   buffers that cover only the rows still open;
+3. each tile's probabilities are accumulated, on the device, as ``Σ w'·p``
+   with the blending weights divided in advance by their sum over the grid,
+   ``w' = w / Σ w`` (:mod:`roadseg.inference.blending`), into one
+   ``tile x width`` buffer that covers only the rows still open;
 4. once no queued or later tile can touch rows ``[r_i, r_{i+1})`` they are
-   final: ``P = Σ w·p / Σ w`` goes to the ``sink`` (still on the device when
+   final: ``P = Σ w'·p`` goes to the ``sink`` (still on the device when
    ``tensor_sink``: the predictor quantises there and copies only uint8 back).
 
 Memory is ``O(tile · width)``, never ``O(height · width)``, whatever the
@@ -47,7 +48,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from roadseg.inference.blending import BlendMode, weight_window
+from roadseg.inference.blending import BlendMode, profile
 from roadseg.inference.device import ForwardFn, make_forward, pipeline_threads, resolve_device
 from roadseg.raster.grid import TileGrid, TileWindow, pad_to_tile
 from roadseg.raster.resample import area_pool, pool_valid
@@ -161,7 +162,15 @@ def _producer(
 
 
 class _StripAccumulator:
-    """``Σ w·p`` and ``Σ w`` on the device for the grid rows ``[base, base + tile)``."""
+    """``Σ (w / Σw)·p`` on the device for the grid rows ``[base, base + tile)``.
+
+    The weights are divided by their sum in advance: the windows are separable
+    and never 0, so ``Σ w`` over the tiles covering a pixel is ``R(r) · C(c)``,
+    fixed by the grid, and each tile is accumulated with ``w / (R · C)``. That
+    saves accumulating ``Σ w`` and a division per pixel. A skipped tile (no
+    valid pixel) changes nothing: every pixel it covers is invalid, so no output
+    value ever lacks the share of a tile that was not run.
+    """
 
     def __init__(
         self, grid: TileGrid, blend: BlendMode, sink: Sink, device: torch.device, tensors: bool
@@ -171,13 +180,15 @@ class _StripAccumulator:
         self.sink = sink
         self.device = device
         self.tensors = tensors
-        pw = grid.padded_shape[1]
+        ph, pw = grid.padded_shape
         self.num = torch.zeros((grid.tile, pw), dtype=torch.float32, device=device)
-        self.den = torch.zeros((grid.tile, pw), dtype=torch.float32, device=device)
+        self.all_valid = torch.ones((grid.tile, pw), dtype=torch.bool, device=device)
         self.base = 0
         self.row = 0  # next tile row to flush
         self.valid: dict[int, np.ndarray | None] = {}
-        self._weights: dict[tuple[bool, ...], torch.Tensor] = {}
+        self._rows = _norm_profiles(grid, blend, grid.row_starts, ph)
+        self._cols = _norm_profiles(grid, blend, grid.col_starts, pw)
+        self._weights: dict[tuple[int, int], torch.Tensor] = {}
 
     def rows_held(self) -> int:
         return self.grid.tile + sum(v.shape[0] for v in self.valid.values() if v is not None)
@@ -190,24 +201,21 @@ class _StripAccumulator:
             return torch.zeros((n, self.num.shape[1]), dtype=torch.bool, device=self.device)
         return torch.from_numpy(strip[:n]).to(self.device, non_blocking=True)
 
-    def _weight(self, edges: tuple[bool, bool, bool, bool]) -> torch.Tensor:
-        w = self._weights.get(edges)
+    def _weight(self, win: TileWindow) -> torch.Tensor:
+        (rkey, rprof), (ckey, cprof) = self._rows[win.row_index], self._cols[win.col_index]
+        w = self._weights.get((rkey, ckey))
         if w is None:
-            w = torch.from_numpy(
-                np.array(weight_window(self.grid.tile, self.grid.overlap, self.blend, edges))
-            ).to(self.device)
-            self._weights[edges] = w
+            w = torch.from_numpy(np.outer(rprof, cprof)).to(self.device)
+            self._weights[(rkey, ckey)] = w
         return w
 
     def add(self, win: TileWindow, prob: torch.Tensor) -> None:
         while win.row_index > self.row:
             self.flush_row()
-        w = self._weight(win.edges)
         r0 = win.row_off - self.base
         rows = slice(r0, r0 + self.grid.tile)
         cols = slice(win.col_off, win.col_off + self.grid.tile)
-        self.num[rows, cols].addcmul_(w, prob)
-        self.den[rows, cols].add_(w)
+        self.num[rows, cols].addcmul_(self._weight(win), prob)
 
     def flush_until(self, limit: int) -> None:
         """Flush every tile row before ``limit`` (their rows are final)."""
@@ -215,18 +223,18 @@ class _StripAccumulator:
             self.flush_row()
 
     def flush_row(self) -> None:
-        """Rows finished by tile row ``self.row``: divide, mask, crop, hand to the sink."""
+        """Rows finished by tile row ``self.row``: mask, crop, hand to the sink."""
         grid = self.grid
         start, stop = grid.final_rows(self.row)
         n = stop - start
         lo = start - self.base
-        num, den = self.num[lo : lo + n], self.den[lo : lo + n]
-        valid = den > 0
-        values = num / den  # NaN where nothing covered a pixel: zeroed below
-        valid_strip = self._valid_rows(self.row, n)
-        if valid_strip is not None:
-            valid &= valid_strip
-        values.masked_fill_(~valid, 0.0)
+        # a copy: the sink may hold it (a writer thread) while the buffer moves on
+        values = self.num[lo : lo + n].clone()
+        valid = self._valid_rows(self.row, n)
+        if valid is None:
+            valid = self.all_valid[:n]
+        else:
+            values.masked_fill_(~valid, 0.0)
         # crop the padding of rasters smaller than a tile
         keep = max(0, min(stop, grid.height) - start)
         if keep:
@@ -235,17 +243,41 @@ class _StripAccumulator:
                 self.sink(start, v, m)
             else:
                 self.sink(start, v.cpu().numpy(), m.cpu().numpy())
-        # shift the open rows [stop, base + tile) to the top of the buffers
+        # shift the open rows [stop, base + tile) to the top of the buffer
         shift = stop - self.base
         if shift:
-            for buf in (self.num, self.den):
-                buf[: grid.tile - shift] = buf[shift:].clone()
-                buf[grid.tile - shift :] = 0.0
+            buf = self.num
+            buf[: grid.tile - shift] = buf[shift:].clone()
+            buf[grid.tile - shift :] = 0.0
         self.base = stop
         self.row += 1
 
     def finish(self) -> None:
         self.flush_until(len(self.grid.row_starts))
+
+
+def _norm_profiles(
+    grid: TileGrid, blend: BlendMode, starts: list[int], length: int
+) -> list[tuple[int, np.ndarray]]:
+    """Per tile along one axis: its 1-D weight profile divided by the axis' profile sum.
+
+    Returned as ``(key, profile)``; equal profiles share a key (interior tiles
+    all have the same one), so few distinct 2-D windows are ever built.
+    """
+    t = grid.tile
+    raw = [
+        profile(t, grid.overlap, blend, start_edge=i == 0, end_edge=s + t >= length)
+        for i, s in enumerate(starts)
+    ]
+    total = np.zeros(length, dtype=np.float32)
+    for s, p in zip(starts, raw):
+        total[s : s + t] += p
+    keys: dict[bytes, int] = {}
+    out = []
+    for s, p in zip(starts, raw):
+        q = (p / total[s : s + t]).astype(np.float32)
+        out.append((keys.setdefault(q.tobytes(), len(keys)), q))
+    return out
 
 
 def _pad_index(n: int, size: int, device: torch.device) -> torch.Tensor | None:
@@ -274,6 +306,7 @@ class _Batcher:
         self.stats, self.progress = stats, progress
         self.device = acc.device
         self.pending: list[tuple[TileWindow, torch.Tensor]] = []
+        self._batch: torch.Tensor | None = None
         ph, pw = grid.padded_shape
         self.row_pad = _pad_index(min(grid.tile, grid.height), grid.tile, self.device)
         self.col_pad = _pad_index(grid.width, pw, self.device)
@@ -316,8 +349,16 @@ class _Batcher:
         if not self.pending:
             return
         wins = [w for w, _ in self.pending]
-        # (N, tile, tile, C) interleaved -> an (N, C, tile, tile) channels_last view
-        batch = torch.stack([t for _, t in self.pending]).to(torch.float32)
+        # (N, tile, tile, C) interleaved -> an (N, C, tile, tile) channels_last view;
+        # each tile is converted to float32 while copied in (one pass), into a buffer
+        # kept between batches (the forward is done with it before the next one)
+        first = self.pending[0][1]
+        shape = (len(wins), *first.shape)
+        if self._batch is None or tuple(self._batch.shape) != shape:
+            self._batch = torch.empty(shape, dtype=torch.float32, device=self.device)
+        batch = self._batch
+        for i, (_, t) in enumerate(self.pending):
+            batch[i].copy_(t)
         batch = batch.permute(0, 3, 1, 2)
         self.pending = []
         if self.prepare is not None:
@@ -378,8 +419,9 @@ def run_tiles(
     blend = BlendMode.parse(blend)
     device = torch.device(device)
     stats = RunStats(tiles=grid.n_tiles)
-    acc = _StripAccumulator(grid, blend, sink, device, tensor_sink)
-    batcher = _Batcher(grid, forward, acc, batch_size, prepare, factor, stats, progress)
+    with pipeline_threads(device):  # filling the buffers on two threads costs more than one
+        acc = _StripAccumulator(grid, blend, sink, device, tensor_sink)
+        batcher = _Batcher(grid, forward, acc, batch_size, prepare, factor, stats, progress)
     q: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
     stop = threading.Event()
     reader = threading.Thread(

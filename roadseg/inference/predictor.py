@@ -235,10 +235,11 @@ def torch_normaliser(norm: Normalisation, device: torch.device) -> Prepare:
     a64 = 1.0 / (float(norm.scale) * std)
     b64 = -np.asarray(norm.mean, dtype=np.float64) / std
     if np.all(a64 == a64[0]) and np.all(b64 == b64[0]):
-        sa, sb = float(np.float32(a64[0])), float(np.float32(b64[0]))
+        sa = float(np.float32(a64[0]))
+        sb = torch.tensor(float(np.float32(b64[0])), dtype=torch.float32, device=device)
 
         def prepare_uniform(x: torch.Tensor) -> torch.Tensor:
-            return x.mul_(sa).add_(sb)
+            return torch.add(sb, x, alpha=sa, out=x)  # b + a·x in one pass
 
         return prepare_uniform
     a = torch.tensor(a64, dtype=torch.float32, device=device)

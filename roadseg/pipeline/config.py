@@ -62,6 +62,8 @@ class OutputConfig:
         resume: reuse complete stage outputs found in the cache (same input and parameters).
         keep_cache: keep the cache after a successful run (otherwise it is removed).
         summary_json: also write the run summary as JSON here.
+        quicklook: also write a PNG of the network over the imagery here (the
+            ``evaluate`` labels drawn too, in another colour); ``None``: none.
     """
 
     formats: list[str] | None = None
@@ -71,6 +73,7 @@ class OutputConfig:
     resume: bool = True
     keep_cache: bool = False
     summary_json: str | None = None
+    quicklook: str | None = None
 
 
 def _evaluate_default(name: str) -> Any:
@@ -201,6 +204,7 @@ _PATH_FIELDS = (
     ("output", "evaluate"),
     ("output", "cache_dir"),
     ("output", "summary_json"),
+    ("output", "quicklook"),
 )
 
 

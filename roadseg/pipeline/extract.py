@@ -242,6 +242,15 @@ def _run_stages(
     summary.outputs += [str(p) for p in outputs]
     summary.outputs += [str(p) for p in done.kept.values() if p.exists()]
 
+    if config.output.quicklook:
+        from roadseg.evaluation.quicklook import write_quicklook
+
+        with summary.timed("quicklook"):
+            try:
+                shot = write_quicklook(scene, network, config.output.quicklook, labels)
+            except OSError as exc:
+                raise as_output_error(exc, Path(config.output.quicklook)) from exc
+        summary.outputs.append(str(shot))
     if config.output.summary_json:
         target = Path(config.output.summary_json)
         with atomic_path(target) as tmp:

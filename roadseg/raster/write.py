@@ -65,7 +65,11 @@ def quantise_tensor(prob: torch.Tensor, valid: torch.Tensor | None = None) -> to
 
     Pass ``valid=None`` when invalid pixels are 0 in ``prob`` already.
     """
-    q = prob.mul(255.0).add_(0.5).clamp_(0, 255).to(torch.uint8)
+    q = prob.mul(255.0).add_(0.5).clamp_(0, 255)
+    if q.device.type == "cpu":  # numpy's float -> uint8 cast is several times faster there
+        q = torch.from_numpy(q.numpy().astype(np.uint8))
+    else:
+        q = q.to(torch.uint8)
     return q if valid is None else q.masked_fill_(~valid, 0)
 
 
@@ -155,31 +159,41 @@ class StripWriter:
 
     def _drain(self, final: bool) -> None:
         values = np.concatenate([v for v, _ in self._pending], axis=0)
-        valids = [m if m is not None else np.ones(v.shape, bool) for v, m in self._pending]
-        valid = np.concatenate(valids, axis=0)
+        valid: np.ndarray | None = None  # None: every pixel valid (no mask work per pixel)
+        if any(m is not None for _, m in self._pending):
+            valids = [m if m is not None else np.ones(v.shape, bool) for v, m in self._pending]
+            valid = np.concatenate(valids, axis=0)
         start = self.next_row - values.shape[0]
         n = values.shape[0] if final else (values.shape[0] // BLOCK) * BLOCK
         # keep block rows aligned: write whole multiples of BLOCK, carry the rest
         if (start % BLOCK) != 0:
             raise AssertionError("internal: pending rows do not start on a block boundary")
-        self._write(start, values[:n], valid[:n])
-        rest_v, rest_m = values[n:], valid[n:]
+        self._write(start, values[:n], None if valid is None else valid[:n])
+        rest_v, rest_m = values[n:], (None if valid is None else valid[n:])
         self._pending = [(rest_v, rest_m)] if rest_v.shape[0] else []
         self._pending_rows = rest_v.shape[0]
 
-    def _write(self, row_off: int, values: np.ndarray, valid: np.ndarray) -> None:
+    def _write(self, row_off: int, values: np.ndarray, valid: np.ndarray | None) -> None:
         if values.shape[0] == 0:
             return
         window = Window(0, row_off, self.width, values.shape[0])
         try:
             if self.dtype == "uint8":
                 data = values if values.dtype == np.uint8 else quantise(values)
-                data[~valid] = 0
+                if valid is not None:
+                    data[~valid] = 0
                 self._dst.write(data, 1, window=window)
                 if self.masked:
-                    self._dst.write_mask(np.where(valid, 255, 0).astype(np.uint8), window=window)
+                    mask = (
+                        np.full(data.shape, 255, np.uint8)
+                        if valid is None
+                        else np.where(valid, 255, 0).astype(np.uint8)
+                    )
+                    self._dst.write_mask(mask, window=window)
             else:
-                data = np.where(valid, values, np.nan).astype(np.float32)
+                data = values.astype(np.float32, copy=False)
+                if valid is not None:
+                    data = np.where(valid, data, np.nan).astype(np.float32)
                 self._dst.write(data, 1, window=window)
         except (RasterioError, OSError) as exc:
             raise OutputError(f"{self.path}: write failed ({exc})") from exc

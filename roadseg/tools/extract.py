@@ -58,6 +58,7 @@ FLAG_KEYS = {
     "resume": "output.resume",
     "keep_cache": "output.keep_cache",
     "summary_json": "output.summary_json",
+    "quicklook": "output.quicklook",
     "scheduler": "cluster.scheduler",
     "workers": "cluster.n_workers",
     "threads_per_worker": "cluster.threads_per_worker",
@@ -217,6 +218,11 @@ def _output_arguments(p: argparse.ArgumentParser) -> None:
         help="keep the cache after success",
     )
     g.add_argument("--summary-json", help="also write the run summary as JSON")
+    g.add_argument(
+        "--quicklook",
+        metavar="PNG",
+        help="also write a PNG of the network over the imagery (labels too with --evaluate)",
+    )
 
 
 def _evaluation_arguments(p: argparse.ArgumentParser) -> None:
@@ -318,6 +324,7 @@ def check_run_paths(args: argparse.Namespace, config: ExtractConfig, scenes: lis
     if o.evaluate:
         outputs += [("--evaluate report", p) for p in evaluation_paths(out).values()]
     outputs.append(("--summary-json", o.summary_json))
+    outputs.append(("--quicklook", o.quicklook))
     if o.keep_intermediates:
         for scene in scenes:
             folder = intermediates_folder(o.keep_intermediates, scene, scenes)
