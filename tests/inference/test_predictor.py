@@ -193,9 +193,9 @@ def test_corrupt_file_gives_an_error_and_no_output(tmp_path, weights):
 
 
 def test_no_default_model_installed(tmp_path, monkeypatch):
-    import roadseg.inference.predictor as predictor
+    import roadseg.models.checkpoint as checkpoint
 
-    monkeypatch.setattr(predictor, "default_weights_path", lambda: tmp_path / "none.safetensors")
+    monkeypatch.setattr(checkpoint, "default_weights_path", lambda: tmp_path / "none.safetensors")
     scene = write_raster(tmp_path / "scene.tif", random_rgb(40, 40))
     with pytest.raises(InputError, match="no default model is installed; pass .* --weights"):
         predict_scene(scene, tmp_path / "out.tif", PredictConfig(progress=False))
