@@ -6,7 +6,7 @@
 #   bash pipelines/evaluate_heldout.sh [SUBSET_DIR] [WEIGHTS] [WORK_DIR]
 #
 # SUBSET_DIR holds images/ and masks/ (default ../shared/data/massachusetts_roads/train_subset);
-# WEIGHTS defaults to the installed model. The tiles are ingested with the derived EPSG:26986
+# WEIGHTS (a file or a shipped model's name) defaults to the installed default model. The tiles are ingested with the derived EPSG:26986
 # georeferencing (1 m), so the predictor resamples them to the model's GSD and writes back at 1 m.
 set -euo pipefail
 subset=${1:-../shared/data/massachusetts_roads/train_subset}
@@ -25,8 +25,8 @@ for t in $tiles; do
   preds+=("$work/pred/$t.tif"); labels+=("$work/ds/train/map/$t.tif"); scenes+=("$work/ds/train/sat/$t.tif")
 done
 # precision/recall/IoU at the model's own calibrated threshold (the level the pipeline uses)
-thr=$(python -c "import sys; from roadseg.models.checkpoint import read_meta, default_weights_path; \
-print(read_meta(sys.argv[1] or default_weights_path()).threshold or 0.5)" "$weights")
+thr=$(python -c "import sys; from roadseg.models.checkpoint import read_meta, resolve_weights; \
+print(read_meta(resolve_weights(sys.argv[1] or None)).threshold or 0.5)" "$weights")
 echo "## white no-imagery pixels excluded (threshold $thr)"
 roadseg -q evaluate --pred "${preds[@]}" --labels "${labels[@]}" --scene "${scenes[@]}" --exclude-white --threshold "$thr" --json "$work/report_white_excluded.json"
 echo "## all pixels (threshold $thr)"

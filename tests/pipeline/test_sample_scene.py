@@ -75,4 +75,4 @@ def test_readme_command_on_the_sample(tmp_path):
     assert fc["roadseg"]["threshold_from"] == "model"
     assert fc["roadseg"]["georeferencing"] == "derived-from-tile-name"
     report = json.loads((tmp_path / "roads.evaluation.json").read_text())
-    assert report["pixel"]["breakeven"] > 0.8  # 0.93 with the shipped model
+    assert report["pixel"]["breakeven"] > 0.8  # 0.967 with the default model, 0.955 with the lite one
