@@ -267,6 +267,10 @@ def predict_scene(
     ``config.weights`` (several scenes with one model, or a benchmark's stand-in;
     the output then carries no model file tags).
 
+    The steps: check the options, load and prepare the model, open the scene and
+    plan its grid (at the model's GSD when the scene's differs), then run the tiles
+    into one of three writers (:func:`_write_probabilities`).
+
     Raises:
         InputError: unreadable/unsuitable scene, bad options, missing or unfit weights
             (no output file is left behind).
@@ -275,15 +279,7 @@ def predict_scene(
     t0 = time.perf_counter()
     config = config or PredictConfig()
     scene_path, out_path = Path(scene_path), Path(out_path)
-    try:
-        blend = BlendMode.parse(config.blend)
-        device = resolve_device(config.device)
-    except ValueError as exc:
-        raise InputError(f"{scene_path}: {exc}") from None
-    if config.batch_size < 1:
-        raise InputError(f"{scene_path}: batch size must be >= 1, got {config.batch_size}")
-    if out_path.resolve() == scene_path.resolve():
-        raise InputError(f"{out_path}: the output would overwrite the input scene")
+    blend, device = _checked_options(config, scene_path, out_path)
     weights_file = None if model is not None else resolve_weights(config.weights)
     net, meta = model if model is not None else load_model(config.weights, device)
     tile = int(config.tile or meta.tile)
@@ -298,35 +294,21 @@ def predict_scene(
         channels_last=config.channels_last,
         fixed_batch=config.batch_size if (config.compile or device.type == "cuda") else None,
     )
-    tags = probability_tags(meta, weights_file)
-
     with contextlib.ExitStack() as stack:
         scene = stack.enter_context(open_scene(scene_path, bands=config.bands, gsd_m=config.gsd_m))
         # bound GDAL's block cache: its default (5 % of the RAM) would fill up on a big scene
         stack.enter_context(rasterio.Env(GDAL_CACHEMAX=scene.block_cache_bytes()))
         meta.check_bands(scene.count, scene_path)
-        resample = needs_resampling(scene.gsd_m, meta.gsd_m, config.gsd_tolerance)
-        mgrid = model_grid(scene, meta.gsd_m) if resample else None
-        factor = integer_factor((scene.height, scene.width), mgrid) if mgrid else 1
-        if resample:
-            log.info(
-                "%s: GSD %.3f m differs from the model's %.3f m by more than %.0f%%; resampling%s",
-                scene_path,
-                scene.gsd_m,
-                meta.gsd_m,
-                100 * config.gsd_tolerance,
-                f" (area average {factor}x{factor} on {device})" if factor else " (GDAL warper)",
-            )
-        shape = (mgrid.height, mgrid.width) if mgrid else (scene.height, scene.width)
-        grid = TileGrid(*shape, tile, config.overlap)
-        warn_if_huge(grid, forward, config.batch_size, scene.count, device, scene_path)
+        plan = _plan_grid(scene, meta, config, tile, str(device), scene_path)
+        warn_if_huge(plan.grid, forward, config.batch_size, scene.count, device, scene_path)
 
         def run(view: Any, sink: Any, factor: int = 1, tensor_sink: bool = True) -> RunStats:
             with tqdm(
-                total=grid.n_tiles, unit="tile", desc=scene_path.name, disable=not config.progress
-            ) as bar:
+                total=plan.grid.n_tiles, unit="tile", desc=scene_path.name,
+                disable=not config.progress,
+            ) as bar:  # fmt: skip
                 return run_tiles(
-                    grid,
+                    plan.grid,
                     _strip_reader(view),
                     forward,
                     sink,
@@ -340,59 +322,18 @@ def predict_scene(
                     tensor_sink=tensor_sink,
                 )
 
-        masked_out = scene.masked or resample
-        with atomic_path(out_path) as tmp:
-            with StripWriter(
-                tmp, scene.height, scene.width, scene.crs, scene.transform,
-                masked=masked_out, tags=tags,
-            ) as writer:  # fmt: skip
-                if not resample or factor:
-                    with BackgroundWriter(writer, convert=_to_host(masked_out)) as bg:
-                        to_host = bg.write_rows
-                        if not resample:
-                            stats = run(scene.view(), to_host)
-                        else:
-                            assert mgrid is not None and factor
-                            up = Upsampler(
-                                shape,
-                                (scene.height, scene.width),
-                                to_host,
-                                device,
-                                valid_reader=_valid_reader(scene, stack),
-                                masked=scene.masked,
-                            )
-                            stats = run(scene.view(), up.push, factor=factor)
-                            up.finish()
-                else:
-                    assert mgrid is not None
-                    with (
-                        tempfile.TemporaryDirectory(
-                            dir=out_path.parent, prefix=f".roadseg-predict.{owner_token()}.partial-"
-                        ) as tmpdir,
-                        warped_view(scene, meta.gsd_m) as (view, _),
-                    ):
-                        model_raster = Path(tmpdir) / "prob_model_gsd.tif"
-                        with StripWriter(
-                            model_raster,
-                            mgrid.height,
-                            mgrid.width,
-                            scene.crs,
-                            mgrid.transform,
-                            dtype="float32",
-                        ) as tw:
-                            stats = run(view, tw.write_rows, tensor_sink=False)
-                        warp_back(model_raster, scene, writer)
-            verify_written(tmp, (scene.height, scene.width), out_path)
+        tags = probability_tags(meta, weights_file)
+        stats = _write_probabilities(scene, plan, run, out_path, tags, device, meta.gsd_m, stack)
         result = PredictResult(
             out_path=out_path,
             shape=(scene.height, scene.width),
-            predicted_shape=shape,
+            predicted_shape=plan.shape,
             tiles=stats.tiles,
             tiles_predicted=stats.tiles_predicted,
             seconds=time.perf_counter() - t0,
             scene_gsd_m=scene.gsd_m,
             model_gsd_m=meta.gsd_m,
-            resampled=resample,
+            resampled=plan.resample,
             device=str(device),
             tile=tile,
             overlap=config.overlap,
@@ -408,6 +349,120 @@ def predict_scene(
         out_path,
     )
     return result
+
+
+def _checked_options(
+    config: PredictConfig, scene_path: Path, out_path: Path
+) -> tuple[BlendMode, torch.device]:
+    """The blend mode and device, or one line naming the scene and the bad option."""
+    try:
+        blend = BlendMode.parse(config.blend)
+        device = resolve_device(config.device)
+    except ValueError as exc:
+        raise InputError(f"{scene_path}: {exc}") from None
+    if config.batch_size < 1:
+        raise InputError(f"{scene_path}: batch size must be >= 1, got {config.batch_size}")
+    if out_path.resolve() == scene_path.resolve():
+        raise InputError(f"{out_path}: the output would overwrite the input scene")
+    return blend, device
+
+
+@dataclass(frozen=True)
+class _GridPlan:
+    """Where the tiles run: the scene's grid, or the model's GSD (``mgrid``).
+
+    ``factor`` is the integer ratio of the two grids when there is one (resampled on
+    the device), else 0 (GDAL's warper) -- and 1 when nothing is resampled.
+    """
+
+    resample: bool
+    mgrid: Any
+    factor: int
+    shape: tuple[int, int]
+    grid: TileGrid
+
+
+def _plan_grid(
+    scene: Any, meta: CheckpointMeta, config: PredictConfig, tile: int, device: str, path: Path
+) -> _GridPlan:
+    resample = needs_resampling(scene.gsd_m, meta.gsd_m, config.gsd_tolerance)
+    mgrid = model_grid(scene, meta.gsd_m) if resample else None
+    factor = (integer_factor((scene.height, scene.width), mgrid) or 0) if mgrid else 1
+    if resample:
+        log.info(
+            "%s: GSD %.3f m differs from the model's %.3f m by more than %.0f%%; resampling%s",
+            path,
+            scene.gsd_m,
+            meta.gsd_m,
+            100 * config.gsd_tolerance,
+            f" (area average {factor}x{factor} on {device})" if factor else " (GDAL warper)",
+        )
+    shape: tuple[int, int] = (mgrid.height, mgrid.width) if mgrid else (scene.height, scene.width)
+    grid = TileGrid(shape[0], shape[1], tile, config.overlap)
+    return _GridPlan(resample, mgrid, factor, shape, grid)
+
+
+def _write_probabilities(
+    scene: Any,
+    plan: _GridPlan,
+    run: Any,
+    out_path: Path,
+    tags: dict[str, str],
+    device: torch.device,
+    model_gsd_m: float,
+    stack: contextlib.ExitStack,
+) -> RunStats:
+    """Run the tiles into the output, written atomically and read back before it is renamed.
+
+    Three ways: on the scene's grid; at the model's GSD with an integer factor (area
+    average down and bilinear back on the device, by row strips); any other ratio
+    through GDAL's warper and a float32 raster at the model's GSD warped back.
+    """
+    masked_out = scene.masked or plan.resample
+    with atomic_path(out_path) as tmp:
+        with StripWriter(
+            tmp, scene.height, scene.width, scene.crs, scene.transform,
+            masked=masked_out, tags=tags,
+        ) as writer:  # fmt: skip
+            if not plan.resample or plan.factor:
+                with BackgroundWriter(writer, convert=_to_host(masked_out)) as bg:
+                    if not plan.resample:
+                        stats: RunStats = run(scene.view(), bg.write_rows)
+                    else:
+                        up = Upsampler(
+                            plan.shape,
+                            (scene.height, scene.width),
+                            bg.write_rows,
+                            device,
+                            valid_reader=_valid_reader(scene, stack),
+                            masked=scene.masked,
+                        )
+                        stats = run(scene.view(), up.push, factor=plan.factor)
+                        up.finish()
+            else:
+                stats = _run_warped(scene, plan, run, out_path, writer, model_gsd_m)
+        verify_written(tmp, (scene.height, scene.width), out_path)
+    return stats
+
+
+def _run_warped(
+    scene: Any, plan: _GridPlan, run: Any, out_path: Path, writer: Any, model_gsd_m: float
+) -> RunStats:
+    """Tiles read through a WarpedVRT at the model's GSD, their float32 raster warped back."""
+    mgrid = plan.mgrid
+    with (
+        tempfile.TemporaryDirectory(
+            dir=out_path.parent, prefix=f".roadseg-predict.{owner_token()}.partial-"
+        ) as tmpdir,
+        warped_view(scene, model_gsd_m) as (view, _),
+    ):
+        model_raster = Path(tmpdir) / "prob_model_gsd.tif"
+        with StripWriter(
+            model_raster, mgrid.height, mgrid.width, scene.crs, mgrid.transform, dtype="float32"
+        ) as tw:
+            stats: RunStats = run(view, tw.write_rows, tensor_sink=False)
+        warp_back(model_raster, scene, writer)
+    return stats
 
 
 def _to_host(masked: bool) -> Any:
