@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import logging
 import warnings
 from pathlib import Path
 
@@ -27,15 +26,6 @@ SPACENET = ROOT / "tests" / "data" / "spacenet"
 VEGAS_CROP = SPACENET / "vegas_img0_crop.tif"
 VEGAS_SN = SPACENET / "AOI_2_Vegas_img0.geojson"
 
-
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    """The CLI reconfigures the root logger onto the (captured) stderr; put it back after."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def _sample(window=(slice(0, 300), slice(0, 300))):

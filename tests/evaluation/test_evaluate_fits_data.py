@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -24,14 +23,6 @@ MASS_MASK = DATA / "massachusetts_eval" / "10228795_15_white_mask.png"
 VEGAS_CROP = DATA / "spacenet" / "vegas_img0_crop.tif"
 VEGAS_SN = DATA / "spacenet" / "AOI_2_Vegas_img0.geojson"
 
-
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def _png(path: Path, a: np.ndarray) -> Path:
