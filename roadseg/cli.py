@@ -31,6 +31,7 @@ TOOLS: tuple[str, ...] = (
     "calibrate",
     "data",
     "evaluate",
+    "export",
 )
 
 log = logging.getLogger("roadseg")

@@ -17,7 +17,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("scene", help="input raster (GeoTIFF or any GDAL-readable file, 1-4 bands)")
     p.add_argument("-o", "--output", required=True, help="output probability GeoTIFF")
-    p.add_argument("--weights", help="checkpoint .safetensors or a shipped model's name (default: resunet_w32_massachusetts)")
+    p.add_argument(
+        "--weights",
+        help="checkpoint .safetensors, .onnx, or a shipped model's name; several comma-separated: "
+        "an ensemble (default: resunet_w32_massachusetts)",
+    )
+    add_backend_arguments(p)
     p.add_argument(
         "--tile", type=int, default=None, help="tile size in px (default: the model's, 224)"
     )
@@ -59,6 +64,46 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
+def _predict_default(name: str) -> str:
+    """A PredictConfig default, read from the dataclass (its one home)."""
+    import dataclasses
+
+    from roadseg.inference.predictor import PredictConfig
+
+    return str({f.name: f.default for f in dataclasses.fields(PredictConfig)}[name])
+
+
+def add_backend_arguments(p: argparse.ArgumentParser, defaults: bool = True) -> None:
+    """``--backend``, ``--precision`` and ``--quality`` (also used by ``extract``)."""
+    from roadseg.inference.backends import PRECISIONS, backend_choices
+    from roadseg.inference.quality import QUALITY
+
+    def default(name: str) -> str | None:
+        return _predict_default(name) if defaults else None
+
+    p.add_argument(
+        "--backend",
+        choices=backend_choices(),
+        default=default("backend"),
+        help=f"inference backend (default {_predict_default('backend')}: onnxruntime on the "
+        "CPU, torch on CUDA)",
+    )
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=default("precision"),
+        help=f"numeric precision (default {_predict_default('precision')}; see docs/backends.md "
+        "for what each backend offers)",
+    )
+    p.add_argument(
+        "--quality",
+        choices=tuple(QUALITY),
+        default=default("quality"),
+        help=f"models and TTA when no --weights are given (default {_predict_default('quality')}; "
+        "see docs/backends.md)",
+    )
+
+
 def main(args: argparse.Namespace) -> int:
     from roadseg.inference.predictor import PredictConfig, predict_scene
     from roadseg.io_guard import check_paths
@@ -66,9 +111,12 @@ def main(args: argparse.Namespace) -> int:
     from roadseg.raster.georef import check_georeferenced
     from roadseg.tools import on_terminal
 
+    from roadseg.inference.ensemble import split_weights
+
     check_paths(
         [("-o", args.output)],
-        [("scene", args.scene), ("--weights", resolve_weights(args.weights))],
+        [("scene", args.scene)]
+        + [("--weights", resolve_weights(w)) for w in split_weights(args.weights)],
     )
     check_georeferenced(args.scene, args.gsd)
     config = PredictConfig(
@@ -87,6 +135,9 @@ def main(args: argparse.Namespace) -> int:
         gsd_tolerance=args.gsd_tolerance,
         progress=not args.no_progress and on_terminal(),
         gsd_m=args.gsd,
+        backend=args.backend,
+        precision=args.precision,
+        quality=args.quality,
     )
     predict_scene(args.scene, args.output, config)  # logs what it wrote (the path once)
     return 0

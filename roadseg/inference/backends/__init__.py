@@ -87,12 +87,19 @@ def _factory(name: str) -> BackendFactory:
 
 
 def resolve_backend(name: str, device: torch.device, source: ModelSource | None = None) -> str:
-    """``auto`` -> ``onnxruntime`` on the CPU (and for ONNX-only models), ``torch`` on CUDA."""
+    """``auto`` -> ``onnxruntime`` on the CPU (and for ONNX-only models), ``torch`` on CUDA.
+
+    A model handed over already loaded (no file: a training run's validation, a
+    benchmark's stand-in) runs on torch under ``auto``: its graph has no file hash
+    to be cached by. Name a backend to run it elsewhere.
+    """
     name = str(name).lower()
     if name != "auto":
         _factory(name)  # refuses an unknown name in one line
         return name
-    if device.type == "cuda" and (source is None or source.net is not None):
+    if source is not None and source.net is None:
+        return "onnxruntime"
+    if device.type == "cuda" or (source is not None and source.weights_file is None):
         return "torch"
     return "onnxruntime"
 
@@ -120,6 +127,7 @@ def build_runner(name: str, source: ModelSource, options: BackendOptions) -> Run
             run, or a precision the chosen backend does not offer.
     """
     chosen = resolve_backend(name, options.device, source)
+    requested = options
     if chosen != "torch" and options.device.type != "cpu":
         if name != "auto":
             log.warning("backend %s runs on the CPU; the device %s is not used", chosen, options.device)
@@ -129,11 +137,11 @@ def build_runner(name: str, source: ModelSource, options: BackendOptions) -> Run
     except InputError as exc:
         if source.net is None or options.precision != "fp32" or chosen == "torch":
             raise
-        return _fallback(source, options, chosen, exc)
+        return _fallback(source, requested, chosen, exc)
     except Exception as exc:  # an export or session failure: any exception type
         if source.net is None or chosen == "torch":
             raise InputError(f"{source.name}: backend {chosen} failed ({exc})") from exc
-        return _fallback(source, options, chosen, exc)
+        return _fallback(source, requested, chosen, exc)
     log.info("%s: %s", source.name, runner.detail)
     return runner
 

@@ -251,3 +251,21 @@ def _source_from_sidecar(path: Path, side: Path, raw: dict[str, Any]) -> ModelSo
         onnx_outputs=output,
         down_factor=down,
     )
+
+
+def export_checkpoint(weights: str | os.PathLike[str] | None, out: str | os.PathLike[str]) -> Path:
+    """``roadseg export``: the checkpoint (a path or a shipped name) as a self-describing ONNX file.
+
+    Raises:
+        InputError: an unreadable checkpoint, or an ONNX file given as the checkpoint.
+    """
+    from roadseg.inference.tags import file_sha256
+    from roadseg.models import load_checkpoint, resolve_weights
+
+    path = resolve_weights(weights)
+    if path.suffix.lower() == ".onnx":
+        raise InputError(f"{path}: already an ONNX model; export takes a .safetensors checkpoint")
+    net, meta = load_checkpoint(path)
+    out = export_onnx(net, meta, out, sha256=file_sha256(path))
+    log.info("%s -> %s (opset %d; input raw band values, output probabilities)", path, out, OPSET)
+    return out
