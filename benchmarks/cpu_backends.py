@@ -50,9 +50,15 @@ BACKENDS = ("torch", "onnxruntime", "openvino", "onnxruntime-int8")
 def cpu_peak(fma_units: int | None = None) -> dict[str, Any]:
     """The machine's fp32 peak, and how each factor was found (see the module docstring)."""
     info = Path("/proc/cpuinfo").read_text()
-    flags = set(next(line for line in info.splitlines() if line.startswith("flags")).split(":")[1].split())
-    mhz = float(next(line for line in info.splitlines() if line.startswith("cpu MHz")).split(":")[1])
-    family = int(next(line for line in info.splitlines() if line.startswith("cpu family")).split(":")[1])
+    flags = set(
+        next(line for line in info.splitlines() if line.startswith("flags")).split(":")[1].split()
+    )
+    mhz = float(
+        next(line for line in info.splitlines() if line.startswith("cpu MHz")).split(":")[1]
+    )
+    family = int(
+        next(line for line in info.splitlines() if line.startswith("cpu family")).split(":")[1]
+    )
     bits = 512 if "avx512f" in flags else 256 if "avx2" in flags else 128
     if fma_units is None:
         fma_units = {26: 2, 25: 1}.get(family, 2 if bits == 512 else 2)
@@ -88,7 +94,12 @@ def int8_runner(weights: str | None, scene: Path, threads: int) -> Any:
     """ONNX Runtime static int8 of the graph, calibrated on crops of the benchmark scene (speed only)."""
     import onnxruntime as ort
     import rasterio
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     from roadseg.inference.backends import Runner, load_source
@@ -113,15 +124,19 @@ def int8_runner(weights: str | None, scene: Path, threads: int) -> Any:
     quant_pre_process(str(cached_onnx(src)), str(tmp / "pre.onnx"), skip_symbolic_shape=True)
     quantize_static(str(tmp / "pre.onnx"), str(tmp / "q.onnx"), Reader(), quant_format=QuantFormat.QDQ,
                     per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)  # fmt: skip
-    sess = ort.InferenceSession(str(tmp / "q.onnx"), session_options(threads), providers=["CPUExecutionProvider"])
-    return Runner("onnxruntime-int8", session_runner(sess, "int8"), "probabilities", True, src.down_factor)
+    sess = ort.InferenceSession(
+        str(tmp / "q.onnx"), session_options(threads), providers=["CPUExecutionProvider"]
+    )
+    return Runner(
+        "onnxruntime-int8", session_runner(sess, "int8"), "probabilities", True, src.down_factor
+    )
 
 
 def child(args: argparse.Namespace) -> dict[str, Any]:
     """One backend: forward alone, then predict_scene, in this process."""
     import torch
-
     from predict_common import peak_rss_mb
+
     from roadseg.inference import PredictConfig, predict_scene
     from roadseg.inference import runner as runner_mod
     from roadseg.inference.backends import BackendOptions, build_runner, load_source
@@ -141,7 +156,9 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     fwd = make_forward(r.run, outputs=r.outputs, channels_last=r.name == "torch")
     prepare = None if r.normalised else torch_normaliser(meta.normalisation, torch.device("cpu"))
     rng = np.random.default_rng(0)
-    x0 = torch.from_numpy(rng.integers(0, 256, (args.batch, meta.in_bands, meta.tile, meta.tile)).astype(np.float32))
+    x0 = torch.from_numpy(
+        rng.integers(0, 256, (args.batch, meta.in_bands, meta.tile, meta.tile)).astype(np.float32)
+    )
     times = []
     for i in range(args.repeats + 1):
         x = x0.clone()
@@ -213,7 +230,9 @@ def main() -> None:
                "--threads", str(args.threads), "--batch", str(args.batch), "--repeats", str(args.repeats)]  # fmt: skip
         if args.weights:
             cmd += ["--weights", args.weights]
-        proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "TQDM_DISABLE": "1"})
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, env={**os.environ, "TQDM_DISABLE": "1"}
+        )
         line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
         if proc.returncode or not line:
             print(f"{name} failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
@@ -225,12 +244,14 @@ def main() -> None:
         rows[name] = row
     if "torch" in rows:
         ref = levels(rows["torch"]["raster"])
-        for name, row in rows.items():
+        for row in rows.values():
             diff = np.abs(levels(row["raster"]) - ref)
             row["max_level_diff_vs_torch"] = int(diff.max())
             row["fraction_pixels_differing"] = float((diff > 0).mean())
             row["predict_speedup_vs_torch"] = rows["torch"]["predict_s"] / row["predict_s"]
-            row["forward_speedup_vs_torch"] = rows["torch"]["forward_s_per_batch"] / row["forward_s_per_batch"]
+            row["forward_speedup_vs_torch"] = (
+                rows["torch"]["forward_s_per_batch"] / row["forward_s_per_batch"]
+            )
     figures = {
         "scene_px": args.size,
         "threads": args.threads,

@@ -60,7 +60,9 @@ CONFIGS: dict[str, tuple[tuple[str, ...], str, str, bool]] = {
 }
 
 
-def quantised_runner(weights: str, tiles: list[Any], threads: int, crops_per_tile: int = 2) -> Runner:
+def quantised_runner(
+    weights: str, tiles: list[Any], threads: int, crops_per_tile: int = 2
+) -> Runner:
     """ONNX Runtime static int8 (QDQ) of the exported graph, calibrated on crops of ``tiles``."""
     import onnxruntime as ort
     from onnxruntime.quantization import (
@@ -97,8 +99,12 @@ def quantised_runner(weights: str, tiles: list[Any], threads: int, crops_per_til
         str(pre), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
     )  # fmt: skip
-    sess = ort.InferenceSession(str(out), session_options(threads), providers=["CPUExecutionProvider"])
-    return Runner("onnxruntime-int8", session_runner(sess, out), "probabilities", True, src.down_factor)
+    sess = ort.InferenceSession(
+        str(out), session_options(threads), providers=["CPUExecutionProvider"]
+    )
+    return Runner(
+        "onnxruntime-int8", session_runner(sess, out), "probabilities", True, src.down_factor
+    )
 
 
 def build(name: str, tiles: list[Any], threads: int) -> tuple[Runner, Any, list[str]]:
@@ -125,7 +131,10 @@ def score(runner: Runner, meta: Any, tiles: list[Any], tta: bool) -> dict[str, A
         mpix += t.label.size / 1e6
         if prob.shape != t.label.shape:
             prob = F.interpolate(
-                torch.from_numpy(prob)[None, None], size=t.label.shape, mode="bilinear", align_corners=False
+                torch.from_numpy(prob)[None, None],
+                size=t.label.shape,
+                mode="bilinear",
+                align_corners=False,
             )[0, 0].numpy()
         prob8 = np.clip(np.rint(prob * 255.0), 0, 255).astype(np.uint8)
         counts = relaxed_counts(prob8, t.label, valid=t.valid, rho=3)
@@ -148,12 +157,16 @@ def main() -> None:
     ap.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-tiles", type=int, default=None, help="first N valid tiles (smoke runs)")
-    ap.add_argument("--json", default=None, help="write the results here (updated after each config)")
+    ap.add_argument(
+        "--json", default=None, help="write the results here (updated after each config)"
+    )
     ap.add_argument("--calibrations", default=None, help="record ensemble/TTA thresholds here")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(args.threads)
-    cfg = TrainConfig(tiles_csv=args.csv, tiles_root=args.root, gsd_m=2.0, val_max_tiles=args.max_tiles)
+    cfg = TrainConfig(
+        tiles_csv=args.csv, tiles_root=args.root, gsd_m=2.0, val_max_tiles=args.max_tiles
+    )
     _, pairs = split_pairs(cfg)
     tiles = load_validation_tiles(pairs, cfg)
     log.info("%d valid tiles", len(tiles))
@@ -168,7 +181,13 @@ def main() -> None:
         r.update(models=list(CONFIGS[name][0]), backend=CONFIGS[name][1],
                  precision=CONFIGS[name][2], tta=CONFIGS[name][3], key=calibration_key(shas, CONFIGS[name][3]))  # fmt: skip
         results[name] = r
-        log.info("%-18s break-even %.4f at p=%.4f  %.3f MPix/s", name, r["breakeven"], r["threshold"], r["mpix_per_s"])
+        log.info(
+            "%-18s break-even %.4f at p=%.4f  %.3f MPix/s",
+            name,
+            r["breakeven"],
+            r["threshold"],
+            r["mpix_per_s"],
+        )
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=1))
     if args.calibrations:
@@ -178,7 +197,7 @@ def main() -> None:
 def write_calibrations(path: Path, results: dict[str, Any]) -> None:
     """Thresholds of ensembles and TTA runs in fp32 (single models keep their checkpoint's)."""
     table = json.loads(path.read_text()) if path.is_file() else {}
-    for name, r in results.items():
+    for r in results.values():
         if r["precision"] != "fp32" or (len(r["models"]) == 1 and not r["tta"]):
             continue
         table[r["key"]] = {

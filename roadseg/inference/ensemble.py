@@ -74,7 +74,9 @@ def probability_fn(runner: Runner, meta: CheckpointMeta) -> Any:
     """A member as ``raw (N, C, h, w) -> probabilities (N, 1, h, w)`` (its own normalisation)."""
     from roadseg.inference.predictor import torch_normaliser
 
-    prepare = None if runner.normalised else torch_normaliser(meta.normalisation, torch.device("cpu"))
+    prepare = (
+        None if runner.normalised else torch_normaliser(meta.normalisation, torch.device("cpu"))
+    )
 
     def run(x: torch.Tensor) -> torch.Tensor:
         if prepare is not None:
@@ -136,7 +138,9 @@ def ensemble_meta(sources: Sequence[ModelSource], shas: Sequence[str], tta: bool
     return meta
 
 
-def ensemble_tags(tags: dict[str, str], sources: Sequence[ModelSource], shas: Sequence[str]) -> dict[str, str]:
+def ensemble_tags(
+    tags: dict[str, str], sources: Sequence[ModelSource], shas: Sequence[str]
+) -> dict[str, str]:
     """``ROADSEG_MODEL`` / ``ROADSEG_MODEL_SHA256`` naming every member."""
     out = dict(tags)
     out["ROADSEG_MODEL"] = "+".join(s.name for s in sources)

@@ -52,7 +52,9 @@ def resolve_quality(quality: str, weights: Any, tta: bool) -> tuple[Any, bool]:
             f"--quality {quality} chooses the models itself; give --weights or --quality, not both"
         )
     preset = QUALITY[quality]
-    w: Any = list(preset.weights) if preset.weights and len(preset.weights) > 1 else (
-        preset.weights[0] if preset.weights else None
+    w: Any = (
+        list(preset.weights)
+        if preset.weights and len(preset.weights) > 1
+        else (preset.weights[0] if preset.weights else None)
     )
     return w, tta or preset.tta

@@ -73,7 +73,7 @@ def _predict_default(name: str) -> str:
     return str({f.name: f.default for f in dataclasses.fields(PredictConfig)}[name])
 
 
-def add_backend_arguments(p: argparse.ArgumentParser, defaults: bool = True) -> None:
+def add_backend_arguments(p: argparse.ArgumentParser | argparse._ArgumentGroup, defaults: bool = True) -> None:
     """``--backend``, ``--precision`` and ``--quality`` (also used by ``extract``)."""
     from roadseg.inference.backends import PRECISIONS, backend_choices
     from roadseg.inference.quality import QUALITY
@@ -105,13 +105,12 @@ def add_backend_arguments(p: argparse.ArgumentParser, defaults: bool = True) -> 
 
 
 def main(args: argparse.Namespace) -> int:
+    from roadseg.inference.ensemble import split_weights
     from roadseg.inference.predictor import PredictConfig, predict_scene
     from roadseg.io_guard import check_paths
     from roadseg.models import resolve_weights
     from roadseg.raster.georef import check_georeferenced
     from roadseg.tools import on_terminal
-
-    from roadseg.inference.ensemble import split_weights
 
     check_paths(
         [("-o", args.output)],

@@ -34,10 +34,14 @@ TILES = Path(__file__).resolve().parents[1] / "data" / "massachusetts" / "images
 HAS_OPENVINO = importlib.util.find_spec("openvino") is not None
 ONNX_BACKENDS = [
     "onnxruntime",
-    pytest.param("openvino", marks=pytest.mark.skipif(not HAS_OPENVINO, reason="openvino not installed")),
+    pytest.param(
+        "openvino", marks=pytest.mark.skipif(not HAS_OPENVINO, reason="openvino not installed")
+    ),
 ]
 
-pytestmark = pytest.mark.skipif(not resolve_weights(LITE).is_file(), reason="lite model not installed")
+pytestmark = pytest.mark.skipif(
+    not resolve_weights(LITE).is_file(), reason="lite model not installed"
+)
 
 
 def read(path: Path) -> tuple[np.ndarray, dict[str, str]]:
@@ -80,9 +84,17 @@ def test_backend_within_one_level_of_torch_on_a_real_tile(backend):
 def test_auto_is_onnxruntime_on_cpu_and_torch_for_models_in_memory():
     cpu = torch.device("cpu")
     meta = CheckpointMeta("resunet", {"filters": [4, 8]})
-    assert resolve_backend("auto", cpu, ModelSource(meta, net=torch.nn.Identity(), weights_file=Path("m"))) == "onnxruntime"
+    assert (
+        resolve_backend(
+            "auto", cpu, ModelSource(meta, net=torch.nn.Identity(), weights_file=Path("m"))
+        )
+        == "onnxruntime"
+    )
     assert resolve_backend("auto", cpu, ModelSource(meta, net=torch.nn.Identity())) == "torch"
-    assert resolve_backend("auto", torch.device("cuda"), ModelSource(meta, onnx_file=Path("m.onnx"))) == "onnxruntime"
+    assert (
+        resolve_backend("auto", torch.device("cuda"), ModelSource(meta, onnx_file=Path("m.onnx")))
+        == "onnxruntime"
+    )
     with pytest.raises(InputError, match="backend must be one of auto, torch, onnxruntime"):
         PredictConfig(backend="tensorrt")
 
@@ -134,12 +146,19 @@ def test_export_then_predict_with_the_onnx_file(tmp_path, torch_sample):
     assert json.loads(props["roadseg"])["architecture"] == "resunet"
     assert props["roadseg_input"] == "raw" and props["roadseg_output"] == "probabilities"
     out = tmp_path / "p.tif"
-    assert cli_main(["-q", "predict", str(SAMPLE), "-o", str(out), "--weights", str(model), "--no-progress"]) == 0
+    assert (
+        cli_main(
+            ["-q", "predict", str(SAMPLE), "-o", str(out), "--weights", str(model), "--no-progress"]
+        )
+        == 0
+    )
     prob, tags = read(out)
     assert np.abs(prob - torch_sample).max() <= 1
     assert tags["ROADSEG_MODEL"] == "lite.onnx" and "ROADSEG_THRESHOLD" in tags
     with pytest.raises(InputError, match="runs with --backend onnxruntime or openvino"):
-        predict_scene(SAMPLE, tmp_path / "q.tif", PredictConfig(weights=str(model), backend="torch"))
+        predict_scene(
+            SAMPLE, tmp_path / "q.tif", PredictConfig(weights=str(model), backend="torch")
+        )
 
 
 class _Foreign(torch.nn.Module):
@@ -164,7 +183,10 @@ def test_foreign_onnx_needs_a_sidecar_then_matches_torch(tmp_path):
         input_names=["x"], output_names=["y"], dynamic_axes={"x": axes, "y": axes},
     )  # fmt: skip
     cfg = PredictConfig(weights=str(model), progress=False, tile=64, overlap=8)
-    with pytest.raises(InputError, match=r"foreign.onnx: ONNX model without roadseg metadata and no sidecar foreign.json giving bands, normalisation, gsd_m"):
+    with pytest.raises(
+        InputError,
+        match=r"foreign.onnx: ONNX model without roadseg metadata and no sidecar foreign.json giving bands, normalisation, gsd_m",
+    ):
         predict_scene(SAMPLE, tmp_path / "p.tif", cfg)
     side = tmp_path / "foreign.json"
     side.write_text(json.dumps({"bands": 3, "gsd_m": 1.0}))
@@ -183,7 +205,9 @@ def test_foreign_onnx_needs_a_sidecar_then_matches_torch(tmp_path):
     assert tags["ROADSEG_THRESHOLD"] == "0.3"
 
 
-def test_ensemble_names_every_model_and_has_no_uncalibrated_threshold(tmp_path, torch_sample, caplog):
+def test_ensemble_names_every_model_and_has_no_uncalibrated_threshold(
+    tmp_path, torch_sample, caplog
+):
     out = tmp_path / "p.tif"
     with caplog.at_level(logging.WARNING):
         predict_scene(SAMPLE, out, PredictConfig(weights=[LITE, LITE], progress=False))
@@ -193,7 +217,9 @@ def test_ensemble_names_every_model_and_has_no_uncalibrated_threshold(tmp_path, 
     assert tags["ROADSEG_MODEL"] == f"{LITE}.safetensors+{LITE}.safetensors"
     assert len(tags["ROADSEG_MODEL_SHA256"].split(",")) == 2
     assert "ROADSEG_THRESHOLD" not in tags
-    assert any("no threshold was calibrated for the ensemble" in r.getMessage() for r in caplog.records)
+    assert any(
+        "no threshold was calibrated for the ensemble" in r.getMessage() for r in caplog.records
+    )
 
 
 def test_quality_levels():

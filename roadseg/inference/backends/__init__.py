@@ -104,7 +104,9 @@ def resolve_backend(name: str, device: torch.device, source: ModelSource | None 
     return "onnxruntime"
 
 
-def load_source(weights: str | os.PathLike[str] | None, device: torch.device | str = "cpu") -> ModelSource:
+def load_source(
+    weights: str | os.PathLike[str] | None, device: torch.device | str = "cpu"
+) -> ModelSource:
     """The model meant by ``weights``: a checkpoint (a path or a shipped name), or an ONNX file."""
     from roadseg.models import load_checkpoint, resolve_weights
 
@@ -130,7 +132,9 @@ def build_runner(name: str, source: ModelSource, options: BackendOptions) -> Run
     requested = options
     if chosen != "torch" and options.device.type != "cpu":
         if name != "auto":
-            log.warning("backend %s runs on the CPU; the device %s is not used", chosen, options.device)
+            log.warning(
+                "backend %s runs on the CPU; the device %s is not used", chosen, options.device
+            )
         options = BackendOptions(**{**vars(options), "device": torch.device("cpu")})
     try:
         runner = _factory(chosen)(source, options)

@@ -68,7 +68,9 @@ class _Deployable(torch.nn.Module):
         self.sigmoid = sigmoid
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.net(x * self.a + self.b)
+        a, b = self.a, self.b
+        assert isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)
+        y = self.net(x * a + b)
         return torch.sigmoid(y) if self.sigmoid else y
 
 
@@ -207,8 +209,7 @@ def _foreign_source(path: Path) -> ModelSource:
     need = "bands, normalisation, gsd_m, output (logits|probabilities) and threshold"
     if not side.is_file():
         raise InputError(
-            f"{path}: ONNX model without roadseg metadata and no sidecar {side.name} "
-            f"giving {need}"
+            f"{path}: ONNX model without roadseg metadata and no sidecar {side.name} giving {need}"
         )
     try:
         raw = json.loads(side.read_text())
@@ -218,7 +219,9 @@ def _foreign_source(path: Path) -> ModelSource:
         raise InputError(f"{side}: the sidecar must be a JSON object giving {need}")
     missing = [k for k in SIDECAR_KEYS if k not in raw]
     if missing:
-        raise InputError(f"{side}: sidecar of {path.name} lacks {', '.join(missing)} (needs {need})")
+        raise InputError(
+            f"{side}: sidecar of {path.name} lacks {', '.join(missing)} (needs {need})"
+        )
     return _source_from_sidecar(path, side, raw)
 
 

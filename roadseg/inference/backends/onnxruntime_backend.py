@@ -50,7 +50,9 @@ def session_runner(sess: Any, source: Path | str) -> Any:
         try:
             (y,) = sess.run([out_name], {in_name: arr})
         except Exception as exc:  # onnxruntime raises its own exception types
-            raise InputError(f"{source}: the ONNX model failed on a {arr.shape} batch ({exc})") from None
+            raise InputError(
+                f"{source}: the ONNX model failed on a {arr.shape} batch ({exc})"
+            ) from None
         t = torch.from_numpy(np.asarray(y, dtype=np.float32))
         if t.ndim == 3:
             t = t[:, None]
