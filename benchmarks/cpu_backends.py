@@ -197,7 +197,13 @@ def levels(path: str) -> np.ndarray:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--size", type=int, default=3000, help="scene side in px at 1 m")
+    ap.add_argument("--size", type=int, default=3000, help="scene side (width) in px at 1 m")
+    ap.add_argument(
+        "--height",
+        type=int,
+        default=None,
+        help="scene height (default: --size); memory is O(width)",
+    )
     ap.add_argument("--weights", default=None, help="checkpoint (default: the default model)")
     ap.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
@@ -215,7 +221,7 @@ def main() -> None:
     from predict_common import make_scene, report
 
     work = Path(tempfile.mkdtemp(prefix="roadseg-cpu-backends-"))
-    scene = make_scene(work / "scene.tif", args.size, args.size)
+    scene = make_scene(work / "scene.tif", args.height or args.size, args.size)
     peak = cpu_peak(args.fma_units)
     flops = batch_flops(args.weights, args.batch)
     rows: dict[str, Any] = {}
@@ -253,7 +259,7 @@ def main() -> None:
                 rows["torch"]["forward_s_per_batch"] / row["forward_s_per_batch"]
             )
     figures = {
-        "scene_px": args.size,
+        "scene_px": [args.height or args.size, args.size],
         "threads": args.threads,
         "batch": args.batch,
         "flops_per_batch": flops,
