@@ -229,3 +229,16 @@ def test_quality_levels():
         resolve_quality("best", "m.safetensors", False)
     with pytest.raises(InputError, match="precision must be one of fp32"):
         PredictConfig(precision="fp8")
+
+
+def test_shipped_ensemble_has_its_own_calibrated_threshold():
+    from roadseg.inference.ensemble import calibrated_threshold
+    from roadseg.inference.quality import QUALITY
+    from roadseg.inference.tags import file_sha256
+
+    shas = [file_sha256(resolve_weights(w)) for w in QUALITY["best"].weights or ()]
+    both = calibrated_threshold(shas, tta=False)
+    assert both is not None and both == calibrated_threshold(shas[::-1], tta=False)
+    # not a member's level: the ensemble's own break-even on the valid tiles
+    assert both not in {load_source(w).meta.threshold for w in QUALITY["best"].weights or ()}
+    assert calibrated_threshold(shas[:1], tta=False) is None
