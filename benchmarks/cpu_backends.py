@@ -2,7 +2,8 @@
 
 For each backend (torch, onnxruntime, openvino when installed, and onnxruntime
 int8 for speed), in its own child process (so that each peak RSS is its own),
-one after the other on the same machine:
+one after the other on the same machine (int8: the shipped graph, calibrated on the
+valid tiles, ``--precision int8``):
 
 * forward alone: batches of ``--batch`` tiles of 224² (one warm-up, then
   ``--repeats`` timed), seconds per batch, tiles/s and achieved GFLOP/s -- the
@@ -90,55 +91,12 @@ def batch_flops(weights: str | None, batch: int) -> float:
     return float(counter.get_total_flops())
 
 
-def int8_runner(weights: str | None, scene: Path, threads: int) -> Any:
-    """ONNX Runtime static int8 of the graph, calibrated on crops of the benchmark scene (speed only)."""
-    import onnxruntime as ort
-    import rasterio
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    from roadseg.inference.backends import Runner, load_source
-    from roadseg.inference.backends.onnx_graph import cached_onnx
-    from roadseg.inference.backends.onnxruntime_backend import session_options, session_runner
-
-    src = load_source(weights)
-    side = src.meta.tile
-    with rasterio.open(scene) as ds:
-        crops = [ds.read(window=((r, r + side), (c, c + side)))[None].astype(np.float32)
-                 for r, c in [(0, 0), (side, side), (2 * side, 0), (0, 2 * side)]]  # fmt: skip
-
-    class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self.it = iter(crops)
-
-        def get_next(self) -> dict[str, np.ndarray] | None:
-            x = next(self.it, None)
-            return None if x is None else {"image": x}
-
-    tmp = Path(tempfile.mkdtemp(prefix="roadseg-int8-"))
-    quant_pre_process(str(cached_onnx(src)), str(tmp / "pre.onnx"), skip_symbolic_shape=True)
-    quantize_static(str(tmp / "pre.onnx"), str(tmp / "q.onnx"), Reader(), quant_format=QuantFormat.QDQ,
-                    per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)  # fmt: skip
-    sess = ort.InferenceSession(
-        str(tmp / "q.onnx"), session_options(threads), providers=["CPUExecutionProvider"]
-    )
-    return Runner(
-        "onnxruntime-int8", session_runner(sess, "int8"), "probabilities", True, src.down_factor
-    )
-
-
 def child(args: argparse.Namespace) -> dict[str, Any]:
     """One backend: forward alone, then predict_scene, in this process."""
     import torch
     from predict_common import peak_rss_mb
 
     from roadseg.inference import PredictConfig, predict_scene
-    from roadseg.inference import runner as runner_mod
     from roadseg.inference.backends import BackendOptions, build_runner, load_source
     from roadseg.inference.device import make_forward
     from roadseg.inference.predictor import torch_normaliser
@@ -147,10 +105,9 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     name = args.child
     src = load_source(args.weights)
     t0 = time.perf_counter()
-    if name == "onnxruntime-int8":
-        r = int8_runner(args.weights, Path(args.scene), args.threads)
-    else:
-        r = build_runner(name, src, BackendOptions(threads=args.threads))
+    int8 = name == "onnxruntime-int8"  # the shipped graph calibrated on the valid tiles
+    backend, precision = ("onnxruntime", "int8") if int8 else (name, "fp32")
+    r = build_runner(backend, src, BackendOptions(threads=args.threads, precision=precision))
     setup_s = time.perf_counter() - t0
     meta = src.meta
     fwd = make_forward(r.run, outputs=r.outputs, channels_last=r.name == "torch")
@@ -168,13 +125,11 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
             times.append(time.perf_counter() - t)
     s_batch = float(np.median(times))
     out = Path(args.out_dir) / f"{name}.tif"
-    if name == "onnxruntime-int8":  # the predictor runs the quantised runner as it would any other
-        runner_mod.build_runner = lambda *a, **k: r  # type: ignore[assignment]
-    cfg = PredictConfig(weights=args.weights, backend="onnxruntime" if name.endswith("int8") else name,
+    cfg = PredictConfig(weights=args.weights, backend=backend, precision=precision,
                         progress=False, batch_size=args.batch)  # fmt: skip
     res = predict_scene(args.scene, out, cfg)
     return {
-        "backend": r.name,
+        "backend": f"{r.name} {r.precision}",
         "setup_s": setup_s,
         "forward_s_per_batch": s_batch,
         "forward_s_all": times,

@@ -99,12 +99,38 @@ def quantised_runner(
         str(pre), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
     )  # fmt: skip
+    _describe_int8(fp32, out, tiles)
+    if SAVE_INT8:
+        import shutil
+
+        target = Path(SAVE_INT8) / f"{Path(str(src.weights_file)).stem}.int8.onnx"
+        shutil.copyfile(out, target)
+        log.info("wrote %s", target)
     sess = ort.InferenceSession(
         str(out), session_options(threads), providers=["CPUExecutionProvider"]
     )
     return Runner(
         "onnxruntime-int8", session_runner(sess, out), "probabilities", True, src.down_factor
     )
+
+
+#: folder to keep the quantised graphs in (``--save-int8``)
+SAVE_INT8: str | None = None
+
+
+def _describe_int8(fp32: Path, out: Path, tiles: list[Any]) -> None:
+    """The fp32 graph's roadseg metadata on the int8 graph, plus what it was calibrated on."""
+    import onnx
+
+    props = {p.key: p.value for p in onnx.load(str(fp32)).metadata_props}
+    props["roadseg_precision"] = "int8"
+    props["roadseg_calibration"] = json.dumps(
+        {"tiles": [t.name for t in tiles], "crops_per_tile": 2, "method": "MinMax, QDQ, "
+         "per-channel int8 weights, uint8 activations", "by": "benchmarks/cpu_quality.py"}
+    )  # fmt: skip
+    model = onnx.load(str(out))
+    onnx.helper.set_model_props(model, props)
+    onnx.save(model, str(out))
 
 
 def build(name: str, tiles: list[Any], threads: int) -> tuple[Runner, Any, list[str]]:
@@ -161,7 +187,10 @@ def main() -> None:
         "--json", default=None, help="write the results here (updated after each config)"
     )
     ap.add_argument("--calibrations", default=None, help="record ensemble/TTA thresholds here")
+    ap.add_argument("--save-int8", default=None, help="keep the int8 graphs in this folder")
     args = ap.parse_args()
+    global SAVE_INT8
+    SAVE_INT8 = args.save_int8
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(args.threads)
     cfg = TrainConfig(

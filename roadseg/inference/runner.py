@@ -75,11 +75,18 @@ def load_runner(
     shas = [file_sha256(s.weights_file) for s in sources if s.weights_file is not None]
     if len(sources) == 1:
         src, meta = sources[0], sources[0].meta
-        tags = probability_tags(meta, src.weights_file)
+        tags = _precision_tag(probability_tags(meta, src.weights_file), runners[0])
         calibrated = calibrated_threshold(shas, tta) if tta and shas else None
         if calibrated is not None:  # the level measured for this model with TTA
             tags["ROADSEG_THRESHOLD"] = repr(calibrated)
         return LoadedModel(runners[0], meta, tags, tta, sources)
     meta = ensemble_meta(sources, shas, tta)
-    tags = ensemble_tags(probability_tags(meta, None), sources, shas)
+    tags = _precision_tag(ensemble_tags(probability_tags(meta, None), sources, shas), runners[0])
     return LoadedModel(ensemble_runner(runners, sources), meta, tags, tta, sources)
+
+
+def _precision_tag(tags: dict[str, str], runner: Runner) -> dict[str, str]:
+    """``ROADSEG_PRECISION`` when the model did not run in exact fp32."""
+    if runner.precision != "fp32":
+        tags["ROADSEG_PRECISION"] = runner.precision
+    return tags

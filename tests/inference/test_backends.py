@@ -242,3 +242,30 @@ def test_shipped_ensemble_has_its_own_calibrated_threshold():
     # not a member's level: the ensemble's own break-even on the valid tiles
     assert both not in {load_source(w).meta.threshold for w in QUALITY["best"].weights or ()}
     assert calibrated_threshold(shas[:1], tta=False) is None
+
+
+@pytest.mark.skipif(
+    not (resolve_weights(LITE).parent / f"{LITE}.int8.onnx").is_file(),
+    reason="the lite model's int8 graph is not installed",
+)
+def test_int8_runs_the_shipped_calibrated_graph_and_says_so(tmp_path, torch_sample):
+    out = tmp_path / "p.tif"
+    predict_scene(SAMPLE, out, PredictConfig(weights=LITE, precision="int8", progress=False))
+    prob, tags = read(out)
+    assert tags["ROADSEG_PRECISION"] == "int8"
+    # calibrated on real tiles: close to fp32 on average, not within one level everywhere
+    assert np.abs(prob - torch_sample).mean() < 1.0
+    if HAS_OPENVINO:
+        with pytest.raises(InputError, match="openvino offers fp32, bf16"):
+            build_runner("openvino", load_source(LITE), BackendOptions(precision="int8"))
+
+
+def test_int8_is_refused_for_a_model_without_a_calibrated_graph(tmp_path):
+    from roadseg.models import build_model, save_checkpoint
+
+    ckpt = tmp_path / "m.safetensors"
+    save_checkpoint(
+        ckpt, build_model("resunet", filters=[4, 8]), CheckpointMeta("resunet", {"filters": [4, 8]})
+    )
+    with pytest.raises(InputError, match="no int8 graph was calibrated for this model"):
+        build_runner("onnxruntime", load_source(ckpt), BackendOptions(precision="int8"))

@@ -27,10 +27,10 @@ import torch
 
 from roadseg.models import CheckpointMeta
 
-#: numeric precisions a backend may be asked for: ``fp32`` (exact) and ``bf16`` (openvino,
-#: measured within the seed noise on the valid tiles; int8 was measured too and is not
-#: offered, see docs/backends.md)
-PRECISIONS = ("fp32", "bf16")
+#: numeric precisions a backend may be asked for: ``fp32`` (exact), ``bf16`` (openvino) and
+#: ``int8`` (onnxruntime, the shipped models' graphs calibrated on the valid tiles); both
+#: measured within the seed noise on the valid tiles (docs/backends.md)
+PRECISIONS = ("fp32", "bf16", "int8")
 
 
 @dataclass
@@ -69,7 +69,7 @@ class BackendOptions:
         device: where batches live (ONNX Runtime and OpenVINO run on the CPU).
         threads: intra-op threads; ``None``: torch's thread count at build time
             (what ``--threads`` and a Dask worker's share set).
-        precision: ``fp32`` (exact) or ``bf16`` (see :data:`PRECISIONS`).
+        precision: ``fp32`` (exact), ``bf16`` or ``int8`` (see :data:`PRECISIONS`).
         channels_last: the torch backend runs convolutions channels_last.
         compile: the torch backend wraps the model in ``torch.compile``.
     """

@@ -272,3 +272,31 @@ def export_checkpoint(weights: str | os.PathLike[str] | None, out: str | os.Path
     out = export_onnx(net, meta, out, sha256=file_sha256(path))
     log.info("%s -> %s (opset %d; input raw band values, output probabilities)", path, out, OPSET)
     return out
+
+
+def shipped_int8(source: ModelSource) -> Path:
+    """The int8 graph shipped for ``source``'s checkpoint (``roadseg/weights/<name>.int8.onnx``).
+
+    Static int8 needs calibration data; the shipped graphs were calibrated on the
+    14 valid Massachusetts tiles (their ``metadata_props`` say how) and are matched
+    to the checkpoint by its SHA-256.
+
+    Raises:
+        InputError: no int8 graph was calibrated for this checkpoint.
+    """
+    import onnx
+
+    from roadseg.inference.tags import file_sha256
+    from roadseg.models.checkpoint import WEIGHTS_DIR
+
+    sha = file_sha256(source.weights_file) if source.weights_file is not None else None
+    for path in sorted(WEIGHTS_DIR.glob("*.int8.onnx")):
+        props = {
+            p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props
+        }
+        if sha is not None and props.get("roadseg_sha256") == sha:
+            return path
+    raise InputError(
+        f"{source.name}: no int8 graph was calibrated for this model (shipped models only; "
+        "use fp32)"
+    )

@@ -26,7 +26,7 @@ import torch
 
 from roadseg.errors import InputError
 from roadseg.inference.backends.base import BackendOptions, ModelSource, Runner
-from roadseg.inference.backends.onnx_graph import cached_onnx
+from roadseg.inference.backends.onnx_graph import cached_onnx, shipped_int8
 
 log = logging.getLogger(__name__)
 
@@ -108,12 +108,15 @@ def create(source: ModelSource, options: BackendOptions) -> Runner:
     """An ONNX Runtime session over the checkpoint's graph (exported and cached on first use)."""
     import onnxruntime as ort
 
-    if options.precision != "fp32":
+    if options.precision == "int8":
+        path = shipped_int8(source)  # calibrated on the valid tiles (docs/backends.md)
+    elif options.precision != "fp32":
         raise InputError(
-            f"precision {options.precision}: onnxruntime runs fp32 only here; bf16 is "
+            f"precision {options.precision}: onnxruntime offers fp32 and int8; bf16 is "
             "offered with --backend openvino (docs/backends.md)"
         )
-    path = cached_onnx(source)
+    else:
+        path = cached_onnx(source)
     threads = options.intra_op_threads()
     sess = ort.InferenceSession(
         str(path), sess_options=session_options(threads), providers=["CPUExecutionProvider"]
@@ -126,5 +129,6 @@ def create(source: ModelSource, options: BackendOptions) -> Runner:
         outputs=source.onnx_outputs if source.onnx_file is not None else "probabilities",
         normalised=source.onnx_normalised if source.onnx_file is not None else True,
         down_factor=source.down_factor,
-        detail=f"onnxruntime {ort.__version__} CPU, {threads} intra-op thread(s), {path}",
+        precision=options.precision,
+        detail=f"onnxruntime {ort.__version__} CPU, {options.precision}, {threads} intra-op thread(s), {path}",
     )
