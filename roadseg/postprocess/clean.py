@@ -199,14 +199,15 @@ def _short_junction_edges(
     """Edges ``(u, v, key)`` shorter than ``junction_merge_m`` between two junctions."""
     gy, gx = gsd
     out = []
+    adj, attrs = g._adj, g._node  # plain dicts: no view object per node
     for u in nodes:
-        if u not in g or degree(g, u) < 3:
+        if u not in adj or degree(g, u) < 3:
             continue
-        pu = g.nodes[u]["pos"]
-        for _, v, k, d in g.edges(u, keys=True, data=True):
+        pu = attrs[u]["pos"]
+        for v, k, d in ((v, k, d) for v, kd in adj[u].items() for k, d in kd.items()):
             if u == v or degree(g, v) < 3:
                 continue
-            pv = g.nodes[v]["pos"]
+            pv = attrs[v]["pos"]
             # an edge is never shorter than the straight line between its ends
             if math.hypot((pu[0] - pv[0]) * gy, (pu[1] - pv[1]) * gx) >= junction_merge_m:
                 continue
