@@ -7,12 +7,16 @@ from typing import TYPE_CHECKING
 
 from roadseg import lazy_exports
 
+# imported now: the function has the name of its module, which importing the module
+# would otherwise bind on the package in its place (numpy only, so cheap)
+from roadseg.raster.quantise import quantise
+
 if TYPE_CHECKING:
     from roadseg.raster.georef import SceneGrid, gsd_m, pixel_size_m
     from roadseg.raster.grid import TileGrid, TileWindow, crop_to, pad_to_tile, tile_starts
     from roadseg.raster.resample import needs_resampling, warp_back, warped_view
     from roadseg.raster.scene import BandScaling, RasterView, Scene, open_scene
-    from roadseg.raster.write import StripWriter, quantise
+    from roadseg.raster.write import StripWriter
 
 __all__ = [
     "BandScaling",
@@ -53,6 +57,5 @@ __getattr__, __dir__ = lazy_exports(
         "Scene": "scene",
         "open_scene": "scene",
         "StripWriter": "write",
-        "quantise": "write",
     },
 )
