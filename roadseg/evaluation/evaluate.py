@@ -75,16 +75,10 @@ from roadseg.evaluation.slack import (
 from roadseg.osm.load import RoadLoadConfig, is_osm_file, is_vector_file, load_roads
 from roadseg.osm.rasterize import rasterize_roads
 from roadseg.postprocess.config import DEFAULT_THRESHOLD
-from roadseg.raster.georef import SceneGrid
+from roadseg.raster.georef import SceneGrid, same_grid
+from roadseg.raster.suffixes import is_raster_file
 
 log = logging.getLogger(__name__)
-
-RASTER_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".vrt", ".img", ".jp2")
-
-
-def is_raster_file(path: str | Path) -> bool:
-    return Path(path).suffix.lower() in RASTER_SUFFIXES
-
 
 @dataclass
 class EvaluateConfig:
@@ -187,21 +181,13 @@ def _read_raster(path: Path) -> _Raster:
     return _Raster(data, grid, path)
 
 
-def _same_grid(a: SceneGrid, b: SceneGrid) -> bool:
-    if a.shape != b.shape:
-        return False
-    if a.crs is None or b.crs is None:
-        return True
-    return a.crs == b.crs and a.transform.almost_equals(b.transform, precision=1e-9)
-
-
 def _grid_text(g: SceneGrid) -> str:
     crs = g.crs.to_string() if g.crs is not None else "no CRS"
     return f"{g.width}x{g.height}, {crs}, origin ({g.transform.c:.6f}, {g.transform.f:.6f})"
 
 
 def _check_on_grid(r: _Raster, ref: SceneGrid, ref_path: Path, what: str) -> None:
-    if not _same_grid(r.grid, ref):
+    if not same_grid(r.grid, ref):
         raise InputError(
             f"{r.path}: {what} is on another grid ({_grid_text(r.grid)}) than {ref_path} "
             f"({_grid_text(ref)})"
@@ -231,7 +217,7 @@ def _prediction_levels(r: _Raster, ref: SceneGrid, ref_path: Path, resample: boo
     elif np.issubdtype(band.dtype, np.floating) and band.size and np.nanmax(band) > 1.0:
         raise InputError(f"{r.path}: float probabilities must lie in [0, 1]")
     levels = to_levels(band)
-    if _same_grid(r.grid, ref):
+    if same_grid(r.grid, ref):
         _check_on_grid(r, ref, ref_path, "the prediction")
         return levels
     if not resample or r.grid.crs is None or ref.crs is None:

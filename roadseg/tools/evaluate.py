@@ -205,7 +205,8 @@ def plot_paths(args: argparse.Namespace) -> list[Path]:
     """The overlay files ``--plot`` writes: one, or ``<stem>_<i>_<name>.png`` per scene."""
     if args.plot_path is None:
         return []
-    from roadseg.evaluation.evaluate import _expand, is_raster_file
+    from roadseg.evaluation.evaluate import _expand
+    from roadseg.raster.suffixes import is_raster_file
 
     try:
         preds = _expand(list(args.pred))
