@@ -235,7 +235,7 @@ def unknown_model_message(name: str) -> str:
     """
     import difflib
 
-    close = difflib.get_close_matches(name, SHIPPED_MODELS, n=len(SHIPPED_MODELS), cutoff=0.6)
+    close = difflib.get_close_matches(name, SHIPPED_MODELS, n=len(SHIPPED_MODELS), cutoff=0.5)
     ordered = close + [m for m in SHIPPED_MODELS if m not in close]
     hint = f"; did you mean {close[0]}?" if close else "."
     return (
