@@ -253,6 +253,7 @@ def validation_metrics(scores: dict[str, Any], epoch: int | None = None) -> dict
         "heldout_breakeven_threshold": scores["breakeven_threshold"],
         "heldout_tiles": list(scores["tiles"]),
         "rho_px": scores["rho_px"],
+        "slack_m": scores.get("slack_m"),  # None: the slack was given in pixels (--rho)
         "white_excluded": scores["white_excluded"],
     }
     if epoch is not None:
