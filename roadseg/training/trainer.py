@@ -59,6 +59,7 @@ from roadseg.atomic import atomic_path
 from roadseg.errors import InputError
 from roadseg.evaluation.slack import DEFAULT_SLACK_M, PAPER_GSD_M, slack_px
 from roadseg.inference.device import resolve_device
+from roadseg.inference.engine import DEFAULT_BATCH_SIZE
 from roadseg.models import (
     CheckpointMeta,
     Normalisation,
@@ -196,7 +197,7 @@ def validate(
     meta: CheckpointMeta,
     tiles: list[ValidationTile],
     device: torch.device,
-    batch_size: int = 8,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     slack_m: float = DEFAULT_SLACK_M,
     rho: int | None = None,
     exclude_white: bool = True,
