@@ -31,7 +31,15 @@ from roadseg.osm.highways import resolve_highway_filter
 log = logging.getLogger(__name__)
 
 OSM_SUFFIXES = (".pbf", ".osm", ".o5m", ".osm.bz2", ".osm.gz", ".osm.pbf")
-VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".parquet", ".geoparquet", ".fgb")
+#: Vector files read by GDAL alone (no roadseg export format has these suffixes).
+OTHER_VECTOR_SUFFIXES = (".shp",)
+
+
+def vector_suffixes() -> tuple[str, ...]:
+    """Every vector suffix :func:`load_roads` reads: the export formats' and :data:`OTHER_VECTOR_SUFFIXES`."""
+    from roadseg.vector.formats import readable_suffixes
+
+    return tuple(readable_suffixes()) + OTHER_VECTOR_SUFFIXES
 
 
 def is_osm_file(path: str | Path) -> bool:
@@ -41,7 +49,7 @@ def is_osm_file(path: str | Path) -> bool:
 
 def is_vector_file(path: str | Path) -> bool:
     name = Path(path).name.lower()
-    return any(name.endswith(s) for s in VECTOR_SUFFIXES)
+    return any(name.endswith(s) for s in vector_suffixes())
 
 
 @dataclass
@@ -139,17 +147,23 @@ def _read_osm(
 
 
 def _read_vector(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+    """The lines of a vector file, read by its export format's reader (else by GDAL)."""
+    from roadseg.vector.formats import format_for_path
+
+    fmt = format_for_path(path)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            gdf = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
-    except Exception as exc:  # pyogrio raises several types for unreadable files
+        if fmt is not None and fmt.read is not None:
+            gdf = fmt.read(path, layer)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                gdf = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+    except InputError:
+        raise
+    except Exception as exc:  # pyogrio, pyarrow and networkx raise several types
         raise InputError(f"{path}: cannot read as a vector file ({exc})") from exc
     if gdf.crs is None:
-        if path.suffix.lower() in (".geojson", ".json"):
-            gdf = gdf.set_crs("EPSG:4326")  # RFC 7946: GeoJSON is WGS84 lon/lat
-        else:
-            raise InputError(f"{path}: the vector file has no CRS")
+        raise InputError(f"{path}: the vector file has no CRS")
     return gdf
 
 
