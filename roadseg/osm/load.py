@@ -183,37 +183,53 @@ def load_roads(path: str | Path, config: RoadLoadConfig | None = None) -> gpd.Ge
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: file not found")
-    bbox4326 = None
-    if cfg.clip is not None and cfg.crs is not None:
-        bbox4326 = gpd.GeoSeries([cfg.clip], crs=cfg.crs).to_crs("EPSG:4326").total_bounds
     if is_osm_file(path):
+        bbox4326 = None
+        if cfg.clip is not None and cfg.crs is not None:
+            bbox4326 = gpd.GeoSeries([cfg.clip], crs=cfg.crs).to_crs("EPSG:4326").total_bounds
         classes = resolve_highway_filter("massachusetts" if cfg.highways is None else cfg.highways)
-        gdf = _read_osm(path, classes, bbox4326)
+        return _prepared(_read_osm(path, classes, bbox4326), cfg, str(path))
+    return roads_from_frame(_read_vector(path, cfg.layer), cfg, str(path))
+
+
+def roads_from_frame(
+    gdf: gpd.GeoDataFrame, config: RoadLoadConfig | None = None, name: str = "roads"
+) -> gpd.GeoDataFrame:
+    """Road lines from a table already in memory (e.g. a network's edges), as
+    :func:`load_roads` makes them from a vector file: class filter, LineStrings only,
+    reprojected and clipped. ``name`` names the table in messages.
+
+    Raises:
+        InputError: as :func:`load_roads`.
+    """
+    cfg = config or RoadLoadConfig()
+    if gdf.crs is None:
+        raise InputError(f"{name}: the roads have no CRS")
+    if "highway" in gdf.columns:
+        classes = resolve_highway_filter("massachusetts" if cfg.highways is None else cfg.highways)
+        if classes is not None:
+            gdf = gdf[gdf["highway"].isin(classes)]
     else:
-        gdf = _read_vector(path, cfg.layer)
-        if "highway" in gdf.columns:
-            classes = resolve_highway_filter(
-                "massachusetts" if cfg.highways is None else cfg.highways
+        if cfg.highways is not None and resolve_highway_filter(cfg.highways) is not None:
+            raise InputError(
+                f"{name}: a highway filter was asked for but the file has no 'highway' "
+                "attribute; use --highways all"
             )
-            if classes is not None:
-                gdf = gdf[gdf["highway"].isin(classes)]
-        else:
-            if cfg.highways is not None and resolve_highway_filter(cfg.highways) is not None:
-                raise InputError(
-                    f"{path}: a highway filter was asked for but the file has no 'highway' "
-                    "attribute; use --highways all"
-                )
-            gdf = gdf.assign(highway=None)
-        if "osm_id" not in gdf.columns:
-            gdf = gdf.assign(osm_id=gdf["id"] if "id" in gdf.columns else None)
-        gdf = gdf[["highway", "osm_id", "geometry"]]
+        gdf = gdf.assign(highway=None)
+    if "osm_id" not in gdf.columns:
+        gdf = gdf.assign(osm_id=gdf["id"] if "id" in gdf.columns else None)
+    return _prepared(gdf[["highway", "osm_id", "geometry"]], cfg, name)
+
+
+def _prepared(gdf: gpd.GeoDataFrame, cfg: RoadLoadConfig, name: str) -> gpd.GeoDataFrame:
+    """LineStrings only, in the target CRS, clipped to the footprint."""
     src_crs = gdf.crs
     gdf = gdf.explode(index_parts=False, ignore_index=True)
     gdf = gdf[gdf.geometry.notna() & gdf.geom_type.isin(["LineString"])]
     if gdf.empty:
         if cfg.allow_empty:
             return _empty(cfg.crs or src_crs)
-        raise InputError(f"{path}: no road line geometry found (after the highway filter)")
+        raise InputError(f"{name}: no road line geometry found (after the highway filter)")
     if cfg.crs is not None:
         gdf = gdf.to_crs(cfg.crs)
     if cfg.clip is not None:
@@ -224,7 +240,7 @@ def load_roads(path: str | Path, config: RoadLoadConfig | None = None) -> gpd.Ge
             if cfg.allow_empty:
                 return _empty(gdf.crs)
             raise InputError(
-                f"{path}: no road overlaps the scene footprint (roads span "
+                f"{name}: no road overlaps the scene footprint (roads span "
                 f"{tuple(round(float(b), 6) for b in bounds)}, scene "
                 f"{tuple(round(float(b), 6) for b in cfg.clip.bounds)} in {cfg.crs or src_crs})"
             )
@@ -234,5 +250,5 @@ def load_roads(path: str | Path, config: RoadLoadConfig | None = None) -> gpd.Ge
             geometry=[g for _, g in keep],
             crs=gdf.crs,
         )
-    log.info("%s: %d road lines (%s)", path, len(gdf), gdf.crs.to_string() if gdf.crs else None)
+    log.info("%s: %d road lines (%s)", name, len(gdf), gdf.crs.to_string() if gdf.crs else None)
     return gdf.reset_index(drop=True)
