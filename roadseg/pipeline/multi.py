@@ -116,8 +116,10 @@ def _evaluate(
         labels,
         staged_out,
         run_threshold(result),
+        result.network,  # the merged network: buffer and graph metrics too, as for one scene
         options=config.evaluation,
         report_paths=names,
+        network_name=out,
     )
     return files
 
