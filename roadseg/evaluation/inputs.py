@@ -22,6 +22,7 @@ import numpy as np
 from roadseg.errors import InputError
 from roadseg.evaluation.nodata import no_imagery
 from roadseg.evaluation.pixel import to_levels
+from roadseg.evaluation.slack import PAPER_RHO_PX, slack_px
 from roadseg.osm.load import (
     RoadLoadConfig,
     is_osm_file,
@@ -262,14 +263,12 @@ class SceneInputs:
 
 def read_scene(f: SceneFiles, cfg: Any, info: dict) -> SceneInputs:
     """Read scene ``f``'s inputs onto its reference grid; notes what it found in ``info``."""
-    from roadseg.evaluation.nodata import rho_for
-
     scene_r = read_raster(f.scene) if f.scene else None
     pred_r = read_raster(f.pred) if f.pred else None
     label_r = read_raster(f.labels) if is_raster_file(f.labels) else None
     ref_r = scene_r or label_r or pred_r
     grid = ref_r.grid if ref_r else None
-    rho = cfg.rho
+    rho = PAPER_RHO_PX if cfg.rho is None else cfg.rho
     if grid is not None:
         assert ref_r is not None  # the grid is ref_r's
         info.update(
@@ -279,7 +278,7 @@ def read_scene(f: SceneFiles, cfg: Any, info: dict) -> SceneInputs:
         )
         if grid.crs is None:
             log.warning("%s: no CRS; evaluating in pixel coordinates", ref_r.path)
-        rho = info["rho_px"] = rho_for(cfg.slack_m, cfg.rho, grid.gsd_m(), ref_r.path)
+        rho = info["rho_px"] = slack_px(cfg.slack_m, cfg.rho, grid.gsd_m(), ref_r.path)
     label_mask, label_lines = _labels(f, label_r, ref_r, cfg, info)
     pred_lines = _prediction_lines(f, grid, label_lines, info)
     levels = _levels(pred_r, pred_lines, ref_r, cfg)
@@ -311,7 +310,7 @@ def _labels(
     info["label_lines"] = len(label_lines)
     label_mask = None
     if grid is not None:
-        label_mask = rasterize_roads(label_lines, grid, cfg.label_width_px, cfg.label_width_m)
+        label_mask = rasterize_roads(label_lines, grid, *cfg.label_width())
     return label_mask, label_lines
 
 
@@ -345,7 +344,7 @@ def _levels(
         assert ref_r is not None and grid is not None
         return _prediction_levels(pred_r, grid, ref_r.path, cfg.resample_pred)
     if pred_lines is not None and grid is not None and grid.crs is not None:
-        levels = rasterize_roads(pred_lines, grid, cfg.label_width_px, cfg.label_width_m)
+        levels = rasterize_roads(pred_lines, grid, *cfg.label_width())
         return levels.astype(np.uint8) * np.uint8(255)
     return None
 

@@ -168,14 +168,14 @@ def _skip_order(name: str) -> int:
 
 def _parameters(cfg: Any, level: int, be: BreakEvenResult | None) -> dict:
     params: dict = {
-        "rho": cfg.rho if cfg.slack_m is None else None,
-        "slack_m": cfg.slack_m,
+        "rho": cfg.rho,
+        "slack_m": cfg.slack_m if cfg.rho is None else None,
         "threshold": cfg.threshold,
         "threshold_level": level,
         "exclude_nodata": cfg.exclude_nodata,
         "highways": cfg.highways if cfg.highways is not None else "auto",
-        "label_width_px": None if cfg.label_width_m is not None else cfg.label_width_px,
-        "label_width_m": cfg.label_width_m,
+        "label_width_px": cfg.label_width_px,
+        "label_width_m": cfg.label_width_m if cfg.label_width_px is None else None,
         "buffer_m": cfg.buffer_m,
         "resample_pred": cfg.resample_pred,
         "apls": asdict(cfg.apls),
