@@ -63,7 +63,6 @@ from roadseg.evaluation.inputs import (
     NetworkInput,
     SceneFiles,
     SceneInputs,
-    is_raster_file,
     read_scene,
     scene_files,
 )
@@ -79,7 +78,6 @@ __all__ = [
     "EvaluationResult",
     "NetworkInput",
     "evaluate",
-    "is_raster_file",
     "run_evaluation",
 ]
 

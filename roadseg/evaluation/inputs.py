@@ -31,16 +31,10 @@ from roadseg.osm.load import (
     roads_from_frame,
 )
 from roadseg.osm.rasterize import rasterize_roads
-from roadseg.raster.georef import SceneGrid
+from roadseg.raster.georef import SceneGrid, same_grid
+from roadseg.raster.suffixes import is_raster_file
 
 log = logging.getLogger(__name__)
-
-RASTER_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".vrt", ".img", ".jp2")
-
-
-def is_raster_file(path: str | Path) -> bool:
-    return Path(path).suffix.lower() in RASTER_SUFFIXES
-
 
 @dataclass
 class NetworkInput:
@@ -80,14 +74,6 @@ def read_raster(path: Path) -> Raster:
     except rasterio.errors.RasterioIOError as exc:
         raise InputError(f"{path}: cannot read as a raster ({exc})") from exc
     return Raster(data, grid, path)
-
-
-def same_grid(a: SceneGrid, b: SceneGrid) -> bool:
-    if a.shape != b.shape:
-        return False
-    if a.crs is None or b.crs is None:
-        return True
-    return a.crs == b.crs and a.transform.almost_equals(b.transform, precision=1e-9)
 
 
 def _grid_text(g: SceneGrid) -> str:
@@ -280,7 +266,7 @@ def read_scene(f: SceneFiles, cfg: Any, info: dict) -> SceneInputs:
             log.warning("%s: no CRS; evaluating in pixel coordinates", ref_r.path)
         rho = info["rho_px"] = slack_px(cfg.slack_m, cfg.rho, grid.gsd_m(), ref_r.path)
     label_mask, label_lines = _labels(f, label_r, ref_r, cfg, info)
-    pred_lines = _prediction_lines(f, grid, label_lines, info)
+    pred_lines = _prediction_lines(f, grid, label_lines, info, cfg.report_paths)
     levels = _levels(pred_r, pred_lines, ref_r, cfg)
     valid = _valid_pixels(f, ref_r, scene_r, cfg, info)
     return SceneInputs(f, scene_r, ref_r, label_mask, label_lines, pred_lines, levels, valid, rho)
@@ -314,10 +300,17 @@ def _labels(
     return label_mask, label_lines
 
 
-def _prediction_lines(f: SceneFiles, grid: SceneGrid | None, label_lines: Any, info: dict) -> Any:
+def _prediction_lines(
+    f: SceneFiles,
+    grid: SceneGrid | None,
+    label_lines: Any,
+    info: dict,
+    names: dict[Path, Path | None],
+) -> Any:
     """The predicted network's lines in the grid's (else the labels') CRS, or None."""
     if f.network is None:
         return None
+    shown = f.network_name
     pcfg = RoadLoadConfig(
         highways="all",
         allow_empty=True,
@@ -325,9 +318,11 @@ def _prediction_lines(f: SceneFiles, grid: SceneGrid | None, label_lines: Any, i
         if grid is not None and grid.crs is not None
         else (label_lines.crs if label_lines is not None else None),
         clip=grid.footprint() if grid is not None and grid.crs is not None else None,
+        # a staged file: its final name
+        name=str(names.get(shown) or shown) if shown is not None else "the network",
     )
     if isinstance(f.network, NetworkInput):
-        pred_lines = roads_from_frame(f.network.edges, pcfg, str(f.network.name or "network"))
+        pred_lines = roads_from_frame(f.network.edges, pcfg)
     else:
         pred_lines = load_roads(f.network, pcfg)
     info["pred_lines"] = len(pred_lines)

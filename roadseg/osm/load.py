@@ -65,6 +65,8 @@ class RoadLoadConfig:
         layer: layer name for multi-layer vector files (GeoPackage).
         allow_empty: return an empty table instead of raising when no line is
             left (a prediction may legitimately hold no road).
+        name: how the log names the file (``None``: its path), for a caller that reads a
+            staged file which the user will find elsewhere.
     """
 
     highways: str | Iterable[str] | None = None
@@ -72,6 +74,7 @@ class RoadLoadConfig:
     clip: BaseGeometry | None = None
     layer: str | None = None
     allow_empty: bool = False
+    name: str | None = None
 
 
 def _as_lines(geom: BaseGeometry | None) -> list[LineString]:
@@ -188,8 +191,8 @@ def load_roads(path: str | Path, config: RoadLoadConfig | None = None) -> gpd.Ge
         if cfg.clip is not None and cfg.crs is not None:
             bbox4326 = gpd.GeoSeries([cfg.clip], crs=cfg.crs).to_crs("EPSG:4326").total_bounds
         classes = resolve_highway_filter("massachusetts" if cfg.highways is None else cfg.highways)
-        return _prepared(_read_osm(path, classes, bbox4326), cfg, str(path))
-    return roads_from_frame(_read_vector(path, cfg.layer), cfg, str(path))
+        return _prepared(_read_osm(path, classes, bbox4326), cfg, cfg.name or str(path))
+    return roads_from_frame(_read_vector(path, cfg.layer), cfg, cfg.name or str(path))
 
 
 def roads_from_frame(
@@ -203,6 +206,7 @@ def roads_from_frame(
         InputError: as :func:`load_roads`.
     """
     cfg = config or RoadLoadConfig()
+    name = cfg.name or name
     if gdf.crs is None:
         raise InputError(f"{name}: the roads have no CRS")
     if "highway" in gdf.columns:

@@ -125,7 +125,8 @@ def _evaluate(
 
 
 def overlay_paths(plot: Path, scenes: list[SceneOutcome]) -> list[Path]:
-    """The overlay files of a many-scene evaluation (:func:`~roadseg.evaluation.overlay.overlay_path`)."""
+    """The overlay files of a many-scene evaluation (one per scene, as the evaluation names
+    them: ``<plot stem>_<i>_<scene name>.png``), or ``plot`` itself for one scene."""
     from roadseg.evaluation.overlay import overlay_path
 
     return [overlay_path(plot, i, len(scenes), o.scene) for i, o in enumerate(scenes)]

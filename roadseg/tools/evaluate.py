@@ -205,8 +205,9 @@ def plot_paths(args: argparse.Namespace) -> list[Path]:
     """The overlay files ``--plot`` writes: one, or ``<stem>_<i>_<name>.png`` per scene."""
     if args.plot_path is None:
         return []
-    from roadseg.evaluation.inputs import expand, is_raster_file
+    from roadseg.evaluation.inputs import expand
     from roadseg.evaluation.overlay import overlay_path
+    from roadseg.raster.suffixes import is_raster_file
 
     try:
         preds = expand(list(args.pred))
