@@ -7,7 +7,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from roadseg.inference.blending import BlendMode
+from roadseg.inference.blending import DEFAULT_BLEND, BlendMode
+from roadseg.raster.georef import GSD_TOLERANCE
+
+#: Tiles per forward pass, and tile-row strips read ahead while the model runs, unless asked
+#: otherwise (the engine's functions take their defaults from here too).
+DEFAULT_BATCH_SIZE = 8
+DEFAULT_PREFETCH = 2
 
 
 @dataclass
@@ -36,16 +42,16 @@ class PredictConfig:
     weights: str | os.PathLike[str] | None = None
     tile: int | None = None
     overlap: int = 14
-    blend: BlendMode | str = BlendMode.COSINE
+    blend: BlendMode | str = DEFAULT_BLEND
     tta: bool = False
     device: str = "auto"
     amp: bool | str = "auto"
     channels_last: bool = True
     compile: bool = False
-    batch_size: int = 8
-    prefetch: int = 2
+    batch_size: int = DEFAULT_BATCH_SIZE
+    prefetch: int = DEFAULT_PREFETCH
     bands: tuple[int, ...] | str | None = None
-    gsd_tolerance: float = 0.05
+    gsd_tolerance: float = GSD_TOLERANCE
     progress: bool = True
     gsd_m: float | None = None
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from roadseg.postprocess import runs
+import roadseg.postprocess.runs as runs
 
 
 def thin(mask: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
-from roadseg.postprocess import runs
+import roadseg.postprocess.runs as runs
 from roadseg.postprocess.config import ThresholdSpec
 
 EIGHT = np.ones((3, 3), bool)
