@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
+
+if TYPE_CHECKING:  # graphs are passed in, never built here: the formats' help needs no networkx
+    import networkx as nx
 
 EDGE_COLUMNS = ["u", "v", "length_m", "mean_prob", "width_m", "bridged"]
 NODE_COLUMNS = ["node_id", "degree", "border"]
