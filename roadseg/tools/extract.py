@@ -133,7 +133,11 @@ def _inference_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help=f"D4 test-time augmentation (8x slower) (default: {_default('predict.tta')})",
     )
-    g.add_argument("--amp", choices=["auto", "bf16", "fp16", "off"], help="mixed precision on CUDA")
+    g.add_argument(
+        "--amp",
+        choices=["auto", "bf16", "fp16", "off"],
+        help=f"mixed precision on CUDA (default {_default('predict.amp')})",
+    )
     g.add_argument(
         "--batch-size",
         type=int,
