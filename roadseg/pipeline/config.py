@@ -33,8 +33,9 @@ from typing import Any
 
 from roadseg.configfile import from_mapping, load_mapping, merge_dotted, to_mapping
 from roadseg.errors import InputError
-from roadseg.inference import PredictConfig
-from roadseg.vector import ThresholdSpec, VectorizeConfig
+from roadseg.inference.config import PredictConfig
+from roadseg.postprocess.config import ThresholdSpec
+from roadseg.vector.config import VectorizeConfig
 
 #: PredictConfig fields that change how fast, not what, is computed (left out of cache keys).
 RUNTIME_ONLY_PREDICT = frozenset(

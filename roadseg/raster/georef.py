@@ -32,6 +32,11 @@ from shapely.geometry import Polygon, box
 from roadseg.errors import InputError
 from roadseg.validate import check_number
 
+#: A scene whose GSD is within this fraction of the model's is predicted as it is (5 %:
+#: a 1.04 m scene runs on a 1 m model unresampled, a 1.1 m one is resampled; used by
+#: :mod:`roadseg.raster.resample`, defined here so that ``PredictConfig`` reads it without torch).
+GSD_TOLERANCE = 0.05
+
 if TYPE_CHECKING:
     from rasterio.crs import CRS
 

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
+
+if TYPE_CHECKING:  # graphs are passed in, never built here: the formats' help needs no networkx
+    import networkx as nx
 
 EDGE_COLUMNS = ["u", "v", "length_m", "mean_prob", "width_m", "bridged"]
 NODE_COLUMNS = ["node_id", "degree", "border"]
@@ -133,10 +135,11 @@ def _node_frame(g: nx.MultiGraph, ids: dict[Any, int], transform: Any, crs: Any)
     pos = np.empty((n, 2), np.float64)
     border = np.zeros(n, bool)
     degree = np.zeros(n, np.int64)
+    degrees = dict(g.degree())  # one pass (a multigraph's degree view sums edge keys per call)
     for node, i in ids.items():
         pos[i] = g.nodes[node]["pos"]
         border[i] = g.nodes[node]["border"]
-        degree[i] = g.degree(node)
+        degree[i] = degrees[node]
     x, y = pixel_to_map(transform, pos[:, 0], pos[:, 1])
     return gpd.GeoDataFrame(
         {"node_id": np.arange(n, dtype=np.int64), "degree": degree, "border": border},
