@@ -150,15 +150,16 @@ def _features(gdf: Any, columns: list[str], pixel: bool) -> list[dict]:
 
 
 def write_geojson(network: RoadNetwork, path: Path) -> list[Path]:
-    from roadseg.vector.network import EDGE_COLUMNS, NODE_COLUMNS
+    from roadseg.vector.network import EDGE_COLUMNS, NODE_COLUMNS, OPTIONAL_EDGE_COLUMNS
 
+    edge_columns = EDGE_COLUMNS + [c for c in OPTIONAL_EDGE_COLUMNS if c in network.edges]
     pixel = network.crs is None
     meta = _json_meta(
         {**network.metadata, "coordinates": "pixel" if pixel else "EPSG:4326 lon/lat"}
     )
     written = []
     for target, gdf, cols in (
-        (path, network.edges, EDGE_COLUMNS),
+        (path, network.edges, edge_columns),
         (_sibling(path, "nodes"), network.nodes, NODE_COLUMNS),
     ):
         fc = {"type": "FeatureCollection", "roadseg": meta, "features": _features(gdf, cols, pixel)}
@@ -216,6 +217,7 @@ def network_to_graph(network: RoadNetwork) -> Any:
             width_m=float(row.width_m),
             bridged=bool(row.bridged),
             geometry=row.geometry.wkt,
+            **({"scene": str(row.scene)} if hasattr(row, "scene") else {}),
         )
     return g
 

@@ -9,7 +9,9 @@ Edge columns: ``geometry`` (LineString, first point at node ``u``), ``u``, ``v``
 ``length_m`` (metres, on the pixel grid scaled by the GSD), ``mean_prob`` (mean
 probability of the skeleton pixels along the edge; bridged gaps excluded; NaN if
 none), ``width_m`` (median over the edge of ``2 d - 1`` pixels, ``d`` the Euclidean
-distance from the skeleton pixel to the nearest background pixel), ``bridged``.
+distance from the skeleton pixel to the nearest background pixel), ``bridged``;
+a many-scene network adds ``scene`` (the scenes the edge came from, ``;``-separated,
+see :mod:`roadseg.pipeline.mosaic`).
 Node columns: ``geometry`` (Point), ``node_id``, ``degree`` (a self-loop counts 2),
 ``border`` (touches the raster border).
 """
@@ -25,6 +27,8 @@ import numpy as np
 
 EDGE_COLUMNS = ["u", "v", "length_m", "mean_prob", "width_m", "bridged"]
 NODE_COLUMNS = ["node_id", "degree", "border"]
+#: Edge columns some networks carry (written when present).
+OPTIONAL_EDGE_COLUMNS = ["scene"]
 
 
 @dataclass
