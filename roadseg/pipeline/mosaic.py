@@ -29,7 +29,12 @@ from typing import Any
 
 from roadseg.pipeline.cache import StageCache, read_cached_network, stage_key, write_cached_network
 from roadseg.pipeline.config import RUNTIME_ONLY_VECTORIZE, ExtractConfig, stage_params
-from roadseg.pipeline.stages import PredictStage, choose_run_threshold, vectorize_config
+from roadseg.pipeline.stages import (
+    PredictStage,
+    _georef_tags,
+    choose_run_threshold,
+    vectorize_config,
+)
 from roadseg.postprocess.level import THRESHOLD_TAG, ChosenThreshold, stored_threshold
 from roadseg.vector import RoadNetwork
 
@@ -129,6 +134,9 @@ def _describe(
     meta["weights"] = stages[0].weights.name
     meta["threshold_from"] = threshold.origin
     meta["model_gsd_m"] = stages[0].result.model_gsd_m
+    notes = sorted({n for n in (_georef_tags(s.scene) for s in stages) if n})
+    if notes:
+        meta["georeferencing"] = notes[0] if len(notes) == 1 else notes
 
 
 def add_scene_column(network: RoadNetwork, plan: Any, names: Sequence[str]) -> None:
@@ -146,6 +154,10 @@ def add_scene_column(network: RoadNetwork, plan: Any, names: Sequence[str]) -> N
     edges["scene"] = [SCENE_SEP.join(names[f] for f in sorted(set(fs))) for fs in found]
 
 
+#: An island's metadata that the run's own metadata replaces (``mosaics`` lists them all).
+_RUN_LEVEL = frozenset({"mosaic", "probability_source", "scenes"})
+
+
 def concat_networks(networks: Sequence[RoadNetwork], metadata: dict[str, Any]) -> RoadNetwork:
     """The networks of islands that do not touch, as one (node ids renumbered)."""
     import geopandas as gpd
@@ -158,7 +170,8 @@ def concat_networks(networks: Sequence[RoadNetwork], metadata: dict[str, Any]) -
         return empty_network(None, 1.0, metadata)
     if len(nets) == 1:
         net = nets[0]
-        return RoadNetwork(net.edges, net.nodes, net.crs, net.gsd, {**net.metadata, **metadata})
+        own = {k: v for k, v in net.metadata.items() if k not in _RUN_LEVEL}
+        return RoadNetwork(net.edges, net.nodes, net.crs, net.gsd, {**own, **metadata})
     crs = nets[0].crs
     edges, nodes, offset = [], [], 0
     for n in nets:
