@@ -164,13 +164,17 @@ def island_task(
     _set_threads(config, threads)
     try:
         done = vectorize_mosaic(
-            [p.stage for p in predicted], mosaic_config(config), StageCache(cache_root, MOSAIC_CACHE)
+            [p.stage for p in predicted],
+            mosaic_config(config),
+            StageCache(cache_root, MOSAIC_CACHE),
         )
         for p in predicted:  # intermediates stay per scene, from its own probabilities
             folder = p.config.output.keep_intermediates
             if folder:
                 kept = keep_intermediates(p.stage, Path(folder))
-                vcfg = dataclasses.replace(vectorize_config(p.config, done.threshold), show_progress=False)
+                vcfg = dataclasses.replace(
+                    vectorize_config(p.config, done.threshold), show_progress=False
+                )
                 write_mask_and_skeleton(p.stage.probability, vcfg, kept["mask"], kept["skeleton"])
                 done.kept[str(p.stage.scene)] = kept
         return done
@@ -364,7 +368,9 @@ def _mosaics(
                 outcomes[scene] = scene_outcome(ok[i], island)
         if not isinstance(island, str):
             islands.append(island)
-    ordered = [p if isinstance(p, SceneOutcome) else outcomes[str(p.stage.scene)] for p in predicted]
+    ordered = [
+        p if isinstance(p, SceneOutcome) else outcomes[str(p.stage.scene)] for p in predicted
+    ]
     return ordered, islands
 
 

@@ -115,7 +115,12 @@ def _footprint_in(g: SceneGrid, crs: Any) -> Polygon:
         [np.linspace(0, g.width, n), np.full(n, g.width), np.linspace(g.width, 0, n), np.zeros(n)]
     )
     rows = np.concatenate(
-        [np.zeros(n), np.linspace(0, g.height, n), np.full(n, g.height), np.linspace(g.height, 0, n)]
+        [
+            np.zeros(n),
+            np.linspace(0, g.height, n),
+            np.full(n, g.height),
+            np.linspace(g.height, 0, n),
+        ]
     )
     xs, ys = t @ (cols, rows)
     if crs is not None and g.crs is not None and g.crs != crs:
