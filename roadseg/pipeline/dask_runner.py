@@ -210,7 +210,7 @@ def scene_outcome(p: Predicted, island: Any) -> SceneOutcome:
 
 def _network_metadata(outcomes: Sequence[SceneOutcome], islands: Sequence[Any]) -> dict[str, Any]:
     meta: dict[str, Any] = {"scenes": [o.scene for o in outcomes if o.ok]}
-    first = next((i.network.metadata for i in islands), {})
+    first: dict[str, Any] = islands[0].network.metadata if islands else {}
     for k in ("threshold", "threshold_level", "threshold_from", "weights", "crs", "config"):
         if k in first:
             meta[k] = first[k]
@@ -340,13 +340,16 @@ def _mosaics(
     ok = [p for p in predicted if isinstance(p, Predicted)]
     outcomes: dict[str, SceneOutcome] = {}
     islands: list[Any] = []
-    groups: list[list[int]] | str = []
+    groups: list[list[int]] = []
     if ok:
         probs = [str(p.stage.probability) for p in ok]
-        groups = client.submit(islands_task, probs, config.cluster.seam_m, pure=False).result()
-    if isinstance(groups, str):  # e.g. scenes with and without a CRS
-        groups, error = [], groups
-        outcomes = {str(p.stage.scene): SceneOutcome(str(p.stage.scene), error=error) for p in ok}
+        found = client.submit(islands_task, probs, config.cluster.seam_m, pure=False).result()
+        if isinstance(found, str):  # e.g. scenes with and without a CRS
+            outcomes = {
+                str(p.stage.scene): SceneOutcome(str(p.stage.scene), error=found) for p in ok
+            }
+        else:
+            groups = found
     futures = [
         client.submit(
             island_task, [ok[i] for i in g], config, root, threads, key=f"mosaic-{j}", pure=False

@@ -58,7 +58,7 @@ class MosaicNetwork:
     mosaic: Path | None
     cached: bool
     seconds: float
-    kept: dict[str, Path] = field(default_factory=dict)
+    kept: dict[str, dict[str, Path]] = field(default_factory=dict)  # by scene, by kind
 
 
 def plan_islands(probabilities: Sequence[str | Path], gap_m: float) -> list[list[int]]:

@@ -94,6 +94,12 @@ class MosaicPlan:
         return [s.path for s in self.sources if s.offset is None]
 
 
+def _apply(t: Affine, cols: Any, rows: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Map coordinates of (fractional) pixel positions through ``t``, for arrays."""
+    cols, rows = np.asarray(cols, np.float64), np.asarray(rows, np.float64)
+    return t.a * cols + t.b * rows + t.c, t.d * cols + t.e * rows + t.f
+
+
 def _grid_of(path: Path) -> SceneGrid:
     if not path.is_file():
         raise InputError(f"{path}: no such probability raster")
@@ -122,10 +128,11 @@ def _footprint_in(g: SceneGrid, crs: Any) -> Polygon:
             np.linspace(g.height, 0, n),
         ]
     )
-    xs, ys = t @ (cols, rows)
+    xs, ys = _apply(t, cols, rows)
     if crs is not None and g.crs is not None and g.crs != crs:
-        xs, ys = warp_xy(g.crs, crs, list(xs), list(ys))
-    return Polygon(list(zip(xs, ys)))
+        wx, wy = warp_xy(g.crs, crs, xs.tolist(), ys.tolist())
+        xs, ys = np.asarray(wx), np.asarray(wy)
+    return Polygon(np.column_stack([xs, ys]))
 
 
 def _on_grid(g: SceneGrid, ref: SceneGrid) -> tuple[float, float] | None:
@@ -295,11 +302,11 @@ class _Reader:
         from rasterio.warp import transform as warp_xy
 
         rows, cols = np.mgrid[r0:r1, c0:c1].astype(np.float64) + 0.5
-        xs, ys = self.grid.transform @ (cols.ravel(), rows.ravel())
+        xs, ys = _apply(self.grid.transform, cols.ravel(), rows.ravel())
         g = self.src.grid
         if g.crs is not None and g.crs != self.grid.crs:
             xs, ys = map(np.asarray, warp_xy(self.grid.crs, g.crs, xs, ys))
-        sc, sr = ~g.transform @ (np.asarray(xs), np.asarray(ys))
+        sc, sr = _apply(~g.transform, xs, ys)
         w = _edge_weight(np.asarray(sr), np.asarray(sc), g, self.src.gsd)
         return np.asarray(w).reshape(rows.shape)
 
@@ -376,6 +383,5 @@ def _touches(rd: _Reader, r0: int, r1: int, c0: int, c1: int) -> bool:
     """Whether a warped source's footprint meets the block (blocks it misses are skipped)."""
     from shapely.geometry import box
 
-    t = rd.grid.transform
-    xs, ys = t @ (np.array([c0, c1, c1, c0], float), np.array([r0, r0, r1, r1], float))
+    xs, ys = _apply(rd.grid.transform, [c0, c1, c1, c0], [r0, r0, r1, r1])
     return bool(rd.src.footprint.intersects(box(xs.min(), ys.min(), xs.max(), ys.max())))
