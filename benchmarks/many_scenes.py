@@ -17,6 +17,12 @@ model, and is compared with the whole tile run alone in the same run: road km,
 edges, and road ends (degree-1 nodes) within 25 m of the cut lines. Quality
 figures, not timings; the CPUs are shared.
 
+Baseline, on the same per-scene probability rasters: what the runner did before
+the mosaic -- each scene vectorised alone (keeping components that touch its
+border), the networks merged by the seam heuristic
+(:func:`roadseg.vector.merge_networks`, ``seam_m`` 10 m), then components
+shorter than ``min_component_m`` dropped.
+
     python benchmarks/many_scenes.py --out benchmarks/results/many_scenes.json
 """
 
@@ -72,6 +78,34 @@ def ends_at_cuts(net, cols: list[float], rows: list[float], d: float = 25.0) -> 
     return n
 
 
+def baseline(probabilities: list[str], cfg):
+    """The networks of the scenes vectorised apart and merged across seams (the old way)."""
+    import dataclasses
+
+    import networkx as nx
+
+    from roadseg.pipeline.stages import choose_run_threshold, resolve_weights, vectorize_config
+    from roadseg.vector import merge_networks, vectorize_raster
+
+    level = choose_run_threshold(cfg, resolve_weights(cfg), Path(probabilities[0]))
+    vcfg = dataclasses.replace(vectorize_config(cfg, level), keep_border_components=True)
+    merged = merge_networks([vectorize_raster(p, vcfg) for p in probabilities], seam_m=10.0)
+    g = nx.MultiGraph()
+    g.add_nodes_from(merged.nodes["node_id"])
+    for i, (u, v, length) in enumerate(zip(merged.edges.u, merged.edges.v, merged.edges.length_m)):
+        g.add_edge(u, v, key=i, length=length)
+    keep = [
+        k
+        for comp in nx.connected_components(g)
+        for _, _, k, d in g.edges(comp, keys=True, data=True)
+        if sum(e["length"] for _, _, e in g.edges(comp, data=True)) >= vcfg.min_component_m
+    ]
+    edges = merged.edges.iloc[sorted(keep)]
+    used = set(edges.u) | set(edges.v)
+    nodes = merged.nodes[merged.nodes.node_id.isin(used)]
+    return type(merged)(edges, nodes, merged.crs, merged.gsd, merged.metadata)
+
+
 def main() -> None:
     from roadseg.pipeline.config import load_extract_config
     from roadseg.pipeline.dask_runner import run_scenes
@@ -93,8 +127,13 @@ def main() -> None:
             parts = [
                 write_scene(args.tile, d / name / f"part{i}.tif", *w) for i, w in enumerate(wins)
             ]
-            net = run_scenes(parts, cfg, n_workers=args.workers).network
+            run = run_scenes(parts, cfg, n_workers=args.workers, cache_dir=d / name / "cache")
+            net = run.network
+            old = baseline([str(o.probability) for o in run.outcomes], cfg)
             results[name] = {
+                "baseline_km": old.total_length_m / 1000,
+                "baseline_edges": len(old.edges),
+                "baseline_ends_at_cuts": ends_at_cuts(old, cols, rows),
                 "km": net.total_length_m / 1000,
                 "edges": len(net.edges),
                 "ends_at_cuts": ends_at_cuts(net, cols, rows),
