@@ -14,7 +14,12 @@ Each edge carries ``scene``: the scenes whose footprint it crosses, in the
 order given, separated by ``;`` (an edge in an overlap came from both).
 
 One scene alone is its own mosaic, pixel for pixel, so it gives the network a
-one-scene run gives.
+one-scene run gives. (Scenes used to be vectorised apart, keeping the stubs their
+borders cut for a seam merge; a scene's own figures then counted those stubs, e.g.
+93 edges inside a run where the scene alone has 91.)
+
+An island is vectorised in one task, by blocks (memory bounded by the block size,
+not by the island), so a very large contiguous area is the serial part of a run.
 """
 
 from __future__ import annotations

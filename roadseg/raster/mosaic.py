@@ -340,7 +340,7 @@ def write_mosaic(
         "BIGTIFF": "IF_SAFER",
         "SPARSE_OK": True,  # blocks no scene covers are never written
     }
-    readers = [_Reader(s, grid) for s in plan.sources]
+    readers = _Readers(plan)
     try:
         with atomic_path(out) as tmp, rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
             with warnings.catch_warnings():
@@ -350,11 +350,44 @@ def write_mosaic(
                 if tags:
                     ds.update_tags(**tags)
                 for r0, r1, c0, c1 in _blocks(grid, block):
-                    _write_block(ds, readers, r0, r1, c0, c1)
+                    _write_block(ds, readers.over(r0, r1, c0, c1), r0, r1, c0, c1)
     finally:
-        for r in readers:
-            r.close()
+        readers.close()
     return out
+
+
+class _Readers:
+    """The sources' readers, opened when a block first needs them and closed once more
+    than ``keep`` are open (a mosaic of thousands of scenes stays within the open-file
+    limit; blocks go row by row, so a scene is rarely reopened more than once a row)."""
+
+    def __init__(self, plan: MosaicPlan, keep: int = 64):
+        self.plan, self.keep = plan, keep
+        self.open: dict[int, _Reader] = {}
+        inv = ~plan.grid.transform
+        self.boxes = []  # each source's bounding box in mosaic (row0, row1, col0, col1)
+        for src in plan.sources:
+            x0, y0, x1, y1 = src.footprint.bounds
+            cols, rows = _apply(inv, [x0, x1, x0, x1], [y0, y0, y1, y1])
+            self.boxes.append((rows.min(), rows.max(), cols.min(), cols.max()))
+
+    def over(self, r0: int, r1: int, c0: int, c1: int) -> list[_Reader]:
+        """The readers of the sources whose bounding box meets the block."""
+        out = []
+        for i, (br0, br1, bc0, bc1) in enumerate(self.boxes):
+            if br1 <= r0 or br0 >= r1 or bc1 <= c0 or bc0 >= c1:
+                continue
+            rd = self.open.pop(i, None) or _Reader(self.plan.sources[i], self.plan.grid)
+            self.open[i] = rd  # most recently used last
+            out.append(rd)
+        while len(self.open) > max(self.keep, len(out)):
+            self.open.pop(next(iter(self.open))).close()
+        return out
+
+    def close(self) -> None:
+        for rd in self.open.values():
+            rd.close()
+        self.open.clear()
 
 
 def _write_block(ds: Any, readers: list[_Reader], r0: int, r1: int, c0: int, c1: int) -> None:
@@ -363,12 +396,11 @@ def _write_block(ds: Any, readers: list[_Reader], r0: int, r1: int, c0: int, c1:
     acc = np.zeros((r1 - r0, c1 - c0), np.float64)
     wsum = np.zeros_like(acc)
     for rd in readers:
-        if rd.src.offset is not None or _touches(rd, r0, r1, c0, c1):
-            got = rd.window(r0, r1, c0, c1)
-            if got is not None:
-                p, w = got
-                acc += w * p
-                wsum += w
+        got = rd.window(r0, r1, c0, c1)
+        if got is not None:
+            p, w = got
+            acc += w * p
+            wsum += w
     if not (wsum > 0).any():
         return
     covered = wsum > 0
@@ -377,11 +409,3 @@ def _write_block(ds: Any, readers: list[_Reader], r0: int, r1: int, c0: int, c1:
     win = Window(c0, r0, c1 - c0, r1 - r0)
     ds.write(codes[None], window=win)
     ds.write_mask(np.where(covered, 255, 0).astype(np.uint8), window=win)
-
-
-def _touches(rd: _Reader, r0: int, r1: int, c0: int, c1: int) -> bool:
-    """Whether a warped source's footprint meets the block (blocks it misses are skipped)."""
-    from shapely.geometry import box
-
-    xs, ys = _apply(rd.grid.transform, [c0, c1, c1, c0], [r0, r0, r1, r1])
-    return bool(rd.src.footprint.intersects(box(xs.min(), ys.min(), xs.max(), ys.max())))

@@ -125,3 +125,24 @@ def test_islands_group_scenes_that_touch(tmp_path):
     plan = plan_mosaic(paths)
     assert islands(plan, 0.0) == [[0, 1], [2], [3]]
     assert islands(plan, 10.0) == [[0, 1], [2, 3]]
+
+
+def test_readers_open_only_what_a_block_needs(tmp_path):
+    """Five scenes in a row, at most two readers kept open: the mosaic is the same."""
+    from roadseg.raster import mosaic
+
+    v = np.arange(5 * 64).reshape(1, -1).repeat(32, axis=0) % 251
+    paths = [
+        _write(tmp_path / f"s{i}.tif", v[:, i * 64 : i * 64 + 64], x0=1000.0 + i * 64)
+        for i in range(5)
+    ]
+    plan = plan_mosaic(paths)
+    readers = mosaic._Readers(plan, keep=2)
+    assert [r.src.path for r in readers.over(0, 32, 0, 64)] == [paths[0]]
+    assert [r.src.path for r in readers.over(0, 32, 100, 200)] == paths[1:4]
+    assert len(readers.open) == 3  # all the last block needed, no more
+    readers.over(0, 32, 300, 320)
+    assert list(readers.open) == [3, 4]  # the least recently used closed
+    readers.close()
+    got, *_ = _read(write_mosaic(plan, tmp_path / "m.tif", block=32))
+    assert np.array_equal(got, v)
