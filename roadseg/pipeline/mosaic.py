@@ -40,7 +40,8 @@ from roadseg.pipeline.stages import (
     choose_run_threshold,
     vectorize_config,
 )
-from roadseg.postprocess.level import THRESHOLD_TAG, ChosenThreshold, stored_threshold
+from roadseg.postprocess.level import ChosenThreshold, stored_threshold
+from roadseg.raster.tags import THRESHOLD_TAG
 from roadseg.vector import RoadNetwork
 
 log = logging.getLogger(__name__)
