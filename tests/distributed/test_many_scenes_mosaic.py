@@ -106,3 +106,29 @@ def test_a_scene_in_a_many_scene_run_gives_what_it_gives_alone(setup):
     assert set(result.network.edges["u"]) | set(result.network.edges["v"]) <= set(
         result.network.nodes["node_id"]
     )
+
+
+def test_the_scene_column_is_written_in_every_format(setup):
+    import json
+
+    import networkx as nx
+
+    from roadseg.vector.export import export_network
+
+    d = setup["dir"]
+    copies = [shutil.copy(setup["scene"], d / f"fmt{k}.tif") for k in "ab"]
+    net = run_scenes(copies, setup["cfg"], client=setup["client"]).network
+    want = ";".join(map(str, copies))
+    (d / "fmt").mkdir()
+    written = export_network(
+        net, d / "fmt" / "net.geojson", ["geojson", "gpkg", "parquet", "graphml"]
+    )
+    by_suffix = {p.suffix: p for p in written if ".nodes" not in p.name}
+    feats = json.loads(by_suffix[".geojson"].read_text())["features"]
+    assert {f["properties"]["scene"] for f in feats} == {want}
+    import geopandas as gpd
+
+    assert set(gpd.read_file(by_suffix[".gpkg"], layer="edges")["scene"]) == {want}
+    assert set(gpd.read_parquet(by_suffix[".parquet"])["scene"]) == {want}
+    g = nx.read_graphml(by_suffix[".graphml"])
+    assert {d["scene"] for _, _, d in g.edges(data=True)} == {want}
