@@ -11,7 +11,8 @@ cut is seen whole. Islands do not touch, so their networks are joined as they
 are (:func:`concat_networks`).
 
 Each edge carries ``scene``: the scenes whose footprint it crosses, in the
-order given, separated by ``;`` (an edge in an overlap came from both).
+order given, separated by ``;`` (an edge in an overlap came from both); each node
+the scenes it lies in.
 
 One scene alone is its own mosaic, pixel for pixel, so it gives the network a
 one-scene run gives. (Scenes used to be vectorised apart, keeping the stubs their
@@ -146,18 +147,18 @@ def _describe(
 
 
 def add_scene_column(network: RoadNetwork, plan: Any, names: Sequence[str]) -> None:
-    """Set the edges' ``scene``: the names of the scenes whose footprint each edge crosses."""
+    """Set ``scene`` on the edges and nodes: the names of the scenes whose footprint each
+    edge crosses (each node lies in), in the order of ``names``, ``;``-separated."""
     import shapely
 
-    edges = network.edges
-    found: list[list[int]] = [[] for _ in range(len(edges))]
-    if len(edges):
-        feet = [s.footprint for s in plan.sources]
-        tree = shapely.STRtree(feet)
-        geoms = edges.geometry.to_numpy()
-        for e, f in zip(*tree.query(geoms, predicate="intersects").tolist()):
-            found[e].append(f)
-    edges["scene"] = [SCENE_SEP.join(names[f] for f in sorted(set(fs))) for fs in found]
+    feet = shapely.STRtree([s.footprint for s in plan.sources])
+    for table in (network.edges, network.nodes):
+        found: list[set[int]] = [set() for _ in range(len(table))]
+        if len(table):
+            hits = feet.query(table.geometry.to_numpy(), predicate="intersects")
+            for row, f in zip(*hits.tolist()):
+                found[row].add(f)
+        table["scene"] = [SCENE_SEP.join(names[f] for f in sorted(fs)) for fs in found]
 
 
 #: An island's metadata that the run's own metadata replaces (``mosaics`` lists them all).

@@ -11,7 +11,8 @@ probability of the skeleton pixels along the edge; bridged gaps excluded; NaN if
 none; it can lie below the threshold the network was cut at: cleanup fills holes
 up to ``max_hole_m2``, making road of pixels below the level, and the centre line of
 a wide road runs through such a filled hole, so a short edge there averages below
-the level -- an edge the imagery supports only through the hole filling), ``width_m`` (median over the edge of ``2 d - 1`` pixels, ``d`` the Euclidean
+the level -- an edge the imagery supports only through the hole filling),
+``width_m`` (median over the edge of ``2 d - 1`` pixels, ``d`` the Euclidean
 distance from the skeleton pixel to the nearest background pixel), ``bridged``;
 a many-scene network adds ``scene`` (the scenes the edge came from, ``;``-separated,
 see :mod:`roadseg.pipeline.mosaic`).
@@ -30,8 +31,6 @@ import numpy as np
 
 EDGE_COLUMNS = ["u", "v", "length_m", "mean_prob", "width_m", "bridged"]
 NODE_COLUMNS = ["node_id", "degree", "border"]
-#: Edge columns some networks carry (written when present).
-OPTIONAL_EDGE_COLUMNS = ["scene"]
 
 
 @dataclass

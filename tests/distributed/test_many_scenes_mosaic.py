@@ -69,6 +69,7 @@ def test_three_copies_of_a_scene_give_the_scene_once(setup):
     assert not result.failed
     _same(result.network, setup["alone"])
     assert set(result.network.edges["scene"]) == {";".join(map(str, copies))}
+    assert set(result.network.nodes["scene"]) == {";".join(map(str, copies))}
     assert len(result.mosaics) == 1 and result.network.metadata["scenes"] == list(map(str, copies))
 
 
