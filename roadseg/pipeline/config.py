@@ -135,8 +135,10 @@ class ClusterConfig:
             torch's CPU threads per task).
         gpu: inference tasks ask for the worker resource ``GPU=1`` (start workers with
             ``--resources GPU=1``; a LocalCluster gets one GPU slot per worker), and
-            vectorisation runs as a separate task on any worker.
-        seam_m: end points of different scenes closer than this (metres) are joined.
+            the mosaic's vectorisation runs as a separate task on any worker.
+        seam_m: scenes whose footprints lie within this (metres) of each other, directly
+            or through other scenes, are mosaicked and vectorised together; scenes farther
+            apart are vectorised apart (see :mod:`roadseg.pipeline.mosaic`).
     """
 
     scheduler: str | None = None
