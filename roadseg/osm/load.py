@@ -57,6 +57,8 @@ class RoadLoadConfig:
         layer: layer name for multi-layer vector files (GeoPackage).
         allow_empty: return an empty table instead of raising when no line is
             left (a prediction may legitimately hold no road).
+        keep_columns: further attributes of a vector file kept where it has them
+            (e.g. a network's ``mean_prob`` and ``width_m``).
     """
 
     highways: str | Iterable[str] | None = None
@@ -64,6 +66,7 @@ class RoadLoadConfig:
     clip: BaseGeometry | None = None
     layer: str | None = None
     allow_empty: bool = False
+    keep_columns: tuple[str, ...] = ()
 
 
 def _as_lines(geom: BaseGeometry | None) -> list[LineString]:
@@ -192,7 +195,8 @@ def load_roads(path: str | Path, config: RoadLoadConfig | None = None) -> gpd.Ge
             gdf = gdf.assign(highway=None)
         if "osm_id" not in gdf.columns:
             gdf = gdf.assign(osm_id=gdf["id"] if "id" in gdf.columns else None)
-        gdf = gdf[["highway", "osm_id", "geometry"]]
+        kept = [c for c in cfg.keep_columns if c in gdf.columns and c not in ("highway", "osm_id")]
+        gdf = gdf[["highway", "osm_id", *kept, "geometry"]]
     src_crs = gdf.crs
     gdf = gdf.explode(index_parts=False, ignore_index=True)
     gdf = gdf[gdf.geometry.notna() & gdf.geom_type.isin(["LineString"])]
@@ -216,7 +220,7 @@ def load_roads(path: str | Path, config: RoadLoadConfig | None = None) -> gpd.Ge
             )
         idx = [i for i, _ in keep]
         gdf = gpd.GeoDataFrame(
-            gdf.loc[idx, ["highway", "osm_id"]].reset_index(drop=True),
+            gdf.loc[idx, [c for c in gdf.columns if c != "geometry"]].reset_index(drop=True),
             geometry=[g for _, g in keep],
             crs=gdf.crs,
         )
