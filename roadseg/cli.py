@@ -31,6 +31,7 @@ TOOLS: tuple[str, ...] = (
     "calibrate",
     "data",
     "evaluate",
+    "conflate",
 )
 
 log = logging.getLogger("roadseg")
