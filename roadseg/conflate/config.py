@@ -86,11 +86,15 @@ class ConflateConfig:
         check_number("conflate.registration_m", self.registration_m, minimum=0)
         check_number("conflate.road_width_m", self.road_width_m, minimum=0, inclusive=False)
         check_number("conflate.max_angle_deg", self.max_angle_deg, minimum=0, maximum=90)
-        check_number("conflate.direction_window_m", self.direction_window_m, minimum=0, inclusive=False)
+        check_number(
+            "conflate.direction_window_m", self.direction_window_m, minimum=0, inclusive=False
+        )
         check_number("conflate.sample_m", self.sample_m, minimum=0, inclusive=False)
         check_number("conflate.min_length_m", self.min_length_m, minimum=0)
         check_number("conflate.min_confidence", self.min_confidence, minimum=0, maximum=1)
-        check_number("conflate.confidence_length_m", self.confidence_length_m, minimum=0, inclusive=False)
+        check_number(
+            "conflate.confidence_length_m", self.confidence_length_m, minimum=0, inclusive=False
+        )
 
     def resolve_buffer(self, network_width_m: float | None) -> float:
         """The buffer in metres: ``buffer_m``, else half the road width plus the registration

@@ -132,7 +132,9 @@ def _buffer(cfg: ConflateConfig, det: Any) -> tuple[float, str]:
         return float(cfg.buffer_m), "given"
     width = _median_width(det)
     buffer_m = cfg.resolve_buffer(width)
-    what = f"the network's median width {width:.2f} m" if width else f"a {cfg.road_width_m:g} m road"
+    what = (
+        f"the network's median width {width:.2f} m" if width else f"a {cfg.road_width_m:g} m road"
+    )
     return buffer_m, f"half of {what} + {cfg.registration_m:g} m registration error"
 
 
@@ -144,16 +146,25 @@ def _search_area(det_m: Any, scene_area: Any, margin: float) -> Any:
     if scene_area is not None:
         bounds.append(np.asarray(scene_area.bounds))
     b = np.array(bounds)
-    return box(b[:, 0].min() - margin, b[:, 1].min() - margin, b[:, 2].max() + margin, b[:, 3].max() + margin)
+    return box(
+        b[:, 0].min() - margin,
+        b[:, 1].min() - margin,
+        b[:, 2].max() + margin,
+        b[:, 3].max() + margin,
+    )
 
 
-def _metric_crs(det: Any, scene: Path | None) -> Any:
+def _metric_crs(det: Any, scene: Path | None, name: str) -> Any:
+    """The UTM zone of the network's centre, else of the scene's (an empty network)."""
     import geopandas as gpd
 
     if len(det):
         return local_utm(det)
     if scene is None:
-        raise InputError("the network holds no road line and no --scene was given: nothing to conflate")
+        raise InputError(
+            f"{name}: no road line in the network, and no scene to look for unconfirmed OSM "
+            "roads in: nothing to conflate"
+        )
     import rasterio
     from shapely.geometry import box
 
@@ -189,15 +200,21 @@ def conflate(
         raise InputError(f"{osm}: OSM file not found")
     scene_path = Path(scene) if scene is not None else None
     det = read_network(network)
-    crs = _metric_crs(det, scene_path)
+    crs = _metric_crs(det, scene_path, "the network" if hasattr(network, "edges") else str(network))
     det_m = det.to_crs(crs).reset_index(drop=True)
     area = valid_area(scene_path, crs) if scene_path is not None else None
     buffer_m, buffer_from = _buffer(cfg, det_m)
     osm_m = read_osm(osm, cfg.highways, crs, _search_area(det_m, area, buffer_m + OSM_MARGIN_M))
     if len(osm_m) == 0:
         log.warning("%s: no OSM road near the network: every detected road is missing", osm)
-    log.info("conflating %d detected lines against %d OSM lines in %s, buffer %g m (%s)",
-             len(det_m), len(osm_m), crs.to_string(), buffer_m, buffer_from)
+    log.info(
+        "conflating %d detected lines against %d OSM lines in %s, buffer %g m (%s)",
+        len(det_m),
+        len(osm_m),
+        crs.to_string(),
+        buffer_m,
+        buffer_from,
+    )
     lines = det_m.geometry.to_numpy()
     osm_lines = osm_m.geometry.to_numpy()
     osm_ref = ReferenceSegments.of(osm_lines)
@@ -233,7 +250,11 @@ def conflate(
 
 
 def _missing_table(
-    det_m: Any, cov: Any, osm_ref: ReferenceSegments, osm_ids: np.ndarray, buffer_m: float,
+    det_m: Any,
+    cov: Any,
+    osm_ref: ReferenceSegments,
+    osm_ids: np.ndarray,
+    buffer_m: float,
     cfg: ConflateConfig,
 ) -> dict[str, Any]:
     """The columns of the missing parts: long enough, snapped, confident enough."""
@@ -255,7 +276,9 @@ def _missing_table(
     )
     ok = confidence >= cfg.min_confidence
     if cfg.min_confidence > 0:
-        log.info("--min-confidence %g keeps %d of %d missing parts", cfg.min_confidence, int(ok.sum()), n)
+        log.info(
+            "--min-confidence %g keeps %d of %d missing parts", cfg.min_confidence, int(ok.sum()), n
+        )
     return {
         "length_m": np.round(length[ok], 2),
         "mean_prob": mean_prob[ok],
@@ -270,7 +293,9 @@ def _missing_table(
     }
 
 
-def _unconfirmed(osm_m: Any, area: Any, det_lines: np.ndarray, cfg: ConflateConfig, match: dict) -> Any:
+def _unconfirmed(
+    osm_m: Any, area: Any, det_lines: np.ndarray, cfg: ConflateConfig, match: dict
+) -> Any:
     """OSM roads inside ``area`` that no detected road supports (near and parallel)."""
     import geopandas as gpd
     import shapely
@@ -280,7 +305,9 @@ def _unconfirmed(osm_m: Any, area: Any, det_lines: np.ndarray, cfg: ConflateConf
     lines: list[LineString] = []
     rows: list[int] = []
     for i, g in enumerate(inside):
-        for part in shapely.get_parts(shapely.line_merge(g) if g.geom_type == "MultiLineString" else g):
+        for part in shapely.get_parts(
+            shapely.line_merge(g) if g.geom_type == "MultiLineString" else g
+        ):
             if isinstance(part, LineString) and part.length > 0:
                 lines.append(part)
                 rows.append(i)

@@ -65,7 +65,9 @@ def _read_graphml(path: Path) -> Any:
         raise InputError(f"{path}: cannot read as GraphML ({exc})") from exc
     crs = g.graph.get("crs") or None
     if crs is None:
-        raise InputError(f"{path}: the network is in pixel coordinates (no CRS); OSM cannot be matched to it")
+        raise InputError(
+            f"{path}: the network is in pixel coordinates (no CRS); OSM cannot be matched to it"
+        )
     rows = [d for _, _, d in g.edges(data=True) if d.get("geometry")]
     if not rows and g.number_of_edges():
         raise InputError(f"{path}: the GraphML edges carry no 'geometry' (WKT) attribute")
@@ -85,10 +87,16 @@ def read_network(network: Any, what: str = "network") -> Any:
 
     if hasattr(network, "edges") and hasattr(network, "crs"):  # a RoadNetwork (not imported: lean)
         if network.crs is None:
-            raise InputError(f"{what}: the network is in pixel coordinates (no CRS); OSM cannot be matched to it")
+            raise InputError(
+                f"{what}: the network is in pixel coordinates (no CRS); OSM cannot be matched to it"
+            )
         edges = network.edges
         cols = [c for c in NETWORK_COLUMNS if c in edges.columns]
-        return edges[[*cols, "geometry"]].set_crs(network.crs, allow_override=True).reset_index(drop=True)
+        return (
+            edges[[*cols, "geometry"]]
+            .set_crs(network.crs, allow_override=True)
+            .reset_index(drop=True)
+        )
     path = Path(network)
     if not path.exists():
         raise InputError(f"{path}: file not found")
@@ -96,10 +104,14 @@ def read_network(network: Any, what: str = "network") -> Any:
         return _read_graphml(path)
     gdf = load_roads(
         path,
-        RoadLoadConfig(highways="all", allow_empty=True, keep_columns=(*NETWORK_COLUMNS, "coordinates")),
+        RoadLoadConfig(
+            highways="all", allow_empty=True, keep_columns=(*NETWORK_COLUMNS, "coordinates")
+        ),
     )
     if "coordinates" in gdf.columns and (gdf["coordinates"] == "pixel").any():
-        raise InputError(f"{path}: the network is in pixel coordinates (no CRS); OSM cannot be matched to it")
+        raise InputError(
+            f"{path}: the network is in pixel coordinates (no CRS); OSM cannot be matched to it"
+        )
     return gdf.drop(columns=[c for c in ("highway", "osm_id", "coordinates") if c in gdf.columns])
 
 
@@ -139,11 +151,13 @@ def valid_area(scene: str | Path, crs: Any) -> Any:
             f = max(1, int(np.ceil(max(ds.height, ds.width) / VALID_MAX_SIDE)))
             h, w = int(np.ceil(ds.height / f)), int(np.ceil(ds.width / f))
             mask = ds.dataset_mask(out_shape=(h, w), resampling=Resampling.nearest)
-            transform = ds.transform * ds.transform.scale(ds.width / w, ds.height / h)
+            transform = ds.transform @ ds.transform.scale(ds.width / w, ds.height / h)
             src_crs = ds.crs
     except rasterio.errors.RasterioIOError as exc:
         raise InputError(f"{path}: cannot read as a raster ({exc})") from exc
-    polys = [shapely.geometry.shape(g) for g, v in shapes(mask, mask=mask > 0, transform=transform) if v]
+    polys = [
+        shapely.geometry.shape(g) for g, v in shapes(mask, mask=mask > 0, transform=transform) if v
+    ]
     if not polys:
         raise InputError(f"{path}: the scene has no valid pixels")
     area = gpd.GeoSeries([shapely.union_all(polys)], crs=src_crs).to_crs(crs).iloc[0]

@@ -121,8 +121,12 @@ def _covered(
     mid = (start + end) / 2
     half = direction_window_m / 2
     pts = shapely.line_interpolate_point(geoms, mid)
-    a = shapely.get_coordinates(shapely.line_interpolate_point(geoms, np.clip(mid - half, 0, lengths)))
-    b = shapely.get_coordinates(shapely.line_interpolate_point(geoms, np.clip(mid + half, 0, lengths)))
+    a = shapely.get_coordinates(
+        shapely.line_interpolate_point(geoms, np.clip(mid - half, 0, lengths))
+    )
+    b = shapely.get_coordinates(
+        shapely.line_interpolate_point(geoms, np.clip(mid + half, 0, lengths))
+    )
     dx, dy = b[:, 0] - a[:, 0], b[:, 1] - a[:, 1]
     norm = np.hypot(dx, dy)
     covered = np.zeros(len(line), bool)
@@ -170,17 +174,16 @@ def uncovered_parts(
     for chunk in _chunks(n_pieces):
         sub = lines[chunk]
         line, start, end = _pieces(lengths[chunk], sample_m)
-        cov = _covered(
-            sub, line, start, end, ref, buffer_m, max_angle_deg, direction_window_m
-        )
-        covered_m[chunk] = np.bincount(
-            line, weights=(end - start) * cov, minlength=len(sub)
-        )
+        cov = _covered(sub, line, start, end, ref, buffer_m, max_angle_deg, direction_window_m)
+        covered_m[chunk] = np.bincount(line, weights=(end - start) * cov, minlength=len(sub))
         for i, s, e in _runs(line, start, end, ~cov):
             parts.append(_substring(sub[i], s, e, lengths[chunk][i]))
             part_line.append(chunk.start + i)
         if keep_covered:
-            covered += [_substring(sub[i], s, e, lengths[chunk][i]) for i, s, e in _runs(line, start, end, cov)]
+            covered += [
+                _substring(sub[i], s, e, lengths[chunk][i])
+                for i, s, e in _runs(line, start, end, cov)
+            ]
     return Coverage(parts, np.asarray(part_line, np.int64), covered_m, covered)
 
 

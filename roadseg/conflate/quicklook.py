@@ -29,6 +29,11 @@ UNCONFIRMED_COLOUR = (0, 200, 230)
 PLAIN_SIDE = 1024
 
 
+def _unit(c: tuple[int, int, int]) -> tuple[float, float, float]:
+    """An 8-bit colour as matplotlib's 0..1 floats."""
+    return (c[0] / 255, c[1] / 255, c[2] / 255)
+
+
 def _background(
     result: ConflateResult, scene: Path | None, max_side: int
 ) -> tuple[np.ndarray, Any, Any]:
@@ -47,11 +52,15 @@ def _background(
             with rasterio.open(scene) as ds:
                 shape = quicklook_shape(ds.height, ds.width, max_side)
                 bands = [1, 2, 3] if ds.count >= 3 else [1]
-                image = ds.read(bands, out_shape=(len(bands), *shape), resampling=Resampling.average)
-                transform = ds.transform * Affine.scale(ds.width / shape[1], ds.height / shape[0])
+                image = ds.read(
+                    bands, out_shape=(len(bands), *shape), resampling=Resampling.average
+                )
+                transform = ds.transform @ Affine.scale(ds.width / shape[1], ds.height / shape[0])
                 rgb = (to_rgb8(image, shape).astype(np.float32) * 0.6).astype(np.uint8)
                 return rgb, transform, ds.crs
-    tables = [t for t in (result.missing, result.mapped, result.unconfirmed) if t is not None and len(t)]
+    tables = [
+        t for t in (result.missing, result.mapped, result.unconfirmed) if t is not None and len(t)
+    ]
     if not tables:
         return to_rgb8(None, (256, 256)), Affine.identity(), result.crs
     b = np.array([t.total_bounds for t in tables])
@@ -114,15 +123,20 @@ def write_conflation_quicklook(
     ax.imshow(rgb, interpolation="nearest")
     ax.set_axis_off()
     handles = [
-        Patch(color=tuple(c / 255 for c in MISSING_COLOUR), label="missing from OSM"),
-        Patch(color=tuple(c / 255 for c in MAPPED_COLOUR), label="mapped in OSM"),
+        Patch(color=_unit(MISSING_COLOUR), label="missing from OSM"),
+        Patch(color=_unit(MAPPED_COLOUR), label="mapped in OSM"),
     ]
     if result.unconfirmed is not None:
-        handles.append(
-            Patch(color=tuple(c / 255 for c in UNCONFIRMED_COLOUR), label="OSM, not detected")
-        )
-    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, frac), ncol=len(handles),
-               frameon=False, fontsize=font, handlelength=1.0)
+        handles.append(Patch(color=_unit(UNCONFIRMED_COLOUR), label="OSM, not detected"))
+    fig.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, frac),
+        ncol=len(handles),
+        frameon=False,
+        fontsize=font,
+        handlelength=1.0,
+    )
     fig.text(0.5, 0.08 * frac, caption, ha="center", va="bottom", fontsize=font)
     out = Path(out)
     with atomic_path(out) as tmp:

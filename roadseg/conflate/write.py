@@ -50,7 +50,11 @@ def _geojson(gdf: Any, path: Path, meta: dict[str, Any]) -> None:
         else []
     )
     features = [
-        {"type": "Feature", "geometry": json.loads(g), "properties": {k: _plain(v) for k, v in r.items()}}
+        {
+            "type": "Feature",
+            "geometry": json.loads(g),
+            "properties": {k: _plain(v) for k, v in r.items()},
+        }
         for g, r in zip(geoms, records)
     ]
     fc = {"type": "FeatureCollection", "roadseg": meta, "features": features}

@@ -46,45 +46,96 @@ def _default(name: str) -> Any:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("network", type=Path, metavar="NETWORK",
-                   help="detected road lines: roadseg's output (.geojson, .gpkg, .parquet, "
-                   ".graphml) or any line layer")
-    p.add_argument("--osm", type=Path, required=True, metavar="OSM",
-                   help="OSM roads: .osm.pbf, .osm or a vector file of lines (highway tags)")
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="MISSING",
-                   help="the roads missing from OSM (.geojson for an editor, or .gpkg)")
+    p.add_argument(
+        "network",
+        type=Path,
+        metavar="NETWORK",
+        help="detected road lines: roadseg's output (.geojson, .gpkg, .parquet, "
+        ".graphml) or any line layer",
+    )
+    p.add_argument(
+        "--osm",
+        type=Path,
+        required=True,
+        metavar="OSM",
+        help="OSM roads: .osm.pbf, .osm or a vector file of lines (highway tags)",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        metavar="MISSING",
+        help="the roads missing from OSM (.geojson for an editor, or .gpkg)",
+    )
     m = p.add_argument_group("matching (metres)")
-    m.add_argument("--buffer-m", type=float,
-                   help="mapped where an OSM road runs this near (default: half the network's "
-                   "road width + --registration-m)")
-    m.add_argument("--registration-m", type=float,
-                   help=f"imagery-to-OSM registration error the default buffer allows "
-                   f"(default {_default('registration_m'):g})")
-    m.add_argument("--road-width-m", type=float,
-                   help=f"road width the default buffer assumes where the network has no width_m "
-                   f"(default {_default('road_width_m'):g})")
-    m.add_argument("--max-angle", type=float, metavar="DEGREES",
-                   help=f"roughly parallel: at most this angle (default {_default('max_angle_deg'):g})")
-    m.add_argument("--min-length-m", type=float,
-                   help=f"drop missing parts shorter than this (default {_default('min_length_m'):g})")
-    m.add_argument("--min-confidence", type=float,
-                   help=f"drop missing parts below this confidence, 0..1 "
-                   f"(default {_default('min_confidence'):g})")
-    m.add_argument("--highways",
-                   help="OSM highway classes: 'massachusetts' (car roads, default), 'all' or a "
-                   "comma-separated list")
+    m.add_argument(
+        "--buffer-m",
+        type=float,
+        help="mapped where an OSM road runs this near (default: half the network's "
+        "road width + --registration-m)",
+    )
+    m.add_argument(
+        "--registration-m",
+        type=float,
+        help=f"imagery-to-OSM registration error the default buffer allows "
+        f"(default {_default('registration_m'):g})",
+    )
+    m.add_argument(
+        "--road-width-m",
+        type=float,
+        help=f"road width the default buffer assumes where the network has no width_m "
+        f"(default {_default('road_width_m'):g})",
+    )
+    m.add_argument(
+        "--max-angle",
+        type=float,
+        metavar="DEGREES",
+        help=f"roughly parallel: at most this angle (default {_default('max_angle_deg'):g})",
+    )
+    m.add_argument(
+        "--min-length-m",
+        type=float,
+        help=f"drop missing parts shorter than this (default {_default('min_length_m'):g})",
+    )
+    m.add_argument(
+        "--min-confidence",
+        type=float,
+        help=f"drop missing parts below this confidence, 0..1 "
+        f"(default {_default('min_confidence'):g})",
+    )
+    m.add_argument(
+        "--highways",
+        help="OSM highway classes: 'massachusetts' (car roads, default), 'all' or a "
+        "comma-separated list",
+    )
     m.add_argument("--source", help="the source tag of missing roads (default: roadseg)")
     o = p.add_argument_group("more outputs")
-    o.add_argument("--scene", type=Path,
-                   help="the imagery or probability raster: its valid area bounds --unconfirmed, "
-                   "and --quicklook draws over it")
-    o.add_argument("--unconfirmed", type=Path, metavar="FILE",
-                   help="write the OSM roads in the scene's valid area that nothing detected "
-                   "supports (needs --scene)")
-    o.add_argument("--quicklook", type=Path, metavar="PNG",
-                   help="write a picture: missing, mapped and unconfirmed roads in three colours")
-    o.add_argument("--summary-json", type=Path, metavar="FILE",
-                   help="write the summary (km missing, mapped, ...) as JSON")
+    o.add_argument(
+        "--scene",
+        type=Path,
+        help="the imagery or probability raster: its valid area bounds --unconfirmed, "
+        "and --quicklook draws over it",
+    )
+    o.add_argument(
+        "--unconfirmed",
+        type=Path,
+        metavar="FILE",
+        help="write the OSM roads in the scene's valid area that nothing detected "
+        "supports (needs --scene)",
+    )
+    o.add_argument(
+        "--quicklook",
+        type=Path,
+        metavar="PNG",
+        help="write a picture: missing, mapped and unconfirmed roads in three colours",
+    )
+    o.add_argument(
+        "--summary-json",
+        type=Path,
+        metavar="FILE",
+        help="write the summary (km missing, mapped, ...) as JSON",
+    )
 
 
 def register(subparsers: Any) -> None:
@@ -102,7 +153,9 @@ def config_from_args(args: argparse.Namespace) -> Any:
     """The ConflateConfig of the parsed arguments; options not given keep its defaults."""
     from roadseg.conflate.config import ConflateConfig
 
-    given = {f: getattr(args, d) for d, f in FLAG_FIELDS.items() if getattr(args, d, None) is not None}
+    given = {
+        f: getattr(args, d) for d, f in FLAG_FIELDS.items() if getattr(args, d, None) is not None
+    }
     return ConflateConfig(**given)
 
 
@@ -123,8 +176,12 @@ def check_args(args: argparse.Namespace) -> None:
         if path is not None and not Path(path).is_file():
             raise InputError(f"{path}: {what} file not found")
     check_paths(
-        [("-o", args.output), ("--unconfirmed", args.unconfirmed), ("--quicklook", args.quicklook),
-         ("--summary-json", args.summary_json)],
+        [
+            ("-o", args.output),
+            ("--unconfirmed", args.unconfirmed),
+            ("--quicklook", args.quicklook),
+            ("--summary-json", args.summary_json),
+        ],
         [("NETWORK", args.network), ("--osm", args.osm), ("--scene", args.scene)],
     )
 
@@ -139,8 +196,9 @@ def main(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     check_args(args)
-    result = conflate(args.network, args.osm, config, scene=args.scene,
-                      keep_mapped=args.quicklook is not None)
+    result = conflate(
+        args.network, args.osm, config, scene=args.scene, keep_mapped=args.quicklook is not None
+    )
     summary = result.summary()
     write_lines(result.missing, args.output, summary, layer="missing")
     log.info("wrote %s (%d missing parts)", args.output, len(result.missing))

@@ -91,14 +91,17 @@ def test_attributes_and_tags_of_a_missing_road(tmp_path, osm, run_cli):
     assert props[0]["highway"] == "road" and props[0]["source"] == "roadseg test"
     assert props[0]["nearest_osm_id"] is None and props[0]["connects"] == 0
     # the summary travels with the file, and the buffer came from the network's widths
-    assert fc["roadseg"]["buffer_m"] == 6.0 and "median width 6.00 m" in fc["roadseg"]["buffer_from"]
+    assert (
+        fc["roadseg"]["buffer_m"] == 6.0 and "median width 6.00 m" in fc["roadseg"]["buffer_from"]
+    )
     lon, lat = fc["features"][0]["geometry"]["coordinates"][0]
     assert 14 < lon < 16 and 45 < lat < 46  # RFC 7946 lon/lat
 
 
 def test_min_confidence_gates_the_output(tmp_path, osm, run_cli):
     det = write_lines(
-        tmp_path / "det.gpkg", [line((0, 60), (100, 60)), line((0, 90), (100, 90))],
+        tmp_path / "det.gpkg",
+        [line((0, 60), (100, 60)), line((0, 90), (100, 90))],
         mean_prob=[0.9, 0.4],
     )
     argv = ("conflate", det, "--osm", osm, "-o", tmp_path / "m.geojson", "--min-confidence", 0.5)
@@ -110,8 +113,13 @@ def test_min_confidence_gates_the_output(tmp_path, osm, run_cli):
 
 
 @pytest.mark.parametrize(
-    ("flag", "value", "mapped"), [("--buffer-m", 3, False), ("--buffer-m", 9, True),
-                                  ("--registration-m", 0.5, False), ("--road-width-m", 14, True)]
+    ("flag", "value", "mapped"),
+    [
+        ("--buffer-m", 3, False),
+        ("--buffer-m", 9, True),
+        ("--registration-m", 0.5, False),
+        ("--road-width-m", 14, True),
+    ],
 )
 def test_buffer_options(tmp_path, osm, run_cli, flag, value, mapped):
     # 5 m beside the OSM road: inside the default 6.5 m buffer, outside 3 m or 3.5 + 0.5 m
@@ -158,7 +166,16 @@ def test_lengths_are_metres_whatever_the_input_crs(tmp_path, osm, run_cli):
 
 def test_geopackage_output_and_summary_json(tmp_path, osm, run_cli):
     det = write_lines(tmp_path / "det.gpkg", [line((0, 60), (100, 60))])
-    argv = ("conflate", det, "--osm", osm, "-o", tmp_path / "m.gpkg", "--summary-json", tmp_path / "s.json")
+    argv = (
+        "conflate",
+        det,
+        "--osm",
+        osm,
+        "-o",
+        tmp_path / "m.gpkg",
+        "--summary-json",
+        tmp_path / "s.json",
+    )
     assert run_cli(*argv)[0] == 0
     got = read_metric(tmp_path / "m.gpkg")
     assert got["length_m"].tolist() == [100.0] and got["highway"].tolist() == ["road"]
