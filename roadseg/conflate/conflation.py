@@ -154,6 +154,14 @@ def _search_area(det_m: Any, scene_area: Any, margin: float) -> Any:
     )
 
 
+def _source_tag(cfg: ConflateConfig, network: Any) -> str:
+    """The ``source`` tag: the configured one, else roadseg and the model the network records."""
+    if cfg.source:
+        return cfg.source
+    weights = getattr(network, "metadata", {}).get("weights")
+    return f"roadseg ({weights})" if weights else "roadseg"
+
+
 def _metric_crs(det: Any, scene: Path | None, name: str) -> Any:
     """The UTM zone of the network's centre, else of the scene's (an empty network)."""
     import geopandas as gpd
@@ -225,7 +233,8 @@ def conflate(
         direction_window_m=cfg.direction_window_m,
     )
     cov = uncovered_parts(lines, osm_ref, **match, keep_covered=keep_mapped)
-    missing = _missing_table(det_m, cov, osm_ref, osm_m["osm_id"].to_numpy(), buffer_m, cfg)
+    source = _source_tag(cfg, network)
+    missing = _missing_table(det_m, cov, osm_ref, osm_m["osm_id"].to_numpy(), buffer_m, cfg, source)
     unconfirmed = None
     if area is not None:
         unconfirmed = _unconfirmed(osm_m, area, lines, cfg, match)
@@ -244,7 +253,7 @@ def conflate(
             "min_length_m": cfg.min_length_m,
             "min_confidence": cfg.min_confidence,
             "highways": cfg.highways or "massachusetts",
-            "source": cfg.source or "roadseg",
+            "source": source,
         },
     )
 
@@ -256,6 +265,7 @@ def _missing_table(
     osm_ids: np.ndarray,
     buffer_m: float,
     cfg: ConflateConfig,
+    source: str,
 ) -> dict[str, Any]:
     """The columns of the missing parts: long enough, snapped, confident enough."""
     keep = [i for i, p in enumerate(cov.parts) if p.length >= cfg.min_length_m]
@@ -288,7 +298,7 @@ def _missing_table(
         "nearest_osm_m": np.round(snapped.distance_m[ok], 2),
         "connects": snapped.connects[ok],
         "highway": ["road"] * int(ok.sum()),
-        "source": [cfg.source or "roadseg"] * int(ok.sum()),
+        "source": [source] * int(ok.sum()),
         "geometry": [p for p, k in zip(snapped.parts, ok) if k],
     }
 

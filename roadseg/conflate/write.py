@@ -20,6 +20,23 @@ from roadseg.errors import InputError, OutputError
 SUFFIXES = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg"}
 
 
+def missing_path(out: str | Path) -> Path:
+    """Where ``extract --conflate`` writes the missing roads: ``<out stem>.missing.geojson``.
+
+    >>> missing_path("run/roads.gpkg").as_posix()
+    'run/roads.missing.geojson'
+    """
+    out = Path(out)
+    return out.with_name(f"{out.stem}.missing.geojson")
+
+
+def empty_lines() -> Any:
+    """An empty table of missing roads (EPSG:4326)."""
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
+
+
 def check_output_suffix(path: str | Path, what: str = "-o") -> None:
     """Refuse an output whose suffix no writer handles (one line)."""
     if Path(path).suffix.lower() not in SUFFIXES:

@@ -1,0 +1,72 @@
+"""``extract --conflate OSM``: NAME.missing.geojson beside the network, in the same staging."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import LineString
+
+from roadseg.cli import build_parser, main
+from roadseg.pipeline.config import load_extract_config
+from roadseg.pipeline.extract import extract_scene
+from roadseg.tools.extract import config_from_args
+from tests.pipeline.conftest import FAST, ROADS, brightness_model, road_scene  # noqa: F401
+
+CRS = "EPSG:32633"
+
+
+def _map_line(road: tuple[tuple[int, int], tuple[int, int]]) -> LineString:
+    """A (row, col) road of the test scene (2 m pixels, origin 500000, 5000000) in metres."""
+    return LineString([(500000 + (c + 0.5) * 2, 5000000 - (r + 0.5) * 2) for r, c in road])
+
+
+@pytest.fixture
+def osm_half(tmp_path):
+    """OSM holding the first and third roads of the scene: the other two are missing."""
+    path = tmp_path / "osm.gpkg"
+    lines = [_map_line(ROADS[0]), _map_line(ROADS[2])]
+    gpd.GeoDataFrame(
+        {"osm_id": [1, 3], "highway": ["residential"] * 2}, geometry=lines, crs=CRS
+    ).to_file(path)
+    return path
+
+
+def test_extract_writes_the_missing_roads_beside_the_network(
+    tmp_path, road_scene, brightness_model, osm_half
+):
+    out = tmp_path / "roads.gpkg"
+    cfg = load_extract_config(
+        None, {"predict.weights": str(brightness_model), "output.conflate": str(osm_half), **FAST}
+    )
+    result = extract_scene(road_scene, out, cfg)
+    missing = tmp_path / "roads.missing.geojson"
+    assert missing in result.outputs
+    got = gpd.read_file(missing).to_crs(CRS)
+    absent = gpd.GeoSeries([_map_line(ROADS[1]), _map_line(ROADS[3])], crs=CRS)
+    present = gpd.GeoSeries([_map_line(ROADS[0]), _map_line(ROADS[2])], crs=CRS)
+    on_absent = got.geometry.intersection(absent.buffer(6).union_all()).length.sum()
+    assert got.length.sum() > 300 and on_absent / got.length.sum() > 0.9
+    # most of the absent roads away from the OSM ones comes back
+    far = absent.difference(present.buffer(10).union_all())
+    found = far.intersection(got.buffer(6).union_all()).length.sum()
+    assert found / far.length.sum() > 0.8
+    assert set(got["source"]) == {"roadseg (bright.safetensors)"}
+    assert "conflate" in result.summary.stage_s
+    assert not list(tmp_path.glob(".*partial"))
+
+
+def test_extract_conflate_flag_and_checks_before_work(tmp_path, road_scene, capfd):
+    argv = ["extract", str(road_scene), "-o", str(tmp_path / "r.geojson")]
+    cfg = config_from_args(build_parser().parse_args([*argv, "--conflate", "osm.pbf"]))
+    assert cfg.output.conflate == "osm.pbf"
+    assert load_extract_config(None, {"conflate.buffer_m": 4}).conflate.buffer_m == 4
+    rc = main([*argv, "--conflate", str(tmp_path / "none.osm.pbf"), "--no-progress"])
+    err = capfd.readouterr().err
+    assert rc == 2 and "none.osm.pbf: --conflate OSM file not found" in err
+    assert not (tmp_path / "r.geojson").exists()
+    # the missing roads' file may not overwrite an input
+    osm = tmp_path / "r.missing.geojson"
+    osm.write_text("{}")
+    rc = main([*argv, "--conflate", str(osm), "--no-progress"])
+    err = capfd.readouterr().err
+    assert rc == 2 and "would overwrite the input --conflate OSM" in err
