@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from roadseg.conflate.config import ConflateConfig
 from roadseg.configfile import from_mapping, load_mapping, merge_dotted, to_mapping
+from roadseg.conflate.config import ConflateConfig
 from roadseg.errors import InputError
 from roadseg.inference import PredictConfig
 from roadseg.vector import ThresholdSpec, VectorizeConfig

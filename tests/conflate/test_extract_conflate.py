@@ -9,8 +9,9 @@ from shapely.geometry import LineString
 from roadseg.cli import build_parser, main
 from roadseg.pipeline.config import load_extract_config
 from roadseg.pipeline.extract import extract_scene
+from roadseg.sample.synthetic import brightness_checkpoint, write_road_scene
 from roadseg.tools.extract import config_from_args
-from tests.pipeline.conftest import FAST, ROADS, brightness_model, road_scene  # noqa: F401
+from tests.pipeline.conftest import FAST, ROADS
 
 CRS = "EPSG:32633"
 
@@ -18,6 +19,17 @@ CRS = "EPSG:32633"
 def _map_line(road: tuple[tuple[int, int], tuple[int, int]]) -> LineString:
     """A (row, col) road of the test scene (2 m pixels, origin 500000, 5000000) in metres."""
     return LineString([(500000 + (c + 0.5) * 2, 5000000 - (r + 0.5) * 2) for r, c in road])
+
+
+@pytest.fixture(scope="module")
+def brightness_model(tmp_path_factory):
+    """The pipeline tests' brightness model (probability a known function of brightness)."""
+    return brightness_checkpoint(tmp_path_factory.mktemp("models") / "bright.safetensors")
+
+
+@pytest.fixture
+def road_scene(tmp_path):
+    return write_road_scene(tmp_path / "scene.tif", ROADS, height=256, width=384)
 
 
 @pytest.fixture
