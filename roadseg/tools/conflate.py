@@ -41,8 +41,9 @@ FLAG_FIELDS = {
 def _default(name: str) -> Any:
     """The default of a ConflateConfig field (written once, in the dataclass)."""
     from roadseg.conflate.config import ConflateConfig
+    from roadseg.tools import config_default
 
-    return {f.name: f.default for f in dataclasses.fields(ConflateConfig)}[name]
+    return config_default(ConflateConfig, name)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -181,3 +181,18 @@ def test_geopackage_output_and_summary_json(tmp_path, osm, run_cli):
     assert got["length_m"].tolist() == [100.0] and got["highway"].tolist() == ["road"]
     s = json.loads((tmp_path / "s.json").read_text())
     assert s["missing_km"] == 0.1 and s["detected_km"] == 0.1 and s["mapped_km"] == 0.0
+
+
+def test_cli_defaults_are_the_config_dataclass():
+    from roadseg.cli import build_parser
+    from roadseg.conflate.config import ConflateConfig
+    from roadseg.tools.conflate import config_from_args
+
+    args = build_parser().parse_args(["conflate", "n.geojson", "--osm", "o.pbf", "-o", "m.geojson"])
+    assert config_from_args(args) == ConflateConfig()
+    args = build_parser().parse_args(
+        ["conflate", "n.geojson", "--osm", "o.pbf", "-o", "m.geojson", "--max-angle", "20",
+         "--min-length-m", "5", "--registration-m", "2", "--highways", "all"]
+    )  # fmt: skip
+    want = ConflateConfig(max_angle_deg=20, min_length_m=5, registration_m=2, highways="all")
+    assert config_from_args(args) == want
