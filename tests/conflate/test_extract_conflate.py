@@ -82,3 +82,39 @@ def test_extract_conflate_flag_and_checks_before_work(tmp_path, road_scene, capf
     rc = main([*argv, "--conflate", str(osm), "--no-progress"])
     err = capfd.readouterr().err
     assert rc == 2 and "would overwrite the input --conflate OSM" in err
+
+
+def test_many_scenes_conflate_the_merged_network_once(tmp_path, monkeypatch, osm_half):
+    """The many-scene job conflates its merged network, once, into the same staging."""
+    import roadseg.conflate.conflation as conflation
+    import roadseg.pipeline.multi as multi
+    from roadseg.pipeline.dask_runner import MultiSceneResult, SceneOutcome
+    from roadseg.pipeline.summary import RunSummary
+    from roadseg.vector.network import RoadNetwork
+
+    lines = [_map_line(r) for r in ROADS]
+    edges = gpd.GeoDataFrame(
+        {"u": range(4), "v": range(1, 5), "length_m": [x.length for x in lines],
+         "mean_prob": [0.9] * 4, "width_m": [6.0] * 4, "bridged": [False] * 4},
+        geometry=lines, crs=CRS,
+    )  # fmt: skip
+    nodes = gpd.GeoDataFrame(
+        {"node_id": range(5), "degree": [1] * 5, "border": [False] * 5},
+        geometry=gpd.points_from_xy([500000.0] * 5, [5000000.0] * 5), crs=CRS,
+    )  # fmt: skip
+    merged = RoadNetwork(edges, nodes, edges.crs, 2.0, {"weights": "w.safetensors"})
+    outcomes = [
+        SceneOutcome(scene=f"s{i}.tif", summary=RunSummary(scene=f"s{i}.tif")) for i in (1, 2)
+    ]
+    monkeypatch.setattr(multi, "run_scenes", lambda *a, **k: MultiSceneResult(merged, outcomes))
+    calls = []
+    real = conflation.conflate
+    monkeypatch.setattr(conflation, "conflate", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    cfg = load_extract_config(None, {"output.conflate": str(osm_half), "progress": False})
+    out = tmp_path / "roads.geojson"
+    _, written = multi.extract_scenes([tmp_path / "s1.tif", tmp_path / "s2.tif"], out, cfg)
+    assert calls == [merged]
+    assert tmp_path / "roads.missing.geojson" in written
+    got = gpd.read_file(tmp_path / "roads.missing.geojson").to_crs(CRS)
+    assert set(got["source"]) == {"roadseg (w.safetensors)"}
+    assert got.length.sum() > 300

@@ -196,3 +196,22 @@ def test_cli_defaults_are_the_config_dataclass():
     )  # fmt: skip
     want = ConflateConfig(max_angle_deg=20, min_length_m=5, registration_m=2, highways="all")
     assert config_from_args(args) == want
+
+
+def test_an_osm_pbf_against_its_own_roads_has_nothing_missing(tmp_path, run_cli):
+    """The .osm.pbf path: Kouvola's car roads, shifted 2 m, are all mapped by the extract."""
+    from pathlib import Path
+
+    from roadseg.osm.load import RoadLoadConfig, load_roads
+
+    pbf = Path(__file__).resolve().parents[1] / "data" / "osm" / "kouvola_test.osm.pbf"
+    roads = load_roads(pbf, RoadLoadConfig(highways="massachusetts"))
+    utm = roads.estimate_utm_crs()
+    det = roads.to_crs(utm).translate(2.0, 0.0).to_crs("EPSG:4326")
+    det.to_frame("geometry").to_file(tmp_path / "det.geojson", driver="GeoJSON")
+    argv = ("conflate", tmp_path / "det.geojson", "--osm", pbf, "-o", tmp_path / "m.geojson")
+    status, out, _ = run_cli(*argv, "--summary-json", tmp_path / "s.json")
+    assert status == 0
+    s = json.loads((tmp_path / "s.json").read_text())
+    assert s["detected_km"] > 5 and s["missing_km"] < 0.01 * s["detected_km"]
+    assert s["mapped_km"] > 0.97 * s["detected_km"]
