@@ -176,11 +176,49 @@ def _metric_crs(det: Any, scene: Path | None, name: str) -> Any:
     import rasterio
     from shapely.geometry import box
 
-    with rasterio.open(scene) as ds:
-        if ds.crs is None:
-            raise InputError(f"{scene}: the scene has no CRS; its valid area cannot be placed")
-        b = ds.bounds
-        return local_utm(gpd.GeoDataFrame(geometry=[box(*b)], crs=ds.crs))
+    try:
+        with rasterio.open(scene) as ds:
+            crs, bounds = ds.crs, ds.bounds
+    except rasterio.errors.RasterioIOError as exc:
+        raise InputError(f"{scene}: cannot read as a raster ({exc})") from exc
+    if crs is None:
+        raise InputError(f"{scene}: the scene has no CRS; its valid area cannot be placed")
+    return local_utm(gpd.GeoDataFrame(geometry=[box(*bounds)], crs=crs))
+
+
+@dataclass
+class _Inputs:
+    """The inputs of one conflation, in the local metric CRS."""
+
+    det: Any  # the detected lines (GeoDataFrame, mean_prob/width_m where present)
+    osm: Any  # the OSM roads near them (highway, osm_id)
+    crs: Any
+    area: Any | None  # the scene's valid area (shapely), None without a scene
+    buffer_m: float
+    buffer_from: str
+
+
+def _read_inputs(network: Any, osm: Path, cfg: ConflateConfig, scene: Path | None) -> _Inputs:
+    """Read the network, the scene's valid area and the OSM roads near them, in metres."""
+    if not osm.exists():
+        raise InputError(f"{osm}: OSM file not found")
+    det = read_network(network)
+    crs = _metric_crs(det, scene, "the network" if hasattr(network, "edges") else str(network))
+    det_m = det.to_crs(crs).reset_index(drop=True)
+    area = valid_area(scene, crs) if scene is not None else None
+    buffer_m, buffer_from = _buffer(cfg, det_m)
+    osm_m = read_osm(osm, cfg.highways, crs, _search_area(det_m, area, buffer_m + OSM_MARGIN_M))
+    if len(osm_m) == 0:
+        log.warning("%s: no OSM road near the network: every detected road is missing", osm)
+    log.info(
+        "conflating %d detected lines against %d OSM lines in %s, buffer %g m (%s)",
+        len(det_m),
+        len(osm_m),
+        crs.to_string(),
+        buffer_m,
+        buffer_from,
+    )
+    return _Inputs(det_m, osm_m, crs, area, buffer_m, buffer_from)
 
 
 def conflate(
@@ -203,51 +241,32 @@ def conflate(
     import geopandas as gpd
 
     cfg = config or ConflateConfig()
-    osm = Path(osm)
-    if not osm.exists():
-        raise InputError(f"{osm}: OSM file not found")
-    scene_path = Path(scene) if scene is not None else None
-    det = read_network(network)
-    crs = _metric_crs(det, scene_path, "the network" if hasattr(network, "edges") else str(network))
-    det_m = det.to_crs(crs).reset_index(drop=True)
-    area = valid_area(scene_path, crs) if scene_path is not None else None
-    buffer_m, buffer_from = _buffer(cfg, det_m)
-    osm_m = read_osm(osm, cfg.highways, crs, _search_area(det_m, area, buffer_m + OSM_MARGIN_M))
-    if len(osm_m) == 0:
-        log.warning("%s: no OSM road near the network: every detected road is missing", osm)
-    log.info(
-        "conflating %d detected lines against %d OSM lines in %s, buffer %g m (%s)",
-        len(det_m),
-        len(osm_m),
-        crs.to_string(),
-        buffer_m,
-        buffer_from,
-    )
-    lines = det_m.geometry.to_numpy()
-    osm_lines = osm_m.geometry.to_numpy()
-    osm_ref = ReferenceSegments.of(osm_lines)
+    inp = _read_inputs(network, Path(osm), cfg, Path(scene) if scene is not None else None)
+    lines = inp.det.geometry.to_numpy()
+    osm_ref = ReferenceSegments.of(inp.osm.geometry.to_numpy())
     match = dict(
-        buffer_m=buffer_m,
+        buffer_m=inp.buffer_m,
         max_angle_deg=cfg.max_angle_deg,
         sample_m=cfg.sample_m,
         direction_window_m=cfg.direction_window_m,
     )
     cov = uncovered_parts(lines, osm_ref, **match, keep_covered=keep_mapped)
     source = _source_tag(cfg, network)
-    missing = _missing_table(det_m, cov, osm_ref, osm_m["osm_id"].to_numpy(), buffer_m, cfg, source)
+    osm_ids = inp.osm["osm_id"].to_numpy()
+    missing = _missing_table(inp.det, cov, osm_ref, osm_ids, inp.buffer_m, cfg, source)
     unconfirmed = None
-    if area is not None:
-        unconfirmed = _unconfirmed(osm_m, area, lines, cfg, match)
+    if inp.area is not None:
+        unconfirmed = _unconfirmed(inp.osm, inp.area, lines, cfg, match)
     return ConflateResult(
-        missing=gpd.GeoDataFrame(missing, geometry="geometry", crs=crs),
+        missing=gpd.GeoDataFrame(missing, geometry="geometry", crs=inp.crs),
         unconfirmed=unconfirmed,
-        mapped=gpd.GeoDataFrame(geometry=cov.covered, crs=crs),
-        crs=crs,
-        buffer_m=buffer_m,
-        buffer_from=buffer_from,
-        detected_m=float(det_m.geometry.length.sum()),
+        mapped=gpd.GeoDataFrame(geometry=cov.covered, crs=inp.crs),
+        crs=inp.crs,
+        buffer_m=inp.buffer_m,
+        buffer_from=inp.buffer_from,
+        detected_m=float(inp.det.geometry.length.sum()),
         mapped_m=float(cov.covered_m.sum()),
-        osm_m=float(osm_m.geometry.length.sum()),
+        osm_m=float(inp.osm.geometry.length.sum()),
         parameters={
             "max_angle_deg": cfg.max_angle_deg,
             "min_length_m": cfg.min_length_m,

@@ -53,6 +53,9 @@ def _cases(tmp_path, det, osm):
             }
         )
     )
+    from roadseg.sample.synthetic import write_road_scene
+
+    no_crs = write_road_scene(tmp_path / "nocrs.tif", [], height=32, width=32, crs=None)
     return {
         "no network": (
             (tmp_path / "nope.gpkg", "--osm", osm, "-o", out),
@@ -96,6 +99,14 @@ def _cases(tmp_path, det, osm):
             (points, "--osm", osm, "-o", out),
             "points.geojson: no road line in the network",
         ),
+        "scene without crs": (
+            (det, "--osm", osm, "-o", out, "--scene", no_crs),
+            "nocrs.tif: the scene has no CRS",
+        ),
+        "unconfirmed suffix": (
+            (det, "--osm", osm, "-o", out, "--scene", no_crs, "--unconfirmed", tmp_path / "u.csv"),
+            "u.csv: --unconfirmed must end in",
+        ),
         "bad scene": (
             (det, "--osm", osm, "-o", out, "--scene", raster),
             "not_a_raster.tif: cannot read as a raster",
@@ -117,6 +128,8 @@ CASES = [
     "empty highways",
     "no lines",
     "bad scene",
+    "scene without crs",
+    "unconfirmed suffix",
 ]
 
 
