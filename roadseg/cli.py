@@ -158,7 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt as exc:
         what = "terminated" if isinstance(exc, Terminated) else "interrupted"
-        log.error("%s; no partial output was kept", what)
+        note = getattr(args, "interrupt_note", None)  # a command's word on what it kept
+        log.error("%s; no partial output was kept%s", what, f"; {note}" if note else "")
         return interrupted_status(exc)
 
 

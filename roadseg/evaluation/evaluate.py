@@ -75,16 +75,10 @@ from roadseg.evaluation.slack import (
 from roadseg.osm.load import RoadLoadConfig, is_osm_file, is_vector_file, load_roads
 from roadseg.osm.rasterize import rasterize_roads
 from roadseg.postprocess.config import DEFAULT_THRESHOLD
-from roadseg.raster.georef import SceneGrid
+from roadseg.raster.georef import SceneGrid, same_grid
+from roadseg.raster.suffixes import is_raster_file
 
 log = logging.getLogger(__name__)
-
-RASTER_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".vrt", ".img", ".jp2")
-
-
-def is_raster_file(path: str | Path) -> bool:
-    return Path(path).suffix.lower() in RASTER_SUFFIXES
-
 
 @dataclass
 class EvaluateConfig:
@@ -187,21 +181,13 @@ def _read_raster(path: Path) -> _Raster:
     return _Raster(data, grid, path)
 
 
-def _same_grid(a: SceneGrid, b: SceneGrid) -> bool:
-    if a.shape != b.shape:
-        return False
-    if a.crs is None or b.crs is None:
-        return True
-    return a.crs == b.crs and a.transform.almost_equals(b.transform, precision=1e-9)
-
-
 def _grid_text(g: SceneGrid) -> str:
     crs = g.crs.to_string() if g.crs is not None else "no CRS"
     return f"{g.width}x{g.height}, {crs}, origin ({g.transform.c:.6f}, {g.transform.f:.6f})"
 
 
 def _check_on_grid(r: _Raster, ref: SceneGrid, ref_path: Path, what: str) -> None:
-    if not _same_grid(r.grid, ref):
+    if not same_grid(r.grid, ref):
         raise InputError(
             f"{r.path}: {what} is on another grid ({_grid_text(r.grid)}) than {ref_path} "
             f"({_grid_text(ref)})"
@@ -231,7 +217,7 @@ def _prediction_levels(r: _Raster, ref: SceneGrid, ref_path: Path, resample: boo
     elif np.issubdtype(band.dtype, np.floating) and band.size and np.nanmax(band) > 1.0:
         raise InputError(f"{r.path}: float probabilities must lie in [0, 1]")
     levels = to_levels(band)
-    if _same_grid(r.grid, ref):
+    if same_grid(r.grid, ref):
         _check_on_grid(r, ref, ref_path, "the prediction")
         return levels
     if not resample or r.grid.crs is None or ref.crs is None:
@@ -455,7 +441,7 @@ def _evaluate_scene(
         info["rho_px"] = slack_px(cfg.slack_m, cfg.rho, grid.gsd_m(), ref_r.path)
     rho = info.get("rho_px", PAPER_RHO_PX if cfg.rho is None else cfg.rho)
     label_mask, label_lines = _labels(f, label_r, ref_r, cfg, info)
-    pred_lines = _prediction_lines(f, grid, label_lines, info)
+    pred_lines = _prediction_lines(f, grid, label_lines, info, cfg.report_paths)
     levels = _levels(pred_r, pred_lines, ref_r, cfg)
     valid = _valid_pixels(f, ref_r, scene_r, cfg, info)
     counts = None
@@ -512,7 +498,13 @@ def _labels(
     return label_mask, label_lines
 
 
-def _prediction_lines(f: _SceneFiles, grid: SceneGrid | None, label_lines: Any, info: dict) -> Any:
+def _prediction_lines(
+    f: _SceneFiles,
+    grid: SceneGrid | None,
+    label_lines: Any,
+    info: dict,
+    names: dict[Path, Path | None],
+) -> Any:
     """The predicted network's lines in the grid's (else the labels') CRS, or None."""
     if f.network is None:
         return None
@@ -523,6 +515,7 @@ def _prediction_lines(f: _SceneFiles, grid: SceneGrid | None, label_lines: Any, 
         if grid is not None and grid.crs is not None
         else (label_lines.crs if label_lines is not None else None),
         clip=grid.footprint() if grid is not None and grid.crs is not None else None,
+        name=str(names.get(f.network) or f.network),  # a staged file: its final name
     )
     pred_lines = load_roads(f.network, pcfg)
     info["pred_lines"] = len(pred_lines)
@@ -590,14 +583,12 @@ def _overlay(
 ) -> Path:
     """Write the scene's overlay PNG (one per scene when there are several), captioned with
     the scene's metric values."""
-    from roadseg.evaluation.overlay import overlay_rgb, write_overlay
+    from roadseg.evaluation.overlay import overlay_path, overlay_rgb, write_overlay
 
     assert cfg.plot_path is not None
     src = f.scene or f.pred or f.network  # levels come from a raster or network prediction
     assert src is not None
-    out = Path(cfg.plot_path)
-    if n > 1:
-        out = out.with_name(f"{out.stem}_{f.index}_{src.stem}{out.suffix or '.png'}")
+    out = overlay_path(cfg.plot_path, f.index, n, src)
     scene_data = ov.scene_r.data if ov.scene_r else None
     rgb = overlay_rgb(ov.pred_mask, ov.label_mask, scene_data, ov.rho, ov.valid)
     caption = overlay_caption(src, cfg, ov.rho, grid, ov.counts, ov.level, info)

@@ -47,6 +47,7 @@ from roadseg.models import CheckpointMeta, Normalisation, load_checkpoint, resol
 from roadseg.raster.grid import TileGrid, check_tile_overlap
 from roadseg.raster.quantise import quantise_tensor
 from roadseg.raster.resample import (
+    GSD_TOLERANCE,
     Upsampler,
     integer_factor,
     model_grid,
@@ -95,7 +96,7 @@ class PredictConfig:
     batch_size: int = 8
     prefetch: int = 2
     bands: tuple[int, ...] | str | None = None
-    gsd_tolerance: float = 0.05
+    gsd_tolerance: float = GSD_TOLERANCE
     progress: bool = True
     gsd_m: float | None = None
 

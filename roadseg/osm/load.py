@@ -59,6 +59,8 @@ class RoadLoadConfig:
             left (a prediction may legitimately hold no road).
         keep_columns: further attributes of a vector file kept where it has them
             (e.g. a network's ``mean_prob`` and ``width_m``).
+        name: how the log names the file (``None``: its path), for a caller that reads a
+            staged file which the user will find elsewhere.
     """
 
     highways: str | Iterable[str] | None = None
@@ -67,6 +69,7 @@ class RoadLoadConfig:
     layer: str | None = None
     allow_empty: bool = False
     keep_columns: tuple[str, ...] = ()
+    name: str | None = None
 
 
 def _as_lines(geom: BaseGeometry | None) -> list[LineString]:
@@ -224,5 +227,8 @@ def load_roads(path: str | Path, config: RoadLoadConfig | None = None) -> gpd.Ge
             geometry=[g for _, g in keep],
             crs=gdf.crs,
         )
-    log.info("%s: %d road lines (%s)", path, len(gdf), gdf.crs.to_string() if gdf.crs else None)
+    log.info(
+        "%s: %d road lines (%s)",
+        cfg.name or path, len(gdf), gdf.crs.to_string() if gdf.crs else None,
+    )
     return gdf.reset_index(drop=True)

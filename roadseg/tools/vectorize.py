@@ -153,6 +153,10 @@ def main(args: argparse.Namespace) -> int:
     )
     net = vectorize_raster(args.raster, config, args.probability, args.mask_out, args.skeleton_out)
     net.metadata["threshold_from"] = chosen.origin
+    if len(net.edges) == 0:  # as extract says it: an empty file is a result, not an error
+        logging.getLogger("roadseg.vectorize").warning(
+            "%s: no roads found (threshold %s); writing an empty network", args.raster, chosen.spec
+        )
     # staged, then moved into place together: a failure leaves none of the files
     written = export_all_or_nothing(net, Path(args.out), args.formats)
     logging.getLogger("roadseg.vectorize").info("%r -> %s", net, ", ".join(map(str, written)))

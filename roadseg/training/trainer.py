@@ -70,7 +70,7 @@ from roadseg.models.checkpoint import read_meta
 from roadseg.training.config import TrainConfig
 from roadseg.training.loader import CropStream, crop_loader
 from roadseg.training.losses import get_loss
-from roadseg.training.pairs import TilePairSpec, find_pairs, holdout_names, split_pairs
+from roadseg.training.pairs import TilePairSpec, find_pairs, split_pairs
 from roadseg.training.sampling import CropSampler
 from roadseg.training.state import has_state, load_state, save_state
 from roadseg.training.tiles import TrainingTile, load_tile
@@ -82,8 +82,6 @@ __all__ = ["TrainResult", "ValidationTile", "find_pairs", "load_validation_tiles
 #: Normalisation of the shipped models: 8-bit RGB to roughly zero mean, unit spread.
 DEFAULT_NORMALISATION = Normalisation(scale=255.0, mean=[0.5, 0.5, 0.5], std=[0.25, 0.25, 0.25])
 
-_holdout_names = holdout_names  # the name older callers import
-_Pair = TilePairSpec
 
 
 @dataclass
