@@ -29,8 +29,12 @@ def __getattr__(name: str) -> Any:
         from roadseg.conflate.config import ConflateConfig
 
         return ConflateConfig
-    if name in ("ConflateResult", "conflate"):
-        from roadseg.conflate import conflation as module
+    if name == "ConflateResult":
+        from roadseg.conflate.conflation import ConflateResult
 
-        return getattr(module, name)
+        return ConflateResult
+    if name == "conflate":
+        from roadseg.conflate.conflation import conflate
+
+        return conflate
     raise AttributeError(name)
