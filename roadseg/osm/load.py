@@ -148,7 +148,11 @@ def _read_vector(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            gdf = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+            if path.suffix.lower() in (".parquet", ".geoparquet"):
+                # GeoParquet through pyarrow: GDAL's Parquet driver is often not built in
+                gdf = gpd.read_parquet(path)
+            else:
+                gdf = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
     except Exception as exc:  # pyogrio raises several types for unreadable files
         raise InputError(f"{path}: cannot read as a vector file ({exc})") from exc
     if gdf.crs is None:

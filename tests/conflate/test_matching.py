@@ -215,3 +215,15 @@ def test_an_osm_pbf_against_its_own_roads_has_nothing_missing(tmp_path, run_cli)
     s = json.loads((tmp_path / "s.json").read_text())
     assert s["detected_km"] > 5 and s["missing_km"] < 0.01 * s["detected_km"]
     assert s["mapped_km"] > 0.97 * s["detected_km"]
+
+
+def test_geoparquet_network(tmp_path, osm, run_cli):
+    """roadseg's GeoParquet output is read through pyarrow (GDAL often lacks the driver)."""
+    import geopandas as gpd
+
+    gpd.GeoDataFrame(
+        {"mean_prob": [0.5]}, geometry=[line((0, 60), (100, 60))], crs="EPSG:32633"
+    ).to_parquet(tmp_path / "net.parquet")
+    argv = ("conflate", tmp_path / "net.parquet", "--osm", osm, "-o", tmp_path / "m.geojson")
+    assert run_cli(*argv)[0] == 0
+    assert read_metric(tmp_path / "m.geojson")["mean_prob"].tolist() == [0.5]
