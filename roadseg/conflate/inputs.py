@@ -1,9 +1,8 @@
 """The inputs of a conflation: the detected lines, the OSM roads, the imagery's valid area.
 
 * the **network**: a :class:`~roadseg.vector.network.RoadNetwork` in memory, or any line
-  layer :func:`roadseg.osm.load.load_roads` reads (roadseg's GeoJSON, GeoPackage or
-  GeoParquet output, another tool's lines), with its ``mean_prob`` and ``width_m`` where
-  present; roadseg's GraphML output is read here (edges carry their geometry as WKT);
+  layer :func:`roadseg.osm.load.load_roads` reads (roadseg's own output in any of its
+  formats, another tool's lines), with its ``mean_prob`` and ``width_m`` where present;
 * the **OSM roads**: ``.osm.pbf``/``.osm`` or a vector file of road lines, through
   :func:`~roadseg.osm.load.load_roads` with a highway preset, only near the network;
 * the **valid area** of a scene or probability raster: its pixels with data, as
@@ -53,55 +52,24 @@ def local_utm(gdf: Any) -> Any:
     return pyproj.CRS.from_authority(infos[0].auth_name, infos[0].code)
 
 
-def _read_graphml(path: Path) -> Any:
-    """roadseg's GraphML output as a line table (CRS from the graph's ``crs`` attribute)."""
-    import geopandas as gpd
-    import networkx as nx
-    import shapely
-
-    try:
-        g = nx.read_graphml(path)
-    except Exception as exc:  # networkx raises several types for a bad file
-        raise InputError(f"{path}: cannot read as GraphML ({exc})") from exc
-    crs = g.graph.get("crs") or None
-    if crs is None:
-        raise InputError(
-            f"{path}: the network is in pixel coordinates (no CRS); OSM cannot be matched to it"
-        )
-    rows = [d for _, _, d in g.edges(data=True) if d.get("geometry")]
-    if not rows and g.number_of_edges():
-        raise InputError(f"{path}: the GraphML edges carry no 'geometry' (WKT) attribute")
-    return gpd.GeoDataFrame(
-        {c: [float(d.get(c, np.nan)) for d in rows] for c in NETWORK_COLUMNS},
-        geometry=shapely.from_wkt([d["geometry"] for d in rows]),
-        crs=crs,
-    )
-
-
 def read_network(network: Any, what: str = "network") -> Any:
     """The detected lines as a GeoDataFrame with ``mean_prob``/``width_m`` where present.
 
     ``network``: a :class:`~roadseg.vector.network.RoadNetwork`, or a path to a line layer.
     """
-    from roadseg.osm.load import RoadLoadConfig, load_roads
+    from roadseg.osm.load import RoadLoadConfig, load_roads, roads_from_frame
 
     if hasattr(network, "edges") and hasattr(network, "crs"):  # a RoadNetwork (not imported: lean)
         if network.crs is None:
             raise InputError(
                 f"{what}: the network is in pixel coordinates (no CRS); OSM cannot be matched to it"
             )
-        edges = network.edges
-        cols = [c for c in NETWORK_COLUMNS if c in edges.columns]
-        return (
-            edges[[*cols, "geometry"]]
-            .set_crs(network.crs, allow_override=True)
-            .reset_index(drop=True)
-        )
+        edges = network.edges.set_crs(network.crs, allow_override=True)
+        cfg = RoadLoadConfig(highways="all", allow_empty=True, keep_columns=NETWORK_COLUMNS)
+        return roads_from_frame(edges, cfg, what).drop(columns=["highway", "osm_id"])
     path = Path(network)
     if not path.exists():
         raise InputError(f"{path}: file not found")
-    if path.suffix.lower() == ".graphml":
-        return _read_graphml(path)
     gdf = load_roads(
         path,
         RoadLoadConfig(

@@ -126,8 +126,10 @@ def _evaluate(
         labels,
         staged_out,
         run_threshold(result),
+        result.network,  # the merged network: buffer and graph metrics too, as for one scene
         options=config.evaluation,
         report_paths=names,
+        network_name=out,
     )
     return files
 
@@ -138,7 +140,6 @@ def overlay_paths(plot: Path, scenes: list[SceneOutcome]) -> list[Path]:
     from roadseg.evaluation.overlay import overlay_path
 
     return [overlay_path(plot, i, len(scenes), o.scene) for i, o in enumerate(scenes)]
-
 
 
 def run_threshold(result: MultiSceneResult) -> ChosenThreshold:

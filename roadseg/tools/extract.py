@@ -85,8 +85,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "scenes", nargs="+", metavar="SCENE", help="raster(s), folder(s) or a VRT mosaic"
     )
+    from roadseg.vector.formats import writable_suffixes
+
     p.add_argument(
-        "-o", "--output", required=True, help="output network (.geojson, .gpkg, .parquet, .graphml)"
+        "-o",
+        "--output",
+        required=True,
+        help=f"output network; its suffix names the format ({', '.join(writable_suffixes())})",
     )
     p.add_argument("-c", "--config", help="YAML or TOML file of options (flags override it)")
     _inference_arguments(p)
@@ -129,7 +134,11 @@ def _inference_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help=f"D4 test-time augmentation (8x slower) (default: {_default('predict.tta')})",
     )
-    g.add_argument("--amp", choices=["auto", "bf16", "fp16", "off"], help="mixed precision on CUDA")
+    g.add_argument(
+        "--amp",
+        choices=["auto", "bf16", "fp16", "off"],
+        help=f"mixed precision on CUDA (default {_default('predict.amp')})",
+    )
     g.add_argument(
         "--batch-size",
         type=int,
@@ -191,13 +200,16 @@ def _vectorize_arguments(p: argparse.ArgumentParser) -> None:
 
 def _output_arguments(p: argparse.ArgumentParser) -> None:
     """Flags of OutputConfig."""
+    from roadseg.vector.formats import format_names
+
     g = p.add_argument_group("outputs")
     g.add_argument(
         "--format",
         dest="formats",
         action="append",
-        choices=["geojson", "gpkg", "parquet", "graphml"],
-        help="write this format too (repeatable; default: from the -o extension)",
+        choices=format_names(),
+        help="also write this format, beside -o with its own suffix (repeatable; -o's own "
+        "format is always written)",
     )
     g.add_argument(
         "--keep-intermediates",

@@ -130,7 +130,7 @@ def test_graphml_network(tmp_path, run_cli):
     """roadseg's GraphML output is a network conflate reads (with its mean_prob)."""
     import geopandas as gpd
 
-    from roadseg.vector.export import write_graphml
+    from roadseg.vector.formats.graphml import write as write_graphml
     from roadseg.vector.network import RoadNetwork
 
     edges = gpd.GeoDataFrame(
