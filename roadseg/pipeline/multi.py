@@ -26,7 +26,14 @@ from roadseg.pipeline.evaluate import (
     kept_probability,
     published_names,
 )
-from roadseg.pipeline.extract import cache_root, export_staged, labels_of, output_targets
+from roadseg.pipeline.extract import (
+    cache_root,
+    conflate_source,
+    conflate_staged,
+    export_staged,
+    labels_of,
+    output_targets,
+)
 from roadseg.pipeline.mosaic import MOSAIC_CACHE
 from roadseg.postprocess.level import ChosenThreshold, choose_threshold
 from roadseg.staging import StagedOutputs
@@ -62,6 +69,7 @@ def extract_scenes(
     except OSError as exc:
         raise OutputError(f"{root}: cannot create the cache folder ({exc.strerror})") from exc
     labels = labels_of(config)
+    osm = conflate_source(config)
     cl = config.cluster
     result = run_scenes(
         scenes,
@@ -85,6 +93,8 @@ def extract_scenes(
         export_staged(network, out, config.output.formats, staged)
         if labels is not None:
             _evaluate(result, labels, staged, out, config)
+        if osm is not None:  # the merged network, once
+            conflate_staged(network, out, osm, config, staged)
         written = staged.publish()
     if config.output.summary_json:
         with atomic_path(Path(config.output.summary_json)) as tmp:
