@@ -67,6 +67,8 @@ class RoadLoadConfig:
         layer: layer name for multi-layer vector files (GeoPackage).
         allow_empty: return an empty table instead of raising when no line is
             left (a prediction may legitimately hold no road).
+        keep_columns: further attributes of a vector file kept where it has them
+            (e.g. a network's ``mean_prob`` and ``width_m``).
         name: how the log names the file (``None``: its path), for a caller that reads a
             staged file which the user will find elsewhere.
     """
@@ -76,6 +78,7 @@ class RoadLoadConfig:
     clip: BaseGeometry | None = None
     layer: str | None = None
     allow_empty: bool = False
+    keep_columns: tuple[str, ...] = ()
     name: str | None = None
 
 
@@ -231,7 +234,8 @@ def roads_from_frame(
         gdf = gdf.assign(highway=None)
     if "osm_id" not in gdf.columns:
         gdf = gdf.assign(osm_id=gdf["id"] if "id" in gdf.columns else None)
-    return _prepared(gdf[["highway", "osm_id", "geometry"]], cfg, name)
+    kept = [c for c in cfg.keep_columns if c in gdf.columns and c not in ("highway", "osm_id")]
+    return _prepared(gdf[["highway", "osm_id", *kept, "geometry"]], cfg, name)
 
 
 def _prepared(gdf: gpd.GeoDataFrame, cfg: RoadLoadConfig, name: str) -> gpd.GeoDataFrame:
@@ -261,7 +265,7 @@ def _prepared(gdf: gpd.GeoDataFrame, cfg: RoadLoadConfig, name: str) -> gpd.GeoD
             )
         idx = [i for i, _ in keep]
         gdf = gpd.GeoDataFrame(
-            gdf.loc[idx, ["highway", "osm_id"]].reset_index(drop=True),
+            gdf.loc[idx, [c for c in gdf.columns if c != "geometry"]].reset_index(drop=True),
             geometry=[g for _, g in keep],
             crs=gdf.crs,
         )

@@ -8,8 +8,14 @@ GeoJSON.
 Edge columns: ``geometry`` (LineString, first point at node ``u``), ``u``, ``v``,
 ``length_m`` (metres, on the pixel grid scaled by the GSD), ``mean_prob`` (mean
 probability of the skeleton pixels along the edge; bridged gaps excluded; NaN if
-none), ``width_m`` (median over the edge of ``2 d - 1`` pixels, ``d`` the Euclidean
-distance from the skeleton pixel to the nearest background pixel), ``bridged``.
+none; it can lie below the threshold the network was cut at: cleanup fills holes
+up to ``max_hole_m2``, making road of pixels below the level, and the centre line of
+a wide road runs through such a filled hole, so a short edge there averages below
+the level -- an edge the imagery supports only through the hole filling),
+``width_m`` (median over the edge of ``2 d - 1`` pixels, ``d`` the Euclidean
+distance from the skeleton pixel to the nearest background pixel), ``bridged``;
+a many-scene network adds ``scene`` (the scenes the edge came from, ``;``-separated,
+see :mod:`roadseg.pipeline.mosaic`).
 Node columns: ``geometry`` (Point), ``node_id``, ``degree`` (a self-loop counts 2),
 ``border`` (touches the raster border).
 """
