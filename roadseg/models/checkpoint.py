@@ -38,8 +38,9 @@ from torch import nn
 
 from roadseg.atomic import atomic_path
 from roadseg.errors import InputError
-from roadseg.models.metaschema import check_parameter_count, parse_meta
+from roadseg.models.metaschema import DEFAULT_TILE, check_parameter_count, parse_meta
 from roadseg.models.registry import build_model
+from roadseg.models.shipped import DEFAULT_MODEL, SHIPPED_MODELS, WEIGHTS_DIR
 
 FORMAT_VERSION = 1
 _META_KEY = "roadseg"
@@ -92,7 +93,7 @@ class CheckpointMeta:
     normalisation: Normalisation = field(default_factory=Normalisation)
     gsd_m: float = 1.0
     threshold: float | None = None
-    tile: int = 224
+    tile: int = DEFAULT_TILE
     provenance: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
@@ -187,13 +188,6 @@ def _file_numel(path: str | os.PathLike[str]) -> int:
         raise CheckpointError(f"{path}: not a safetensors checkpoint ({exc})") from exc
 
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-#: The models shipped in ``roadseg/weights`` (see the model card in the README), by name.
-SHIPPED_MODELS: dict[str, str] = {
-    "resunet_w32_massachusetts": "resunet_w32_massachusetts.safetensors",
-    "resunet_lite_massachusetts": "resunet_lite_massachusetts.safetensors",
-}
-DEFAULT_MODEL = "resunet_w32_massachusetts"
 
 
 def default_weights_path() -> Path:
@@ -235,7 +229,7 @@ def unknown_model_message(name: str) -> str:
     """
     import difflib
 
-    close = difflib.get_close_matches(name, SHIPPED_MODELS, n=len(SHIPPED_MODELS), cutoff=0.6)
+    close = difflib.get_close_matches(name, SHIPPED_MODELS, n=len(SHIPPED_MODELS), cutoff=0.5)
     ordered = close + [m for m in SHIPPED_MODELS if m not in close]
     hint = f"; did you mean {close[0]}?" if close else "."
     return (

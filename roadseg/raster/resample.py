@@ -48,14 +48,16 @@ from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
+from roadseg.raster.georef import GSD_TOLERANCE  # defined there: light to import
 from roadseg.raster.scene import RasterView, Scene
 from roadseg.raster.write import BLOCK, StripWriter
 
 log = logging.getLogger(__name__)
 
 
+
 def needs_resampling(
-    scene_gsd_m: float | None, model_gsd_m: float, tolerance: float = 0.05
+    scene_gsd_m: float | None, model_gsd_m: float, tolerance: float = GSD_TOLERANCE
 ) -> bool:
     """Whether ``|scene / model - 1| > tolerance``; ``False`` when the scene GSD is unknown."""
     if tolerance < 0:

@@ -6,11 +6,11 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from roadseg.inference.predictor import PredictConfig
+    from roadseg.inference.config import PredictConfig
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from roadseg.inference.predictor import PredictConfig
+    from roadseg.inference.config import PredictConfig  # not the predictor: no torch for --help
     from roadseg.tools import config_default, weights_help
 
     def default(name: str) -> object:
@@ -83,8 +83,8 @@ def add_backend_arguments(
 ) -> None:
     """``--backend``, ``--precision`` and ``--quality`` (also ``extract``'s, without defaults
     there so that a config file is not overridden); defaults and choices from their homes."""
-    from roadseg.inference.backends import PRECISIONS, backend_choices
-    from roadseg.inference.predictor import PredictConfig
+    from roadseg.inference.backend_names import PRECISIONS, backend_choices
+    from roadseg.inference.config import PredictConfig
     from roadseg.inference.quality import QUALITY
     from roadseg.tools import config_default
 

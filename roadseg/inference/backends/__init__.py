@@ -30,8 +30,14 @@ from typing import Any
 import torch
 
 from roadseg.errors import InputError
-from roadseg.inference.backends.base import (
+from roadseg.inference.backend_names import (
+    BACKENDS,
+    PLUGINS,
     PRECISIONS,
+    backend_choices,
+    backend_names,
+)
+from roadseg.inference.backends.base import (
     BackendFactory,
     BackendOptions,
     ModelSource,
@@ -40,13 +46,7 @@ from roadseg.inference.backends.base import (
 
 log = logging.getLogger(__name__)
 
-#: backend name -> module under roadseg.inference.backends (with a ``create`` factory)
-BACKENDS: dict[str, str] = {
-    "torch": "roadseg.inference.backends.torch_backend",
-    "onnxruntime": "roadseg.inference.backends.onnxruntime_backend",
-    "openvino": "roadseg.inference.backends.openvino_backend",
-}
-_FACTORIES: dict[str, BackendFactory] = {}
+_FACTORIES = PLUGINS
 
 __all__ = [
     "BACKENDS",
@@ -61,16 +61,6 @@ __all__ = [
     "register_backend",
     "resolve_backend",
 ]
-
-
-def backend_names() -> tuple[str, ...]:
-    """The registered backends, in registration order."""
-    return tuple(BACKENDS) + tuple(n for n in _FACTORIES if n not in BACKENDS)
-
-
-def backend_choices() -> tuple[str, ...]:
-    """What ``--backend`` accepts: ``auto`` and every registered backend."""
-    return ("auto", *backend_names())
 
 
 def register_backend(name: str, factory: BackendFactory) -> None:

@@ -25,12 +25,8 @@ from typing import Any
 
 import torch
 
+from roadseg.inference.backend_names import PRECISIONS  # noqa: E402,F401  (re-exported)
 from roadseg.models import CheckpointMeta
-
-#: numeric precisions a backend may be asked for: ``fp32`` (exact), ``bf16`` (openvino) and
-#: ``int8`` (onnxruntime, the shipped models' graphs calibrated on the valid tiles); both
-#: measured within the seed noise on the valid tiles (docs/backends.md)
-PRECISIONS = ("fp32", "bf16", "int8")
 
 
 @dataclass
