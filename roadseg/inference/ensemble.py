@@ -72,15 +72,15 @@ def calibrated_threshold(shas: Sequence[str], tta: bool, path: Path = CALIBRATIO
 
 def probability_fn(runner: Runner, meta: CheckpointMeta) -> Any:
     """A member as ``raw (N, C, h, w) -> probabilities (N, 1, h, w)`` (its own normalisation)."""
-    from roadseg.inference.predictor import torch_normaliser
-
-    prepare = (
-        None if runner.normalised else torch_normaliser(meta.normalisation, torch.device("cpu"))
-    )
+    norm = meta.normalisation
+    std = torch.tensor(norm.std, dtype=torch.float64)
+    # (v / scale - mean) / std folded to v·a + b, as the predictor's normaliser does
+    a = (1.0 / (float(norm.scale) * std)).float().view(1, -1, 1, 1)
+    b = (-torch.tensor(norm.mean, dtype=torch.float64) / std).float().view(1, -1, 1, 1)
 
     def run(x: torch.Tensor) -> torch.Tensor:
-        if prepare is not None:
-            x = prepare(x.clone())  # the normaliser works in place; the batch is shared
+        if not runner.normalised:
+            x = x * a.to(x.device) + b.to(x.device)  # a new tensor: the batch is shared
         y = runner.run(x).float()
         return torch.sigmoid(y) if runner.outputs == "logits" else y
 
