@@ -19,14 +19,16 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import geopandas as gpd
 from shapely.geometry import LineString, MultiLineString
 from shapely.geometry.base import BaseGeometry
 
 from roadseg.errors import InputError
 from roadseg.osm.highways import resolve_highway_filter
+
+if TYPE_CHECKING:  # geopandas (with pandas, pyarrow, pyproj) is imported where it is used
+    import geopandas as gpd
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,7 @@ def _as_lines(geom: BaseGeometry | None) -> list[LineString]:
 def _read_osm(
     path: Path, classes: frozenset[str] | None, bbox4326: Any
 ) -> gpd.GeoDataFrame:
+    import geopandas as gpd
     import osmium
 
     rows: list[tuple[str, int, LineString]] = []
@@ -154,6 +157,8 @@ def _read_osm(
 
 def _read_vector(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     """The lines of a vector file, read by its export format's reader (else by GDAL)."""
+    import geopandas as gpd
+
     from roadseg.vector.formats import format_for_path
 
     fmt = format_for_path(path)
@@ -174,6 +179,8 @@ def _read_vector(path: Path, layer: str | None) -> gpd.GeoDataFrame:
 
 
 def _empty(crs: Any) -> gpd.GeoDataFrame:
+    import geopandas as gpd
+
     return gpd.GeoDataFrame({"highway": [], "osm_id": []}, geometry=[], crs=crs)
 
 
@@ -185,6 +192,8 @@ def load_roads(path: str | Path, config: RoadLoadConfig | None = None) -> gpd.Ge
             without ``highway`` attribute, or (with ``clip``) no road inside the
             footprint.
     """
+    import geopandas as gpd
+
     cfg = config or RoadLoadConfig()
     path = Path(path)
     if not path.exists():
@@ -231,6 +240,8 @@ def roads_from_frame(
 
 def _prepared(gdf: gpd.GeoDataFrame, cfg: RoadLoadConfig, name: str) -> gpd.GeoDataFrame:
     """LineStrings only, in the target CRS, clipped to the footprint."""
+    import geopandas as gpd
+
     src_crs = gdf.crs
     gdf = gdf.explode(index_parts=False, ignore_index=True)
     gdf = gdf[gdf.geometry.notna() & gdf.geom_type.isin(["LineString"])]

@@ -35,8 +35,9 @@ from typing import Any
 from roadseg.configfile import from_mapping, load_mapping, merge_dotted, to_mapping
 from roadseg.conflate.config import ConflateConfig
 from roadseg.errors import InputError
-from roadseg.inference import PredictConfig
-from roadseg.vector import ThresholdSpec, VectorizeConfig
+from roadseg.inference.config import PredictConfig
+from roadseg.postprocess.config import ThresholdSpec
+from roadseg.vector.config import VectorizeConfig
 
 #: PredictConfig fields that change how fast, not what, is computed (left out of cache keys).
 RUNTIME_ONLY_PREDICT = frozenset(
@@ -140,8 +141,10 @@ class ClusterConfig:
             torch's CPU threads per task).
         gpu: inference tasks ask for the worker resource ``GPU=1`` (start workers with
             ``--resources GPU=1``; a LocalCluster gets one GPU slot per worker), and
-            vectorisation runs as a separate task on any worker.
-        seam_m: end points of different scenes closer than this (metres) are joined.
+            the mosaic's vectorisation runs as a separate task on any worker.
+        seam_m: scenes whose footprints lie within this (metres) of each other, directly
+            or through other scenes, are mosaicked and vectorised together; scenes farther
+            apart are vectorised apart (see :mod:`roadseg.pipeline.mosaic`).
     """
 
     scheduler: str | None = None

@@ -69,7 +69,7 @@ from roadseg.pipeline.stages import (
 )
 from roadseg.pipeline.summary import RunSummary
 from roadseg.postprocess.level import ChosenThreshold
-from roadseg.raster.georef import local_grid_note
+from roadseg.raster.georef import RasterHeader, local_grid_note
 from roadseg.staging import StagedOutputs, as_output_error
 from roadseg.vector import RoadNetwork
 
@@ -230,7 +230,7 @@ def extract_scene(
     config = config or ExtractConfig()
     scene, out = Path(scene), Path(out)
     # cheap checks first: a bad output path should not cost an inference run
-    check_scene(scene, config)
+    header = check_scene(scene, config)
     targets = output_targets(out, config.output.formats)
     for t in targets:
         check_writable(t)
@@ -247,7 +247,7 @@ def extract_scene(
         raise OutputError(f"{cache.root}: cache folder is not writable")
 
     try:
-        return _run_stages(scene, out, config, cache, labels, osm)
+        return _run_stages(scene, out, config, cache, labels, header, osm)
     finally:
         cache.remove_if_empty()
 
@@ -258,9 +258,10 @@ def _run_stages(
     config: ExtractConfig,
     cache: StageCache,
     labels: Path | None,
+    header: RasterHeader,
     osm: Path | None = None,
 ) -> ExtractResult:
-    stage = predict_stage(scene, config, cache, checked=True)  # checked by extract_scene
+    stage = predict_stage(scene, config, cache, header)  # checked by extract_scene
     done = vectorize_and_summarise(stage, config, cache)
     network, summary = done.network, done.summary
     if network.crs is None:

@@ -319,7 +319,7 @@ def _cluster_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--seam-m",
         type=float,
-        help="join road ends of neighbouring scenes within this "
+        help="scenes within this many metres of each other are vectorised as one mosaic "
         f"(default {_default('cluster.seam_m')})",
     )
     g.add_argument(
