@@ -122,7 +122,8 @@ def _check_vector_labels(labels: Path, grids: list[Any]) -> None:
 
 def check_extract(scenes: Sequence[Path], out: Path, config: Any) -> None:
     """Everything an ``extract`` run can be refused for before inference (see the module doc)."""
-    from roadseg.pipeline.extract import CACHE_FOLDER
+    from roadseg.pipeline.cache import check_cache_dir
+    from roadseg.pipeline.extract import CACHE_FOLDER, output_targets
 
     o = config.output
     gsd = getattr(config.predict, "gsd_m", None)
@@ -139,5 +140,6 @@ def check_extract(scenes: Sequence[Path], out: Path, config: Any) -> None:
         check_creatable_dir(Path(o.keep_intermediates), "--keep-intermediates folder")
     cache = Path(o.cache_dir) if o.cache_dir else out.parent / CACHE_FOLDER
     check_creatable_dir(cache, "cache folder")
+    check_cache_dir(cache, [*output_targets(out, o.formats), o.summary_json, o.quicklook])
     if o.evaluate:
         check_labels(o.evaluate, [s for s in scenes if Path(s).is_file()])

@@ -16,7 +16,7 @@ from pathlib import Path
 from roadseg.atomic import atomic_path
 from roadseg.errors import InputError, OutputError
 from roadseg.io_guard import check_writable
-from roadseg.pipeline.cache import StageCache
+from roadseg.pipeline.cache import StageCache, check_cache_dir, claim_cache_dir
 from roadseg.pipeline.config import ExtractConfig
 from roadseg.pipeline.dask_runner import MultiSceneResult, SceneOutcome, run_scenes
 from roadseg.pipeline.evaluate import (
@@ -55,8 +55,9 @@ def extract_scenes(
     for t in targets:
         check_writable(t)
     root = cache_root(out, config)
+    check_cache_dir(root, targets)
     try:
-        root.mkdir(parents=True, exist_ok=True)
+        claim_cache_dir(root)
     except OSError as exc:
         raise OutputError(f"{root}: cannot create the cache folder ({exc.strerror})") from exc
     labels = labels_of(config)
