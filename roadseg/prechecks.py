@@ -31,9 +31,22 @@ from typing import Any
 
 from roadseg.errors import InputError
 from roadseg.io_guard import check_creatable_dir, check_writable
-from roadseg.raster.georef import check_georeferenced
+from roadseg.raster.georef import check_georeferenced, geojson_without_crs, raster_crs
 
 log = logging.getLogger(__name__)
+
+
+def check_geojson_crs(
+    raster: str | os.PathLike[str], out: str | os.PathLike[str], formats: Sequence[str] | None
+) -> None:
+    """Refuse GeoJSON output of a raster without CRS (GeoJSON is lon/lat by definition)."""
+    from roadseg.vector.export import export_targets
+
+    if raster_crs(raster) is not None:
+        return  # georeferenced, or unreadable (reported by the stage that opens it)
+    for fmt, target in export_targets(out, list(formats) if formats else None):
+        if fmt == "geojson":
+            raise InputError(geojson_without_crs(target, raster))
 
 
 def check_single_band(path: str | os.PathLike[str], band: int | None) -> None:
@@ -130,6 +143,7 @@ def check_extract(scenes: Sequence[Path], out: Path, config: Any) -> None:
     if len(scenes) == 1 and Path(scenes[0]).is_file():
         # with several scenes a scene without CRS fails alone (checked per scene in inference)
         check_georeferenced(scenes[0], gsd)
+        check_geojson_crs(scenes[0], out, o.formats)
     if o.summary_json:
         check_writable(Path(o.summary_json), "--summary-json output")
     if o.quicklook:

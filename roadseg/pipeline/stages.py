@@ -41,7 +41,7 @@ from roadseg.pipeline.config import (
 )
 from roadseg.pipeline.summary import RunSummary
 from roadseg.postprocess.level import ChosenThreshold, choose_threshold, stored_threshold
-from roadseg.raster.georef import check_georeferenced, local_grid_note
+from roadseg.raster.georef import SceneGrid, check_georeferenced, local_grid_note
 from roadseg.staging import wrap_os_error
 from roadseg.vector import RoadNetwork, VectorizeConfig
 
@@ -213,7 +213,8 @@ def _describe_network(
     meta["threshold_from"] = threshold.origin
     meta["model_gsd_m"] = stage.result.model_gsd_m
     if network.crs is None:
-        meta["georeferencing"] = local_grid_note(run_gsd_m(config))
+        grid = SceneGrid.from_raster(stage.scene)  # its own geotransform, if any, was kept
+        meta["georeferencing"] = local_grid_note(run_gsd_m(config), grid.transform)
     else:
         tags = _georef_tags(stage.scene)
         if tags:

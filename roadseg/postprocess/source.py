@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from roadseg.errors import InputError
-from roadseg.raster.georef import pixel_size_m
+from roadseg.raster.georef import local_transform, pixel_size_m
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +115,8 @@ def open_source(
         transform = ds.transform
         pixel_coords = crs is None
         if pixel_coords and gsd_m is not None:
-            from affine import Affine
-
-            transform = Affine.scale(gsd_m, gsd_m)  # a local metric grid (see roadseg.prechecks)
+            # its own geotransform when it has one, else a local metric grid (roadseg.prechecks)
+            transform = local_transform(transform, gsd_m)
         elif pixel_coords:
             log.warning(
                 "%s: raster has no CRS; the network is in the raster's own (pixel) coordinates "
@@ -125,6 +124,8 @@ def open_source(
                 path,
             )
         gx, gy = _gsd_metres(transform, crs, ds.height, ds.width)
+        if pixel_coords and gsd_m is not None:
+            gx = gy = gsd_m  # lengths in metres whatever units the geotransform has
         if not (gx > 0 and gy > 0 and math.isfinite(gx) and math.isfinite(gy)):
             raise InputError(f"{path}: degenerate geotransform {tuple(transform)[:6]}")
         info = RasterInfo(

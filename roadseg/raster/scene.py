@@ -64,13 +64,12 @@ from typing import Any
 
 import numpy as np
 import rasterio
-from affine import Affine
 from rasterio.enums import ColorInterp, MaskFlags, Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
 from roadseg.errors import InputError
-from roadseg.raster.georef import pixel_size_m
+from roadseg.raster.georef import local_transform, pixel_size_m
 
 log = logging.getLogger(__name__)
 
@@ -400,9 +399,10 @@ def _validate(
     crs = dataset.crs
     transform = dataset.transform
     if crs is None and gsd_m is not None:
-        # a local metric grid: what --gsd promises for rasters without georeferencing
-        transform = Affine.scale(gsd_m, gsd_m)
-        log.info("%s: no CRS; pixels taken as %g m (local grid)", path, gsd_m)
+        # --gsd says how large a pixel is; the raster's own geotransform, when it has one,
+        # stays its grid (outputs overlay it), else a local metric grid (issue 22, item 2)
+        transform = local_transform(transform, gsd_m)
+        log.info("%s: no CRS; pixels taken as %g m", path, gsd_m)
     elif crs is None:
         log.warning(
             "%s: no CRS; working in pixel coordinates and assuming the model's GSD "

@@ -26,6 +26,7 @@ import numpy as np
 
 from roadseg.atomic import atomic_path
 from roadseg.errors import InputError, OutputError
+from roadseg.raster.georef import geojson_without_crs
 from roadseg.vector.network import RoadNetwork
 
 log = logging.getLogger(__name__)
@@ -153,6 +154,8 @@ def write_geojson(network: RoadNetwork, path: Path) -> list[Path]:
     from roadseg.vector.network import EDGE_COLUMNS, NODE_COLUMNS
 
     pixel = network.crs is None
+    if pixel:  # lon/lat by definition: a local grid would be read as degrees (issue 18.4)
+        raise InputError(geojson_without_crs(path, network.metadata.get("source", "the raster")))
     meta = _json_meta(
         {**network.metadata, "coordinates": "pixel" if pixel else "EPSG:4326 lon/lat"}
     )

@@ -205,7 +205,7 @@ def vectorize_raster(
         "config": cfg,
     }
     if info.pixel_coords:
-        meta["georeferencing"] = local_grid_note(config.gsd_m)
+        meta["georeferencing"] = local_grid_note(config.gsd_m, info.transform)
     net = graph_to_network(g, info.transform, crs, gsd_rc, meta)
     log.info(  # no path: the caller names its input and output once
         "vectorised: %d edges, %d nodes, %.0f m of road (skeleton %.1f s, graph %.1f s)",
