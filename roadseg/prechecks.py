@@ -44,7 +44,7 @@ def check_geojson_crs(
 
     if raster_crs(raster) is not None:
         return  # georeferenced, or unreadable (reported by the stage that opens it)
-    for fmt, target in export_targets(out, list(formats) if formats else None):
+    for fmt, target in export_targets(Path(out), list(formats) if formats else None):
         if fmt == "geojson":
             raise InputError(geojson_without_crs(target, raster))
 
