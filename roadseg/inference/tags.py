@@ -30,12 +30,14 @@ import torch
 
 from roadseg.models import CheckpointMeta
 from roadseg.raster.grid import TileGrid
+from roadseg.sizeguard import WARN_TILES
 
 log = logging.getLogger(__name__)
 
 VALUE_SCALE = "p = v/255"
 #: scenes with more tiles than this get a warning with an estimate of the time first
-HUGE_TILES = 100_000
+#: (one home with the other size limits: roadseg.sizeguard, ROADSEG_WARN_TILES)
+HUGE_TILES = WARN_TILES
 
 
 def file_sha256(path: Path) -> str:

@@ -35,6 +35,7 @@ from roadseg.postprocess.skeleton import BlockParams, SkeletonPixels, skeletoniz
 from roadseg.postprocess.source import RasterInfo, WindowReader, open_source
 from roadseg.postprocess.threshold import resolve_threshold
 from roadseg.raster.georef import local_grid_note
+from roadseg.sizeguard import check_vectorize_plan
 from roadseg.vector.config import VectorizeConfig
 from roadseg.vector.network import RoadNetwork, graph_to_network
 
@@ -101,6 +102,9 @@ def skeleton_of_raster(
         path, config.block_size, scanned, band=config.band, gsd_m=config.gsd_m
     )
     params = block_params(info, config)
+    check_vectorize_plan(
+        info.path, (info.height, info.width), info.gsd, config.block_size, config.halo, params.pad
+    )
     with contextlib.ExitStack() as stack:
         mask_sink = _tiff_sink(stack, Path(mask_out), info) if mask_out else None
         skel_sink = _tiff_sink(stack, Path(skeleton_out), info) if skeleton_out else None
