@@ -37,11 +37,12 @@ from roadseg.data.ingest import CopyMode
 from roadseg.data.layout import TilePair, check_split, make_split_dirs
 from roadseg.data.verify import check_decodes
 from roadseg.errors import InputError
+from roadseg.evaluation.slack import DEFAULT_LABEL_WIDTH_M
 
 log = logging.getLogger(__name__)
 
-#: Default label width in metres: the Massachusetts Roads labels are 7 px at 1 m/px.
-DEFAULT_WIDTH_M = 7.0
+#: Default label width in metres: the evaluation's (the Massachusetts labels' 7 px at 1 m/px).
+DEFAULT_WIDTH_M = DEFAULT_LABEL_WIDTH_M
 
 
 @dataclass

@@ -16,6 +16,7 @@ import numpy as np
 from scipy import ndimage
 
 from roadseg.atomic import atomic_path
+from roadseg.evaluation.slack import PAPER_RHO_PX
 
 TP_COLOUR = (0, 200, 0)
 FP_COLOUR = (230, 30, 30)
@@ -51,7 +52,7 @@ def overlay_rgb(
     pred: np.ndarray,
     label: np.ndarray,
     image: np.ndarray | None = None,
-    rho: int = 3,
+    rho: int = PAPER_RHO_PX,
     valid: np.ndarray | None = None,
 ) -> np.ndarray:
     """The overlay as an H × W × 3 uint8 array (see module docstring)."""

@@ -45,6 +45,7 @@ from roadseg.inference.engine import Prepare, RunStats, array_reader, run_tiles
 from roadseg.inference.tags import probability_tags, warn_if_huge
 from roadseg.models import CheckpointMeta, Normalisation, load_checkpoint, resolve_weights
 from roadseg.raster.grid import TileGrid, check_tile_overlap
+from roadseg.raster.quantise import quantise_tensor
 from roadseg.raster.resample import (
     Upsampler,
     integer_factor,
@@ -54,7 +55,7 @@ from roadseg.raster.resample import (
     warped_view,
 )
 from roadseg.raster.scene import open_scene
-from roadseg.raster.write import BackgroundWriter, StripWriter, quantise_tensor, verify_written
+from roadseg.raster.write import BackgroundWriter, StripWriter, verify_written
 from roadseg.sizeguard import SizeLimits, check_predict_plan
 
 log = logging.getLogger(__name__)

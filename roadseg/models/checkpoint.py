@@ -218,4 +218,27 @@ def resolve_weights(weights: str | os.PathLike[str] | None) -> Path:
             raise InputError(f"{path}: no default model is installed; pass a checkpoint with --weights")
         return path
     name = os.fspath(weights)
-    return WEIGHTS_DIR / SHIPPED_MODELS[name] if name in SHIPPED_MODELS else Path(name)
+    if name in SHIPPED_MODELS:
+        return WEIGHTS_DIR / SHIPPED_MODELS[name]
+    path = Path(name)
+    if not path.suffix and len(path.parts) == 1 and not path.exists():
+        raise InputError(unknown_model_message(name))  # a misspelt name, not a file
+    return path
+
+
+def unknown_model_message(name: str) -> str:
+    """One line for a ``--weights`` name that is neither a shipped model nor a file: the
+    shipped models, the closest matches first.
+
+    >>> print(unknown_model_message("resunet_w23_massachusets"))  # doctest: +ELLIPSIS
+    --weights resunet_w23_massachusets: no such model or file; did you mean resunet_w32_massachusetts? ...
+    """
+    import difflib
+
+    close = difflib.get_close_matches(name, SHIPPED_MODELS, n=len(SHIPPED_MODELS), cutoff=0.6)
+    ordered = close + [m for m in SHIPPED_MODELS if m not in close]
+    hint = f"; did you mean {close[0]}?" if close else "."
+    return (
+        f"--weights {name}: no such model or file{hint} Shipped models: {', '.join(ordered)} "
+        "(or give the path of a .safetensors checkpoint)"
+    )

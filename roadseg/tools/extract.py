@@ -43,6 +43,10 @@ FLAG_KEYS = {
     "exclude_nodata": "evaluation.exclude_nodata",
     "slack_m": "evaluation.slack_m",
     "label_width_m": "evaluation.label_width_m",
+    "rho": "evaluation.rho",
+    "label_width_px": "evaluation.label_width_px",
+    "highways": "evaluation.highways",
+    "buffer_m": "evaluation.buffer_m",
     "threshold": "threshold",
     "min_object_m2": "vectorize.min_object_m2",
     "max_hole_m2": "vectorize.max_hole_m2",
@@ -71,11 +75,9 @@ FLAG_KEYS = {
 def _default(key: str) -> str:
     """The default of a dotted ExtractConfig key, as help text shows it (read from the dataclasses)."""
     from roadseg.pipeline.config import ExtractConfig
+    from roadseg.tools import config_default, default_text
 
-    node: object = ExtractConfig().to_dict()
-    for part in key.split("."):
-        node = node[part]  # type: ignore[index]
-    return f"{node:g}" if isinstance(node, float) else str(node)
+    return default_text(config_default(ExtractConfig, key))
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -106,8 +108,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _inference_arguments(p: argparse.ArgumentParser) -> None:
     """Flags of PredictConfig."""
+    from roadseg.tools import weights_help
+
     g = p.add_argument_group("inference")
-    g.add_argument("--weights", help="checkpoint .safetensors or a shipped model's name (default: resunet_w32_massachusetts)")
+    g.add_argument("--weights", help=weights_help())
     g.add_argument("--device", help=f"auto | cpu | cuda[:N] (default {_default('predict.device')})")
     g.add_argument("--tile", type=int, help="tile size in px (default: the model's)")
     g.add_argument(
@@ -122,7 +126,7 @@ def _inference_arguments(p: argparse.ArgumentParser) -> None:
         "--tta",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="D4 test-time augmentation",
+        help=f"D4 test-time augmentation (8x slower) (default: {_default('predict.tta')})",
     )
     g.add_argument("--amp", choices=["auto", "bf16", "fp16", "off"], help="mixed precision on CUDA")
     g.add_argument(
@@ -235,17 +239,39 @@ def _evaluation_arguments(p: argparse.ArgumentParser) -> None:
         help="leave out the scene's no-imagery pixels: its declared no-data mask, or where it "
         f"declares none its pure-white pixels (default {_default('evaluation.exclude_nodata')})",
     )
-    g.add_argument(
+    slack = g.add_mutually_exclusive_group()
+    slack.add_argument(
         "--slack-m",
         type=float,
         metavar="METRES",
-        help="relaxed slack in metres at each scene's GSD (default: 3 pixels, the paper's)",
+        help="relaxed slack in metres at each scene's GSD "
+        f"(default {_default('evaluation.slack_m')}: the paper's 3 px at 1 m)",
     )
-    g.add_argument(
+    slack.add_argument(
+        "--rho", type=int, metavar="PX", help="the relaxed slack in pixels instead (an override)"
+    )
+    width = g.add_mutually_exclusive_group()
+    width.add_argument(
         "--label-width-m",
         type=float,
         metavar="METRES",
-        help="width vector labels are drawn with (default: the Massachusetts masks' width in px)",
+        help="width vector labels are drawn with "
+        f"(default {_default('evaluation.label_width_m')}: the Massachusetts masks' 7 px at 1 m)",
+    )
+    width.add_argument(
+        "--label-width-px", type=float, metavar="PX", help="that width in pixels instead"
+    )
+    g.add_argument(
+        "--highways",
+        help="OSM highway classes of the labels: massachusetts, all or a comma list "
+        "(default: massachusetts where a highway tag exists)",
+    )
+    g.add_argument(
+        "--buffer-m",
+        type=float,
+        metavar="METRES",
+        help="buffer half-width of completeness/correctness/quality "
+        f"(default {_default('evaluation.buffer_m')})",
     )
 
 

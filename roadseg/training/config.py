@@ -26,6 +26,8 @@ from roadseg.configfile import apply_overrides, from_mapping, load_mapping, pars
 from roadseg.errors import InputError
 
 RECIPE_DIR = Path(__file__).resolve().parent.parent / "configs"
+#: The recipe ``roadseg train`` uses when none is named (that of the shipped default model).
+DEFAULT_RECIPE = "cpu_lite"
 
 
 @dataclass
