@@ -31,7 +31,12 @@ from typing import Any
 
 from roadseg.errors import InputError
 from roadseg.io_guard import check_creatable_dir, check_writable
-from roadseg.raster.georef import check_georeferenced, geojson_without_crs, raster_crs
+from roadseg.raster.georef import (
+    check_georeferenced,
+    geojson_without_crs,
+    raster_crs,
+    warn_gsd_ignored,
+)
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +148,7 @@ def check_extract(scenes: Sequence[Path], out: Path, config: Any) -> None:
     if len(scenes) == 1 and Path(scenes[0]).is_file():
         # with several scenes a scene without CRS fails alone (checked per scene in inference)
         check_georeferenced(scenes[0], gsd)
+        warn_gsd_ignored(scenes[0], gsd)
         check_geojson_crs(scenes[0], out, o.formats)
     if o.summary_json:
         check_writable(Path(o.summary_json), "--summary-json output")
@@ -155,5 +161,23 @@ def check_extract(scenes: Sequence[Path], out: Path, config: Any) -> None:
     cache = Path(o.cache_dir) if o.cache_dir else out.parent / CACHE_FOLDER
     check_creatable_dir(cache, "cache folder")
     check_cache_dir(cache, [*output_targets(out, o.formats), o.summary_json, o.quicklook])
+    if not o.evaluate:
+        _warn_unused_evaluation_options(config)
     if o.evaluate:
         check_labels(o.evaluate, [s for s in scenes if Path(s).is_file()])
+
+
+def _warn_unused_evaluation_options(config: Any) -> None:
+    """Evaluation options changed without ``--evaluate`` do nothing: say so, once."""
+    import dataclasses
+
+    ev = getattr(config, "evaluation", None)
+    if ev is None:
+        return
+    changed = [
+        f"--{f.name.replace('_', '-')}"
+        for f in dataclasses.fields(ev)
+        if getattr(ev, f.name) != f.default
+    ]
+    if changed:
+        log.warning("%s only matter with --evaluate LABELS; ignored", ", ".join(changed))

@@ -47,6 +47,7 @@ import json
 import logging
 import os
 import re
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -194,6 +195,10 @@ class StageCache:
         """Whether ``entry`` exists and matches the size/SHA-256 recorded when it was written;
         a damaged entry is reported (it is then recomputed and replaced)."""
         if not entry.exists():
+            return False
+        if entry.is_dir():  # an entry's name taken by a folder: recompute into its place
+            log.warning("%s: cache entry is a folder; removing it and recomputing", entry)
+            shutil.rmtree(entry, ignore_errors=True)
             return False
         problem = check_seal(entry)
         if problem is not None:

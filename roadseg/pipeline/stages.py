@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from roadseg.atomic import atomic_path
-from roadseg.errors import InputError, RoadsegError
+from roadseg.errors import InputError, RoadsegError, why_missing
 from roadseg.inference import PredictResult
 from roadseg.io_guard import check_not_special, check_writable
 from roadseg.paths import intermediate_paths
@@ -74,7 +74,7 @@ class SceneNetwork:
 def check_scene_path(scene: Path) -> None:
     """Refuse a missing path or a folder before any work starts."""
     if not scene.exists():
-        raise InputError(f"{scene}: file not found")
+        raise InputError(f"{scene}: {why_missing(scene)}")
     if scene.is_dir():
         raise InputError(f"{scene}: is a folder, not a raster file")
     check_not_special(scene, "scene")  # a FIFO or device would block or never end

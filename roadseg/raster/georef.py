@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import warnings
@@ -199,6 +200,19 @@ def raster_crs(path: str | os.PathLike[str]) -> Any | None:
                 return ds.crs if ds.crs else None
     except (RasterioIOError, OSError):
         return "unreadable"
+
+
+def warn_gsd_ignored(path: str | os.PathLike[str], gsd_m: float | None) -> None:
+    """Say so when ``--gsd`` is given for a raster that has a CRS (the CRS decides)."""
+    crs = raster_crs(path)
+    if gsd_m is None or crs is None or crs == "unreadable":
+        return
+    logging.getLogger(__name__).warning(
+        "%s: has a CRS, which gives its pixel size; --gsd %g is ignored "
+        "(it is for rasters without georeferencing)",
+        path,
+        gsd_m,
+    )
 
 
 def check_georeferenced(path: str | os.PathLike[str], gsd_m: float | None) -> None:

@@ -68,7 +68,7 @@ from rasterio.enums import ColorInterp, MaskFlags, Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
-from roadseg.errors import InputError
+from roadseg.errors import InputError, why_missing
 from roadseg.raster.georef import local_transform, pixel_size_m
 
 log = logging.getLogger(__name__)
@@ -279,7 +279,10 @@ def _choose_scaling(dataset: Any, bands: tuple[int, ...], path: Path, masked: bo
         valid &= np.all(np.isfinite(data), axis=0)
     values = data[:, valid].astype(np.float64)
     if values.size == 0:
-        raise InputError(f"{path}: has no valid pixels (everything is nodata)")
+        # one rule for every data type (uint8 never gets here): nothing to see, an empty
+        # result with a warning, not an error
+        log.warning("%s: has no valid pixels (everything is nodata); the result is empty", path)
+        return BandScaling("none")
     lo_all, hi_all = float(values.min()), float(values.max())
     if dtype.kind == "f" and lo_all >= 0.0 and hi_all <= 1.0:
         n = len(bands)
@@ -339,11 +342,12 @@ def open_scene(
 
     Raises:
         InputError: missing file, not a raster, no bands, more than 4 bands,
-            a band index out of range, an unsupported data type, or no valid pixel.
+            a band index out of range or an unsupported data type (a raster with no valid
+            pixel gives a warning and an empty result, whatever its type).
     """
     path = Path(path)
     if not path.exists():
-        raise InputError(f"{path}: file not found")
+        raise InputError(f"{path}: {why_missing(path)}")
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not a raster file")
     try:
