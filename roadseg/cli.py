@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Road networks from aerial imagery: segment, vectorise, evaluate, train.",
     )
     parser.add_argument(
-        "-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)"
+        "-v", "--verbose", action="count", default=0, help="more logging (default: INFO; -vv: DEBUG)"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -157,7 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt as exc:
         what = "terminated" if isinstance(exc, Terminated) else "interrupted"
-        log.error("%s; no partial output was kept", what)
+        note = getattr(args, "interrupt_note", None)  # a command's word on what it kept
+        log.error("%s; no partial output was kept%s", what, f"; {note}" if note else "")
         return interrupted_status(exc)
 
 

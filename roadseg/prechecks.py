@@ -50,7 +50,7 @@ def check_geojson_crs(
     if raster_crs(raster) is not None:
         return  # georeferenced, or unreadable (reported by the stage that opens it)
     for fmt, target in export_targets(Path(out), list(formats) if formats else None):
-        if fmt == "geojson":
+        if fmt.name == "geojson":
             raise InputError(geojson_without_crs(target, raster))
 
 
@@ -76,19 +76,11 @@ def check_single_band(path: str | os.PathLike[str], band: int | None) -> None:
         )
 
 
-def _same_grid(a: Any, b: Any) -> bool:
-    if a.shape != b.shape:
-        return False
-    if a.crs is None or b.crs is None:
-        return True  # pixel grids of the same size (evaluation accepts this, with a warning)
-    return bool(a.crs == b.crs) and a.transform.almost_equals(b.transform, 1e-6)
-
-
 def check_labels(labels: str | os.PathLike[str], scenes: Sequence[str | os.PathLike[str]]) -> None:
     """Refuse labels that cannot score ``scenes``: a raster on another grid, or vector/OSM
     labels without a road inside the scenes' footprint (their union)."""
-    from roadseg.evaluation.evaluate import is_raster_file
-    from roadseg.osm.grid import SceneGrid
+    from roadseg.raster.georef import SceneGrid, same_grid
+    from roadseg.raster.suffixes import is_raster_file
 
     labels = Path(labels)
     if not labels.exists():
@@ -100,7 +92,7 @@ def check_labels(labels: str | os.PathLike[str], scenes: Sequence[str | os.PathL
         if len(grids) > 1:
             return  # one label raster for several scenes: checked per scene by the evaluation
         lab, ref = SceneGrid.from_raster(labels), grids[0]
-        if not _same_grid(lab, ref):
+        if not same_grid(lab, ref):
             raise InputError(
                 f"{labels}: the label raster is not on the scene's grid ({_describe(lab)} vs "
                 f"{_describe(ref)} of {scenes[0]})"
@@ -145,8 +137,10 @@ def check_extract(scenes: Sequence[Path], out: Path, config: Any) -> None:
 
     o = config.output
     gsd = getattr(config.predict, "gsd_m", None)
-    if len(scenes) == 1 and Path(scenes[0]).is_file():
-        # with several scenes a scene without CRS fails alone (checked per scene in inference)
+    if len(scenes) == 1 and Path(scenes[0]).is_file() and config.cluster.scheduler:
+        # one scene on a cluster: refused here, before any work; without a scheduler
+        # extract_scene checks it first thing, and with several scenes a scene without
+        # CRS fails alone (checked per scene before its inference)
         check_georeferenced(scenes[0], gsd)
         warn_gsd_ignored(scenes[0], gsd)
         check_geojson_crs(scenes[0], out, o.formats)

@@ -32,12 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from roadseg.atomic import atomic_path
-from roadseg.data.checksums import ChecksumStore, Provenance, sha256_file
+from roadseg.data.checksums import ChecksumStore, Provenance
 from roadseg.data.ingest import CopyMode
 from roadseg.data.layout import TilePair, check_split, make_split_dirs
 from roadseg.data.verify import check_decodes
 from roadseg.errors import InputError
 from roadseg.evaluation.slack import DEFAULT_LABEL_WIDTH_M
+from roadseg.hashing import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +224,7 @@ def _one_scene(
             lab = label[r0 : r0 + h, c0 : c0 + w]
         _write_label(lab, scene, lab_dest, win, road_file, cfg)
         for dest in (img_dest, lab_dest):
-            store.set(dest, sha256_file(dest))
+            store.set(dest, file_sha256(dest))
             prov.set(store.key(dest), **info, georeferencing="from-file")
         report.pairs.append(TilePair(name, img_dest, lab_dest))
         report.road_fraction[name] = float((lab > 0).mean())

@@ -39,14 +39,22 @@ from tqdm import tqdm
 
 from roadseg.atomic import atomic_path, owner_token  # owner-named: a later run cleans up
 from roadseg.errors import InputError
-from roadseg.inference.blending import BlendMode
+from roadseg.inference.blending import DEFAULT_BLEND, BlendMode
 from roadseg.inference.device import make_forward, prepare_model, resolve_amp, resolve_device
-from roadseg.inference.engine import Prepare, RunStats, array_reader, run_tiles
+from roadseg.inference.engine import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_PREFETCH,
+    Prepare,
+    RunStats,
+    array_reader,
+    run_tiles,
+)
 from roadseg.inference.tags import probability_tags, warn_if_huge
 from roadseg.models import CheckpointMeta, Normalisation, load_checkpoint, resolve_weights
 from roadseg.raster.grid import TileGrid, check_tile_overlap
 from roadseg.raster.quantise import quantise_tensor
 from roadseg.raster.resample import (
+    GSD_TOLERANCE,
     Upsampler,
     integer_factor,
     model_grid,
@@ -87,16 +95,16 @@ class PredictConfig:
     weights: str | os.PathLike[str] | None = None
     tile: int | None = None
     overlap: int = 14
-    blend: BlendMode | str = BlendMode.COSINE
+    blend: BlendMode | str = DEFAULT_BLEND
     tta: bool = False
     device: str = "auto"
     amp: bool | str = "auto"
     channels_last: bool = True
     compile: bool = False
-    batch_size: int = 8
-    prefetch: int = 2
+    batch_size: int = DEFAULT_BATCH_SIZE
+    prefetch: int = DEFAULT_PREFETCH
     bands: tuple[int, ...] | str | None = None
-    gsd_tolerance: float = 0.05
+    gsd_tolerance: float = GSD_TOLERANCE
     progress: bool = True
     gsd_m: float | None = None
 

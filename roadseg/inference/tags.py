@@ -20,7 +20,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from pathlib import Path
@@ -28,8 +27,10 @@ from typing import Any
 
 import torch
 
+from roadseg.hashing import file_sha256
 from roadseg.models import CheckpointMeta
 from roadseg.raster.grid import TileGrid
+from roadseg.raster.tags import THRESHOLD_TAG
 from roadseg.sizeguard import WARN_TILES
 
 log = logging.getLogger(__name__)
@@ -38,14 +39,6 @@ VALUE_SCALE = "p = v/255"
 #: scenes with more tiles than this get a warning with an estimate of the time first
 #: (one home with the other size limits: roadseg.sizeguard, ROADSEG_WARN_TILES)
 HUGE_TILES = WARN_TILES
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def probability_tags(meta: CheckpointMeta, weights: Path | None) -> dict[str, str]:
@@ -58,7 +51,7 @@ def probability_tags(meta: CheckpointMeta, weights: Path | None) -> dict[str, st
     tags["ROADSEG_MODEL_GSD_M"] = repr(float(meta.gsd_m))
     tags["ROADSEG_VALUE_SCALE"] = VALUE_SCALE
     if meta.threshold is not None:
-        tags["ROADSEG_THRESHOLD"] = repr(float(meta.threshold))
+        tags[THRESHOLD_TAG] = repr(float(meta.threshold))
     return tags
 
 

@@ -38,7 +38,12 @@ from torch import nn
 
 from roadseg.atomic import atomic_path
 from roadseg.errors import InputError
-from roadseg.models.metaschema import MAX_FORMAT_VERSION, check_parameter_count, parse_meta
+from roadseg.models.metaschema import (
+    DEFAULT_TILE,
+    MAX_FORMAT_VERSION,
+    check_parameter_count,
+    parse_meta,
+)
 from roadseg.models.registry import build_model
 
 FORMAT_VERSION = MAX_FORMAT_VERSION  # one home: the schema knows what it reads
@@ -92,7 +97,7 @@ class CheckpointMeta:
     normalisation: Normalisation = field(default_factory=Normalisation)
     gsd_m: float = 1.0
     threshold: float | None = None
-    tile: int = 224
+    tile: int = DEFAULT_TILE
     provenance: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
@@ -235,7 +240,7 @@ def unknown_model_message(name: str) -> str:
     """
     import difflib
 
-    close = difflib.get_close_matches(name, SHIPPED_MODELS, n=len(SHIPPED_MODELS), cutoff=0.6)
+    close = difflib.get_close_matches(name, SHIPPED_MODELS, n=len(SHIPPED_MODELS), cutoff=0.5)
     ordered = close + [m for m in SHIPPED_MODELS if m not in close]
     hint = f"; did you mean {close[0]}?" if close else "."
     return (

@@ -49,9 +49,10 @@ class OutputConfig:
     """Where results go and what is kept.
 
     Attributes:
-        formats: output formats (``geojson``, ``gpkg``, ``parquet``, ``graphml``), one
-            file each named after ``-o`` with that format's extension; ``None``: the
-            format of ``-o``'s extension alone.
+        formats: output formats written besides ``-o``'s own (any name of
+            :func:`roadseg.vector.formats.format_names`: ``geojson``, ``gpkg``,
+            ``parquet``, ``graphml``, ``fgb``), one file each named after ``-o`` with
+            that format's suffix; ``None``: the format of ``-o``'s suffix alone.
         keep_intermediates: folder for the probability raster, the cleaned mask and
             the skeleton as GeoTIFFs (``<scene>.probability.tif`` ...); ``None``: not kept.
         evaluate: road labels (raster mask, OSM or vector file) to evaluate the result

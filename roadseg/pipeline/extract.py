@@ -60,7 +60,7 @@ from roadseg.pipeline.evaluate import (
 from roadseg.pipeline.stages import (
     PredictStage,
     SceneNetwork,
-    check_scene_path,
+    check_scene,
     predict_stage,
     run_gsd_m,
     vectorize_and_summarise,
@@ -143,21 +143,14 @@ def _evaluate_scene(
     config: ExtractConfig,
     done: SceneNetwork,
 ) -> dict[str, Any]:
-    """The evaluation stage of :func:`extract_scene`, reports written into ``staged``."""
+    """The evaluation stage of :func:`extract_scene`: the network scored as it is in memory,
+    reports written into ``staged``; returns the report as written."""
     staged_out = staged.path(out)
-    network_file = next(
-        (
-            p
-            for p in sorted(staged.dir.iterdir())
-            if p.suffix in (".gpkg", ".geojson", ".json") and ".nodes" not in p.name
-        ),
-        None,
-    )
     files = evaluation_paths(staged_out)
     names = published_names(
         staged.dir,
         out.parent if str(out.parent) else Path("."),
-        [files["plot"]] + ([network_file] if network_file is not None else []),
+        [files["plot"]],
         {stage.probability: kept_probability(stage.probability, done.kept, config)},
     )
     with (
@@ -171,15 +164,14 @@ def _evaluate_scene(
                 labels,
                 staged_out,
                 done.threshold,
-                network_file,
+                done.network,
                 config.evaluation,
                 names,
+                network_name=out,
             )
         except OSError as exc:
             raise as_output_error(exc, out) from exc
         bar.update()
-    if files["json"].exists():  # the report as published (JSON types, final paths)
-        report = json.loads(files["json"].read_text(encoding="utf-8"))
     return report
 
 
@@ -195,7 +187,7 @@ def extract_scene(
     config = config or ExtractConfig()
     scene, out = Path(scene), Path(out)
     # cheap checks first: a bad output path should not cost an inference run
-    check_scene_path(scene)
+    check_scene(scene, config)
     targets = output_targets(out, config.output.formats)
     for t in targets:
         check_writable(t)
@@ -220,7 +212,7 @@ def extract_scene(
 def _run_stages(
     scene: Path, out: Path, config: ExtractConfig, cache: StageCache, labels: Path | None
 ) -> ExtractResult:
-    stage = predict_stage(scene, config, cache)
+    stage = predict_stage(scene, config, cache, checked=True)  # checked by extract_scene
     done = vectorize_and_summarise(stage, config, cache)
     network, summary = done.network, done.summary
     if network.crs is None:

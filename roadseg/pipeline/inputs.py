@@ -21,10 +21,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from roadseg.errors import InputError
+from roadseg.raster.suffixes import SCENE_SUFFIXES
 
 log = logging.getLogger(__name__)
 
-RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".jp2", ".img")
 
 
 def vrt_sources(vrt: str | os.PathLike[str]) -> list[Path]:
@@ -61,9 +61,9 @@ def expand_scenes(
     out: list[Path] = []
     for path in given:
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix.lower() in RASTER_SUFFIXES)
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in SCENE_SUFFIXES)
             if not found:
-                raise InputError(f"{path}: folder holds no rasters ({', '.join(RASTER_SUFFIXES)})")
+                raise InputError(f"{path}: folder holds no rasters ({', '.join(SCENE_SUFFIXES)})")
             out.extend(found)
         else:
             out.append(path)

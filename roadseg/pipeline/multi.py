@@ -135,8 +135,10 @@ def _evaluate(
         labels,
         staged_out,
         run_threshold(result),
+        result.network,  # the merged network: buffer and graph metrics too, as for one scene
         options=config.evaluation,
         report_paths=names,
+        network_name=out,
     )
     return files
 
@@ -144,14 +146,9 @@ def _evaluate(
 def overlay_paths(plot: Path, scenes: list[SceneOutcome]) -> list[Path]:
     """The overlay files of a many-scene evaluation (one per scene, as the evaluation names
     them: ``<plot stem>_<i>_<scene name>.png``), or ``plot`` itself for one scene."""
-    if len(scenes) == 1:
-        return [plot]
-    suffix = plot.suffix or ".png"
-    return [
-        plot.with_name(f"{plot.stem}_{i}_{Path(o.scene).stem}{suffix}")
-        for i, o in enumerate(scenes)
-    ]
+    from roadseg.evaluation.overlay import overlay_path
 
+    return [overlay_path(plot, i, len(scenes), o.scene) for i, o in enumerate(scenes)]
 
 
 def run_threshold(result: MultiSceneResult) -> ChosenThreshold:

@@ -104,12 +104,23 @@ def _result_from_json(text: str) -> PredictResult | None:
     return PredictResult(**kwargs)
 
 
-def predict_stage(scene: Path, config: ExtractConfig, cache: StageCache) -> PredictStage:
-    """Stage 1: the probability raster of ``scene``, from the cache when complete there."""
-    from roadseg.inference import predict_scene
-
+def check_scene(scene: Path, config: ExtractConfig) -> None:
+    """The checks of a scene before its inference: a raster file, georeferenced or with a GSD."""
     check_scene_path(scene)
     check_georeferenced(scene, config.predict.gsd_m)
+
+
+def predict_stage(
+    scene: Path, config: ExtractConfig, cache: StageCache, checked: bool = False
+) -> PredictStage:
+    """Stage 1: the probability raster of ``scene``, from the cache when complete there.
+
+    ``checked``: the caller ran :func:`check_scene` already (each check runs once).
+    """
+    from roadseg.inference import predict_scene
+
+    if not checked:
+        check_scene(scene, config)
     weights = resolve_weights(config)
     key = stage_key(
         "predict",

@@ -205,23 +205,22 @@ def plot_paths(args: argparse.Namespace) -> list[Path]:
     """The overlay files ``--plot`` writes: one, or ``<stem>_<i>_<name>.png`` per scene."""
     if args.plot_path is None:
         return []
-    from roadseg.evaluation.evaluate import _expand, is_raster_file
+    from roadseg.evaluation.inputs import expand
+    from roadseg.evaluation.overlay import overlay_path
+    from roadseg.raster.suffixes import is_raster_file
 
     try:
-        preds = _expand(list(args.pred))
+        preds = expand(list(args.pred))
     except Exception:  # an unusable --pred is reported by the evaluation itself
         preds = list(args.pred)
     rasters = [p for p in preds if is_raster_file(p)]
     vectors = [p for p in preds if not is_raster_file(p)]
     n = max(len(rasters), len(vectors), len(args.scene), len(args.labels), 1)
-    plot = Path(args.plot_path)
-    if n == 1:
-        return [plot]
     out = []
     for i in range(n):
         src = next((lst[i] for lst in (args.scene, rasters, vectors) if i < len(lst)), None)
         if src is not None:
-            out.append(plot.with_name(f"{plot.stem}_{i}_{Path(src).stem}{plot.suffix or '.png'}"))
+            out.append(overlay_path(args.plot_path, i, n, src))
     return out
 
 

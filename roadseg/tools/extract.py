@@ -84,8 +84,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "scenes", nargs="+", metavar="SCENE", help="raster(s), folder(s) or a VRT mosaic"
     )
+    from roadseg.vector.formats import writable_suffixes
+
     p.add_argument(
-        "-o", "--output", required=True, help="output network (.geojson, .gpkg, .parquet, .graphml)"
+        "-o",
+        "--output",
+        required=True,
+        help=f"output network; its suffix names the format ({', '.join(writable_suffixes())})",
     )
     p.add_argument("-c", "--config", help="YAML or TOML file of options (flags override it)")
     _inference_arguments(p)
@@ -128,7 +133,11 @@ def _inference_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help=f"D4 test-time augmentation (8x slower) (default: {_default('predict.tta')})",
     )
-    g.add_argument("--amp", choices=["auto", "bf16", "fp16", "off"], help="mixed precision on CUDA")
+    g.add_argument(
+        "--amp",
+        choices=["auto", "bf16", "fp16", "off"],
+        help=f"mixed precision on CUDA (default {_default('predict.amp')})",
+    )
     g.add_argument(
         "--batch-size",
         type=int,
@@ -190,13 +199,16 @@ def _vectorize_arguments(p: argparse.ArgumentParser) -> None:
 
 def _output_arguments(p: argparse.ArgumentParser) -> None:
     """Flags of OutputConfig."""
+    from roadseg.vector.formats import format_names
+
     g = p.add_argument_group("outputs")
     g.add_argument(
         "--format",
         dest="formats",
         action="append",
-        choices=["geojson", "gpkg", "parquet", "graphml"],
-        help="write this format too (repeatable; default: from the -o extension)",
+        choices=format_names(),
+        help="also write this format, beside -o with its own suffix (repeatable; -o's own "
+        "format is always written)",
     )
     g.add_argument(
         "--keep-intermediates",
@@ -368,6 +380,7 @@ def check_run_paths(args: argparse.Namespace, config: ExtractConfig, scenes: lis
 
 
 def main(args: argparse.Namespace) -> int:
+    from roadseg.pipeline.extract import cache_root
     from roadseg.pipeline.inputs import expand_scenes
     from roadseg.prechecks import check_extract
 
@@ -378,12 +391,20 @@ def main(args: argparse.Namespace) -> int:
     scenes = expand_scenes(args.scenes, expand_vrt=True if args.split_vrt else None)
     check_run_paths(args, config, scenes)
     check_extract(scenes, Path(args.output), config)
+    # read by roadseg.cli when the run is interrupted: what was done is not lost
+    again = "the same command" if config.output.resume else "it without --no-resume"
+    args.interrupt_note = (
+        f"the stages already done are kept in {cache_root(Path(args.output), config)}: "
+        f"run {again} to resume from them"
+    )
     if len(scenes) == 1 and not config.cluster.scheduler:
         from roadseg.pipeline.extract import extract_scene
 
-        extract_scene(scenes[0], Path(args.output), config)
+        done = extract_scene(scenes[0], Path(args.output), config)
         if config.output.summary_json:  # the summary lists the other outputs
             log.info("wrote %s", config.output.summary_json)
+        s = done.summary
+        _print_result(s.road_km, s.edges, s.nodes, done.report)
         return 0
     from roadseg.errors import EXIT_ALL_SCENES_FAILED, EXIT_SOME_SCENES_FAILED
     from roadseg.pipeline.multi import AllScenesFailed, extract_scenes
@@ -395,8 +416,30 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_ALL_SCENES_FAILED
     for path in written:
         log.info("wrote %s", path)
+    net = result.network
+    _print_result(
+        net.total_length_m / 1000.0, len(net.edges), len(net.nodes), _written_report(written)
+    )
     failed = len(result.failed)
     if failed:
         log.error("%d of %d scenes failed; see the messages above", failed, len(result.outcomes))
         return EXIT_SOME_SCENES_FAILED
     return 0
+
+
+def _print_result(road_km: float, edges: int, nodes: int, report: dict | None) -> None:
+    """The run's one-line result on stdout (the logs go to stderr)."""
+    import sys
+
+    from roadseg.pipeline.summary import result_line
+
+    sys.stdout.write(result_line(road_km, edges, nodes, report) + "\n")
+    sys.stdout.flush()
+
+
+def _written_report(written: list[Path]) -> dict | None:
+    """The evaluation report among a many-scene run's outputs (``None``: not evaluated)."""
+    import json
+
+    report = next((p for p in written if p.name.endswith(".evaluation.json")), None)
+    return json.loads(report.read_text(encoding="utf-8")) if report is not None else None

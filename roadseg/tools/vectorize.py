@@ -1,4 +1,4 @@
-"""``roadseg vectorize``: probability/mask GeoTIFF → road network (GeoJSON, GPKG, GeoParquet, GraphML)."""
+"""``roadseg vectorize``: probability/mask GeoTIFF → road network (every export format)."""
 
 from __future__ import annotations
 
@@ -24,16 +24,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "raster", help="probability GeoTIFF (uint8 0..255 or float 0..1) or mask ({0,255} / {0,1})"
     )
+    from roadseg.vector.formats import format_names, writable_suffixes
+
     p.add_argument(
-        "-o", "--output", "--out", dest="out", required=True,
-        help="output: .geojson, .gpkg, .parquet or .graphml",
+        "-o",
+        "--output",
+        "--out",
+        dest="out",
+        required=True,
+        help=f"output network; its suffix names the format ({', '.join(writable_suffixes())})",
     )
     p.add_argument(
         "--format",
         action="append",
         dest="formats",
-        metavar="FMT",
-        help="also/instead write these formats (geojson, gpkg, parquet, graphml); repeatable",
+        choices=format_names(),
+        help="also write this format, beside -o with its own suffix (repeatable; -o's own "
+        "format is always written)",
     )
     p.add_argument(
         "--threshold",
@@ -155,6 +162,10 @@ def main(args: argparse.Namespace) -> int:
     )
     net = vectorize_raster(args.raster, config, args.probability, args.mask_out, args.skeleton_out)
     net.metadata["threshold_from"] = chosen.origin
+    if len(net.edges) == 0:  # as extract says it: an empty file is a result, not an error
+        logging.getLogger("roadseg.vectorize").warning(
+            "%s: no roads found (threshold %s); writing an empty network", args.raster, chosen.spec
+        )
     # staged, then moved into place together: a failure leaves none of the files
     written = export_all_or_nothing(net, Path(args.out), args.formats)
     logging.getLogger("roadseg.vectorize").info("%r -> %s", net, ", ".join(map(str, written)))

@@ -59,6 +59,7 @@ from roadseg.atomic import atomic_path
 from roadseg.errors import InputError
 from roadseg.evaluation.slack import DEFAULT_SLACK_M, PAPER_GSD_M, slack_px
 from roadseg.inference.device import resolve_device
+from roadseg.inference.engine import DEFAULT_BATCH_SIZE
 from roadseg.models import (
     CheckpointMeta,
     Normalisation,
@@ -70,7 +71,7 @@ from roadseg.models.checkpoint import read_meta
 from roadseg.training.config import TrainConfig
 from roadseg.training.loader import CropStream, crop_loader
 from roadseg.training.losses import get_loss
-from roadseg.training.pairs import TilePairSpec, find_pairs, holdout_names, split_pairs
+from roadseg.training.pairs import TilePairSpec, find_pairs, split_pairs
 from roadseg.training.sampling import CropSampler
 from roadseg.training.state import has_state, load_state, save_state
 from roadseg.training.tiles import TrainingTile, load_tile
@@ -82,8 +83,6 @@ __all__ = ["TrainResult", "ValidationTile", "find_pairs", "load_validation_tiles
 #: Normalisation of the shipped models: 8-bit RGB to roughly zero mean, unit spread.
 DEFAULT_NORMALISATION = Normalisation(scale=255.0, mean=[0.5, 0.5, 0.5], std=[0.25, 0.25, 0.25])
 
-_holdout_names = holdout_names  # the name older callers import
-_Pair = TilePairSpec
 
 
 @dataclass
@@ -198,7 +197,7 @@ def validate(
     meta: CheckpointMeta,
     tiles: list[ValidationTile],
     device: torch.device,
-    batch_size: int = 8,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     slack_m: float = DEFAULT_SLACK_M,
     rho: int | None = None,
     exclude_white: bool = True,
@@ -255,6 +254,7 @@ def validation_metrics(scores: dict[str, Any], epoch: int | None = None) -> dict
         "heldout_breakeven_threshold": scores["breakeven_threshold"],
         "heldout_tiles": list(scores["tiles"]),
         "rho_px": scores["rho_px"],
+        "slack_m": scores.get("slack_m"),  # None: the slack was given in pixels (--rho)
         "white_excluded": scores["white_excluded"],
     }
     if epoch is not None:
