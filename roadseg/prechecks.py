@@ -142,8 +142,9 @@ def check_extract(scenes: Sequence[Path], out: Path, config: Any) -> None:
         # extract_scene checks it first thing, and with several scenes a scene without
         # CRS fails alone (checked per scene before its inference)
         check_georeferenced(scenes[0], gsd)
+    if len(scenes) == 1 and Path(scenes[0]).is_file():
         warn_gsd_ignored(scenes[0], gsd)
-        check_geojson_crs(scenes[0], out, o.formats)
+        check_geojson_crs(scenes[0], out, o.formats)  # lon/lat cannot hold a local grid
     if o.summary_json:
         check_writable(Path(o.summary_json), "--summary-json output")
     if o.quicklook:

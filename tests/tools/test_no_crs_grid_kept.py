@@ -110,4 +110,6 @@ def test_geojson_of_a_no_crs_raster_is_refused(tmp_path, no_crs, model, capsys, 
     err = capsys.readouterr().err
     assert rc == 2, err
     assert "GeoPackage" in err and "GeoParquet" in err and "Traceback" not in err
+    assert f"{out}: GeoJSON coordinates are longitude/latitude" in err  # the name asked for
+    assert "plan:" not in err and "vectorised" not in err  # refused before any work
     assert list(out.parent.iterdir()) == []
