@@ -108,7 +108,7 @@ def open_source(
 
     path = Path(path)
     if not path.exists():
-        raise InputError(f"{path}: {why_missing(path)}")
+        raise InputError(f"{path}: {why_missing(path) if path.is_symlink() else 'no such file'}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)

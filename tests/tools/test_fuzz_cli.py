@@ -124,6 +124,9 @@ def write_raster(path: Path, r: RasterSpec, bands_override: np.ndarray | None = 
     stack, nodata = _values(r)
     if bands_override is not None:
         stack = bands_override
+        if nodata is not None:  # the same choice, in the override's own type
+            kind = np.dtype(stack.dtype)
+            nodata = 0.0 if r.nodata == "zero" else (255.0 if kind == np.uint8 else -1.0)
     profile: dict[str, Any] = dict(
         driver="GTiff", width=r.width, height=r.height, count=stack.shape[0], dtype=stack.dtype
     )
