@@ -32,6 +32,7 @@ TOOLS: tuple[str, ...] = (
     "calibrate",
     "data",
     "evaluate",
+    "conflate",
 )
 
 log = logging.getLogger("roadseg")

@@ -49,14 +49,12 @@ import numpy as np
 import torch
 
 from roadseg.inference.blending import DEFAULT_BLEND, BlendMode, profile
+from roadseg.inference.config import DEFAULT_BATCH_SIZE, DEFAULT_PREFETCH
 from roadseg.inference.device import ForwardFn, make_forward, pipeline_threads, resolve_device
 from roadseg.raster.grid import TileGrid, TileWindow, pad_to_tile
 from roadseg.raster.resample import area_pool, pool_valid
 
-#: Tiles per forward pass, and tile-row strips read ahead while the model runs, unless asked
-#: otherwise (``PredictConfig`` takes its defaults from here).
-DEFAULT_BATCH_SIZE = 8
-DEFAULT_PREFETCH = 2
+# DEFAULT_BATCH_SIZE, DEFAULT_PREFETCH: defined with PredictConfig (light to import), used here
 
 log = logging.getLogger(__name__)
 

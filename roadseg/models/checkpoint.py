@@ -45,6 +45,7 @@ from roadseg.models.metaschema import (
     parse_meta,
 )
 from roadseg.models.registry import build_model
+from roadseg.models.shipped import DEFAULT_MODEL, SHIPPED_MODELS, WEIGHTS_DIR
 
 FORMAT_VERSION = MAX_FORMAT_VERSION  # one home: the schema knows what it reads
 _META_KEY = "roadseg"
@@ -192,13 +193,6 @@ def _file_numel(path: str | os.PathLike[str]) -> int:
         raise CheckpointError(f"{path}: not a safetensors checkpoint ({exc})") from exc
 
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-#: The models shipped in ``roadseg/weights`` (see the model card in the README), by name.
-SHIPPED_MODELS: dict[str, str] = {
-    "resunet_w32_massachusetts": "resunet_w32_massachusetts.safetensors",
-    "resunet_lite_massachusetts": "resunet_lite_massachusetts.safetensors",
-}
-DEFAULT_MODEL = "resunet_w32_massachusetts"
 
 
 def default_weights_path() -> Path:

@@ -19,14 +19,16 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import geopandas as gpd
 from shapely.geometry import LineString, MultiLineString
 from shapely.geometry.base import BaseGeometry
 
 from roadseg.errors import InputError
 from roadseg.osm.highways import resolve_highway_filter
+
+if TYPE_CHECKING:  # geopandas (with pandas, pyarrow, pyproj) is imported where it is used
+    import geopandas as gpd
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,8 @@ class RoadLoadConfig:
         layer: layer name for multi-layer vector files (GeoPackage).
         allow_empty: return an empty table instead of raising when no line is
             left (a prediction may legitimately hold no road).
+        keep_columns: further attributes of a vector file kept where it has them
+            (e.g. a network's ``mean_prob`` and ``width_m``).
         name: how the log names the file (``None``: its path), for a caller that reads a
             staged file which the user will find elsewhere.
     """
@@ -74,6 +78,7 @@ class RoadLoadConfig:
     clip: BaseGeometry | None = None
     layer: str | None = None
     allow_empty: bool = False
+    keep_columns: tuple[str, ...] = ()
     name: str | None = None
 
 
@@ -92,6 +97,7 @@ def _as_lines(geom: BaseGeometry | None) -> list[LineString]:
 def _read_osm(
     path: Path, classes: frozenset[str] | None, bbox4326: Any
 ) -> gpd.GeoDataFrame:
+    import geopandas as gpd
     import osmium
 
     rows: list[tuple[str, int, LineString]] = []
@@ -151,6 +157,8 @@ def _read_osm(
 
 def _read_vector(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     """The lines of a vector file, read by its export format's reader (else by GDAL)."""
+    import geopandas as gpd
+
     from roadseg.vector.formats import format_for_path
 
     fmt = format_for_path(path)
@@ -171,6 +179,8 @@ def _read_vector(path: Path, layer: str | None) -> gpd.GeoDataFrame:
 
 
 def _empty(crs: Any) -> gpd.GeoDataFrame:
+    import geopandas as gpd
+
     return gpd.GeoDataFrame({"highway": [], "osm_id": []}, geometry=[], crs=crs)
 
 
@@ -182,6 +192,8 @@ def load_roads(path: str | Path, config: RoadLoadConfig | None = None) -> gpd.Ge
             without ``highway`` attribute, or (with ``clip``) no road inside the
             footprint.
     """
+    import geopandas as gpd
+
     cfg = config or RoadLoadConfig()
     path = Path(path)
     if not path.exists():
@@ -222,11 +234,14 @@ def roads_from_frame(
         gdf = gdf.assign(highway=None)
     if "osm_id" not in gdf.columns:
         gdf = gdf.assign(osm_id=gdf["id"] if "id" in gdf.columns else None)
-    return _prepared(gdf[["highway", "osm_id", "geometry"]], cfg, name)
+    kept = [c for c in cfg.keep_columns if c in gdf.columns and c not in ("highway", "osm_id")]
+    return _prepared(gdf[["highway", "osm_id", *kept, "geometry"]], cfg, name)
 
 
 def _prepared(gdf: gpd.GeoDataFrame, cfg: RoadLoadConfig, name: str) -> gpd.GeoDataFrame:
     """LineStrings only, in the target CRS, clipped to the footprint."""
+    import geopandas as gpd
+
     src_crs = gdf.crs
     gdf = gdf.explode(index_parts=False, ignore_index=True)
     gdf = gdf[gdf.geometry.notna() & gdf.geom_type.isin(["LineString"])]
@@ -250,7 +265,7 @@ def _prepared(gdf: gpd.GeoDataFrame, cfg: RoadLoadConfig, name: str) -> gpd.GeoD
             )
         idx = [i for i, _ in keep]
         gdf = gpd.GeoDataFrame(
-            gdf.loc[idx, ["highway", "osm_id"]].reset_index(drop=True),
+            gdf.loc[idx, [c for c in gdf.columns if c != "geometry"]].reset_index(drop=True),
             geometry=[g for _, g in keep],
             crs=gdf.crs,
         )

@@ -1,6 +1,7 @@
-"""The many-scene job: scenes fanned out on Dask, one merged network exported.
+"""The many-scene job: scenes fanned out on Dask, the network of their mosaic exported.
 
-See :mod:`roadseg.pipeline.dask_runner` for the task graph and the merge. This
+See :mod:`roadseg.pipeline.dask_runner` for the task graph and
+:mod:`roadseg.pipeline.mosaic` for the mosaic. This
 module adds what the command line needs around it: the output checks up front,
 the all-or-nothing export of the merged network, the optional evaluation and the
 removal of the cache once everything is written.
@@ -31,7 +32,15 @@ from roadseg.pipeline.evaluate import (
     kept_probability,
     published_names,
 )
-from roadseg.pipeline.extract import cache_root, export_staged, labels_of, output_targets
+from roadseg.pipeline.extract import (
+    cache_root,
+    conflate_source,
+    conflate_staged,
+    export_staged,
+    labels_of,
+    output_targets,
+)
+from roadseg.pipeline.mosaic import MOSAIC_CACHE
 from roadseg.postprocess.level import ChosenThreshold, choose_threshold
 from roadseg.staging import StagedOutputs
 
@@ -49,7 +58,7 @@ class AllScenesFailed(InputError):
 def extract_scenes(
     scenes: list[Path], out: str | os.PathLike[str], config: ExtractConfig | None = None
 ) -> tuple[MultiSceneResult, list[Path]]:
-    """Run every scene on Dask (``config.cluster``), merge, export to ``out``.
+    """Run every scene on Dask (``config.cluster``), vectorise their mosaic, export to ``out``.
 
     Returns the result (with per-scene outcomes; failed scenes are listed, not
     raised) and the files written. Raises :class:`OutputError` when the merged
@@ -79,6 +88,7 @@ def extract_scenes(
 def _run_and_export(
     scenes: list[Path], out: Path, config: ExtractConfig, root: Path, labels: Path | None
 ) -> tuple[MultiSceneResult, list[Path]]:
+    osm = conflate_source(config)
     cl = config.cluster
     result = run_scenes(
         scenes,
@@ -102,6 +112,8 @@ def _run_and_export(
         export_staged(network, out, config.output.formats, staged)
         if labels is not None:
             _evaluate(result, labels, staged, out, config)
+        if osm is not None:  # the merged network, once
+            conflate_staged(network, out, osm, config, staged)
         written = staged.publish()
     if config.output.summary_json:
         with atomic_path(Path(config.output.summary_json)) as tmp:
@@ -110,6 +122,7 @@ def _run_and_export(
     if not config.output.keep_cache:
         for o in result.outcomes:
             StageCache(root, Path(o.scene).stem).clear()
+        StageCache(root, MOSAIC_CACHE).clear()
     log.info("%s", format_summary(result))
     return result, written
 
@@ -152,7 +165,7 @@ def overlay_paths(plot: Path, scenes: list[SceneOutcome]) -> list[Path]:
 
 
 def run_threshold(result: MultiSceneResult) -> ChosenThreshold:
-    """The threshold the scenes were cut at (one per run: the same config and model)."""
+    """The threshold the mosaic was cut at (one per run: the same config and model)."""
     chosen = {o.threshold for o in result.succeeded if o.threshold is not None}
     if len(chosen) > 1:  # e.g. scenes resumed from probability rasters of different models
         log.warning(
@@ -172,6 +185,10 @@ def summary_dict(result: MultiSceneResult) -> dict:
         "edges": len(net.edges),
         "nodes": len(net.nodes),
         "seconds": result.seconds,
+        "mosaics": [
+            {"scenes": m.scenes, "seconds": m.seconds, "resumed": m.cached}
+            for m in result.mosaics
+        ],
         "per_scene": [o.summary.as_dict() for o in result.succeeded if o.summary],
     }
 
@@ -184,11 +201,13 @@ def format_summary(result: MultiSceneResult) -> str:
     for o in result.succeeded:
         for k, v in (o.summary.stage_s if o.summary else {}).items():
             stage[k] = stage.get(k, 0.0) + v
+    if result.mosaics:
+        stage["mosaic + vectorise"] = sum(m.seconds for m in result.mosaics)
     lines = [
         f"{len(result.succeeded)} of {len(result.outcomes)} scenes done "
         f"({px / 1e6:.1f} Mpx, {tiles} tiles) in {result.seconds:.1f}s",
-        f"merged network: {net.total_length_m / 1000:.2f} km of road, {len(net.edges)} edges, "
-        f"{len(net.nodes)} nodes",
+        f"network of the mosaic: {net.total_length_m / 1000:.2f} km of road, "
+        f"{len(net.edges)} edges, {len(net.nodes)} nodes",
         "worker time: " + ", ".join(f"{k} {v:.1f}s" for k, v in stage.items()),
     ]
     lines += [f"FAILED {o.scene}: {o.error}" for o in result.failed]

@@ -41,7 +41,14 @@ from roadseg.pipeline.config import (
 )
 from roadseg.pipeline.summary import RunSummary
 from roadseg.postprocess.level import ChosenThreshold, choose_threshold, stored_threshold
-from roadseg.raster.georef import SceneGrid, check_georeferenced, local_grid_note
+from roadseg.raster.georef import (
+    RasterHeader,
+    SceneGrid,
+    check_georeferenced,
+    local_grid_note,
+    raster_header,
+)
+from roadseg.raster.tags import GEOREFERENCING_TAG
 from roadseg.staging import wrap_os_error
 from roadseg.vector import RoadNetwork, VectorizeConfig
 
@@ -59,6 +66,7 @@ class PredictStage:
     result: PredictResult
     cached: bool
     seconds: float
+    georeferencing: str | None = None  # the scene's GEOREFERENCING note, if it carries one
 
 
 @dataclass
@@ -104,23 +112,28 @@ def _result_from_json(text: str) -> PredictResult | None:
     return PredictResult(**kwargs)
 
 
-def check_scene(scene: Path, config: ExtractConfig) -> None:
-    """The checks of a scene before its inference: a raster file, georeferenced or with a GSD."""
+def check_scene(scene: Path, config: ExtractConfig) -> RasterHeader:
+    """The checks of a scene before its inference: a raster file, georeferenced or with a
+    GSD. Returns its header (read once, for the checks and the network's metadata)."""
     check_scene_path(scene)
-    check_georeferenced(scene, config.predict.gsd_m)
+    header = raster_header(scene)
+    check_georeferenced(scene, config.predict.gsd_m, header)
+    return header
 
 
 def predict_stage(
-    scene: Path, config: ExtractConfig, cache: StageCache, checked: bool = False
+    scene: Path, config: ExtractConfig, cache: StageCache, header: RasterHeader | None = None
 ) -> PredictStage:
     """Stage 1: the probability raster of ``scene``, from the cache when complete there.
 
-    ``checked``: the caller ran :func:`check_scene` already (each check runs once).
+    ``header``: what :func:`check_scene` returned when the caller ran it already (each
+    check runs once); ``None``: it runs here.
     """
     from roadseg.inference import predict_scene
 
-    if not checked:
-        check_scene(scene, config)
+    if header is None:
+        header = check_scene(scene, config)
+    note = header.tags.get(GEOREFERENCING_TAG)
     weights = resolve_weights(config)
     key = stage_key(
         "predict",
@@ -134,7 +147,7 @@ def predict_stage(
         cached = _result_from_json(info_path.read_text())
         if cached is not None:
             log.info("%s: inference resumed from %s", scene, prob)
-            return PredictStage(scene, prob, key, weights, cached, True, 0.0)
+            return PredictStage(scene, prob, key, weights, cached, True, 0.0, note)
     cache.ensure()
     t0 = time.perf_counter()
     pcfg = dataclasses.replace(config.predict, weights=str(weights), progress=config.progress)
@@ -148,7 +161,9 @@ def predict_stage(
     with atomic_path(info_path) as tmp:
         tmp.write_text(_result_to_json(result))
     cache.seal(info_path)
-    return PredictStage(scene, prob, key, weights, result, False, time.perf_counter() - t0)
+    return PredictStage(
+        scene, prob, key, weights, result, False, time.perf_counter() - t0, note
+    )
 
 
 def choose_run_threshold(
@@ -226,21 +241,14 @@ def _describe_network(
     if network.crs is None:
         grid = SceneGrid.from_raster(stage.scene)  # its own geotransform, if any, was kept
         meta["georeferencing"] = local_grid_note(run_gsd_m(config), grid.transform)
-    else:
-        tags = _georef_tags(stage.scene)
-        if tags:
-            meta["georeferencing"] = tags
+    elif stage.georeferencing:
+        meta["georeferencing"] = stage.georeferencing
 
 
 def _georef_tags(scene: Path) -> str | None:
-    """A GEOREFERENCING note carried by the scene (e.g. the sample's derived georeferencing)."""
-    import rasterio
-
-    try:
-        with rasterio.open(scene) as ds:
-            return ds.tags().get("GEOREFERENCING")
-    except Exception:  # the note is informative only
-        return None
+    """A GEOREFERENCING note carried by the scene (e.g. the sample's derived georeferencing);
+    read by the mosaic's summary (roadseg.pipeline.mosaic)."""
+    return raster_header(scene).tags.get(GEOREFERENCING_TAG)
 
 
 def keep_intermediates(stage: PredictStage, folder: Path) -> dict[str, Path]:

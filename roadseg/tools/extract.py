@@ -63,6 +63,7 @@ FLAG_KEYS = {
     "keep_cache": "output.keep_cache",
     "summary_json": "output.summary_json",
     "quicklook": "output.quicklook",
+    "conflate": "output.conflate",
     "scheduler": "cluster.scheduler",
     "workers": "cluster.n_workers",
     "threads_per_worker": "cluster.threads_per_worker",
@@ -239,6 +240,12 @@ def _output_arguments(p: argparse.ArgumentParser) -> None:
         metavar="PNG",
         help="also write a PNG of the network over the imagery (labels too with --evaluate)",
     )
+    g.add_argument(
+        "--conflate",
+        metavar="OSM",
+        help="conflate the network against these OSM roads (.osm.pbf, .osm, vector): the "
+        "roads OSM lacks go to <-o stem>.missing.geojson (options: --set conflate.FIELD=V)",
+    )
 
 
 def _evaluation_arguments(p: argparse.ArgumentParser) -> None:
@@ -312,7 +319,7 @@ def _cluster_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--seam-m",
         type=float,
-        help="join road ends of neighbouring scenes within this "
+        help="scenes within this many metres of each other are vectorised as one mosaic "
         f"(default {_default('cluster.seam_m')})",
     )
     g.add_argument(
@@ -363,6 +370,10 @@ def check_run_paths(args: argparse.Namespace, config: ExtractConfig, scenes: lis
         outputs += [("--evaluate report", p) for p in evaluation_paths(out).values()]
     outputs.append(("--summary-json", o.summary_json))
     outputs.append(("--quicklook", o.quicklook))
+    if o.conflate:
+        from roadseg.conflate.write import missing_path
+
+        outputs.append(("--conflate", missing_path(out)))
     if o.keep_intermediates:
         for scene in scenes:
             folder = intermediates_folder(o.keep_intermediates, scene, scenes)
@@ -373,6 +384,7 @@ def check_run_paths(args: argparse.Namespace, config: ExtractConfig, scenes: lis
     inputs += [
         ("--weights", resolve_weights(config.predict.weights)),
         ("--evaluate labels", o.evaluate),
+        ("--conflate OSM", o.conflate),
         ("--config", args.config),
     ]
     # intermediates go to a folder that may not exist yet: checked by the pre-flight checks

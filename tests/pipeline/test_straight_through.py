@@ -10,6 +10,7 @@ import geopandas as gpd
 import pytest
 import shapely
 
+import roadseg.pipeline.stages as stages
 import roadseg.raster.georef as georef
 from roadseg.cli import main
 from roadseg.pipeline.config import load_extract_config
@@ -36,9 +37,12 @@ def test_parquet_output_keeps_every_metric_and_format_adds(
     tmp_path, road_scene, brightness_model, monkeypatch
 ):
     labels = _vector_labels(tmp_path / "labels.geojson")
-    crs_reads: list[str] = []
-    real_crs = georef.raster_crs
-    monkeypatch.setattr(georef, "raster_crs", lambda p: crs_reads.append(str(p)) or real_crs(p))
+    header_reads: list[str] = []
+    real_header = georef.raster_header
+    monkeypatch.setattr(
+        georef, "raster_header", lambda p: header_reads.append(str(p)) or real_header(p)
+    )
+    monkeypatch.setattr(stages, "raster_header", georef.raster_header)
     read_back: list[str] = []
     real_read = pathlib.Path.read_text
     monkeypatch.setattr(
@@ -62,8 +66,9 @@ def test_parquet_output_keeps_every_metric_and_format_adds(
     assert {"pixel", "buffer", "graph"} <= set(report)
     assert report["buffer"]["quality"] > 0.9 and 0 < report["graph"]["apls"] <= 1
     assert report["inputs"]["scenes"][0]["pred_network"] == str(out)
-    # each check once (the scene's CRS read once), the report not read back
-    assert crs_reads.count(str(road_scene)) == 1
+    # each check once (the scene's header read once, for the checks and the metadata),
+    # the report not read back
+    assert header_reads.count(str(road_scene)) == 1
     assert not [n for n in reads_during_run if n.endswith(".evaluation.json")]
 
 
