@@ -144,7 +144,8 @@ def check_extract(scenes: Sequence[Path], out: Path, config: Any) -> None:
         check_georeferenced(scenes[0], gsd)
     if len(scenes) == 1 and Path(scenes[0]).is_file():
         warn_gsd_ignored(scenes[0], gsd)
-        check_geojson_crs(scenes[0], out, o.formats)  # lon/lat cannot hold a local grid
+        if gsd is not None:  # without one the missing --gsd is the first thing to say
+            check_geojson_crs(scenes[0], out, o.formats)  # lon/lat cannot hold a local grid
     if o.summary_json:
         check_writable(Path(o.summary_json), "--summary-json output")
     if o.quicklook:
