@@ -245,12 +245,6 @@ def _describe_network(
         meta["georeferencing"] = stage.georeferencing
 
 
-def _georef_tags(scene: Path) -> str | None:
-    """A GEOREFERENCING note carried by the scene (e.g. the sample's derived georeferencing);
-    read by the mosaic's summary (roadseg.pipeline.mosaic)."""
-    return raster_header(scene).tags.get(GEOREFERENCING_TAG)
-
-
 def keep_intermediates(stage: PredictStage, folder: Path) -> dict[str, Path]:
     """Paths of the kept intermediates; copies the probability raster there now."""
     folder.mkdir(parents=True, exist_ok=True)
