@@ -37,7 +37,6 @@ from roadseg.pipeline.cache import StageCache, read_cached_network, stage_key, w
 from roadseg.pipeline.config import RUNTIME_ONLY_VECTORIZE, ExtractConfig, stage_params
 from roadseg.pipeline.stages import (
     PredictStage,
-    _georef_tags,
     choose_run_threshold,
     vectorize_config,
 )
@@ -141,7 +140,7 @@ def _describe(
     meta["weights"] = stages[0].weights.name
     meta["threshold_from"] = threshold.origin
     meta["model_gsd_m"] = stages[0].result.model_gsd_m
-    notes = sorted({n for n in (_georef_tags(s.scene) for s in stages) if n})
+    notes = sorted({s.georeferencing for s in stages if s.georeferencing})  # read at the check
     if notes:
         meta["georeferencing"] = notes[0] if len(notes) == 1 else notes
 
