@@ -36,6 +36,7 @@ from roadseg.raster.suffixes import is_raster_file
 
 log = logging.getLogger(__name__)
 
+
 @dataclass
 class NetworkInput:
     """A predicted road network held in memory (e.g. the extract job's), so that it is

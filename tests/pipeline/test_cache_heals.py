@@ -115,7 +115,7 @@ def _stalled_run(argv: list[str]) -> subprocess.Popen:
     """``extract_roads.py argv`` whose evaluation stage never returns."""
     code = (
         "import runpy, sys, time; import roadseg.pipeline.extract as e; "
-        "e.evaluate_stage = lambda *a, **k: time.sleep(600); "
+        "e._evaluate_scene = lambda *a, **k: time.sleep(600); "
         f"sys.argv = [{str(SCRIPT)!r}, *{argv!r}]; "
         f"runpy.run_path({str(SCRIPT)!r}, run_name='__main__')"
     )
