@@ -32,6 +32,7 @@ from typing import Any
 from roadseg.errors import InputError
 from roadseg.io_guard import check_creatable_dir, check_writable
 from roadseg.raster.georef import check_georeferenced
+from roadseg.uri import RemotePath, scene_path
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +73,10 @@ def check_labels(labels: str | os.PathLike[str], scenes: Sequence[str | os.PathL
     from roadseg.evaluation.evaluate import is_raster_file
     from roadseg.osm.grid import SceneGrid
 
-    labels = Path(labels)
+    labels = scene_path(labels)
     if not labels.exists():
         raise InputError(f"{labels}: labels file not found")
-    grids = [SceneGrid.from_raster(Path(s)) for s in scenes if Path(s).is_file()]
+    grids = [SceneGrid.from_raster(s) for s in map(scene_path, scenes) if s.is_file()]
     if not grids:
         return
     if is_raster_file(labels):
@@ -96,7 +97,7 @@ def _describe(grid: Any) -> str:
     return f"{grid.width}x{grid.height} px, {crs}, origin {grid.transform.c:g},{grid.transform.f:g}"
 
 
-def _check_vector_labels(labels: Path, grids: list[Any]) -> None:
+def _check_vector_labels(labels: Path | RemotePath, grids: list[Any]) -> None:
     from shapely.ops import unary_union
 
     from roadseg.osm.load import RoadLoadConfig, load_roads
@@ -120,13 +121,13 @@ def _check_vector_labels(labels: Path, grids: list[Any]) -> None:
         raise InputError(f"{labels}: no road inside the {where} area; wrong file or wrong place?")
 
 
-def check_extract(scenes: Sequence[Path], out: Path, config: Any) -> None:
+def check_extract(scenes: Sequence[Path | RemotePath], out: Path, config: Any) -> None:
     """Everything an ``extract`` run can be refused for before inference (see the module doc)."""
     from roadseg.pipeline.extract import CACHE_FOLDER
 
     o = config.output
     gsd = getattr(config.predict, "gsd_m", None)
-    if len(scenes) == 1 and Path(scenes[0]).is_file():
+    if len(scenes) == 1 and scene_path(scenes[0]).is_file():
         # with several scenes a scene without CRS fails alone (checked per scene in inference)
         check_georeferenced(scenes[0], gsd)
     if o.summary_json:
@@ -140,4 +141,4 @@ def check_extract(scenes: Sequence[Path], out: Path, config: Any) -> None:
     cache = Path(o.cache_dir) if o.cache_dir else out.parent / CACHE_FOLDER
     check_creatable_dir(cache, "cache folder")
     if o.evaluate:
-        check_labels(o.evaluate, [s for s in scenes if Path(s).is_file()])
+        check_labels(o.evaluate, [s for s in scenes if scene_path(s).is_file()])

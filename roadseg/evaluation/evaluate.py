@@ -70,13 +70,14 @@ from roadseg.osm.load import RoadLoadConfig, is_osm_file, is_vector_file, load_r
 from roadseg.osm.rasterize import MASSACHUSETTS_WIDTH_PX, rasterize_roads
 from roadseg.postprocess.config import DEFAULT_THRESHOLD
 from roadseg.raster.georef import SceneGrid
+from roadseg.uri import RemotePath, gdal_name, is_remote, open_error, scene_path
 
 log = logging.getLogger(__name__)
 
 RASTER_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".vrt", ".img", ".jp2")
 
 
-def is_raster_file(path: str | Path) -> bool:
+def is_raster_file(path: str | Path | RemotePath) -> bool:
     return Path(path).suffix.lower() in RASTER_SUFFIXES
 
 
@@ -166,10 +167,12 @@ def _read_raster(path: Path) -> _Raster:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(path) as ds:
+            with rasterio.open(gdal_name(path)) as ds:
                 data = ds.read()
                 grid = SceneGrid(ds.width, ds.height, ds.transform, ds.crs)
     except rasterio.errors.RasterioIOError as exc:
+        if is_remote(path):
+            raise InputError(open_error(RemotePath(str(path)), exc)) from exc
         raise InputError(f"{path}: cannot read as a raster ({exc})") from exc
     return _Raster(data, grid, path)
 
@@ -261,10 +264,10 @@ def _metric_crs(gdf: Any) -> Any:
 
 
 def _expand(paths: list[Path]) -> list[Path]:
-    out: list[Path] = []
-    for p in paths:
-        p = Path(p)
-        if p.is_dir():
+    out: list[Path] = []  # URLs as RemotePath, which answers what is asked of a Path here
+    for given in paths:
+        p = scene_path(given)  # a URL stays a URL (read through GDAL)
+        if isinstance(p, Path) and p.is_dir():
             files = sorted(
                 f
                 for f in p.iterdir()
@@ -274,7 +277,7 @@ def _expand(paths: list[Path]) -> list[Path]:
                 raise InputError(f"{p}: the folder holds no raster or vector file")
             out += files
         else:
-            out.append(p)
+            out.append(p)  # type: ignore[arg-type]
     return out
 
 

@@ -55,6 +55,8 @@ from roadseg.raster.resample import (
 )
 from roadseg.raster.scene import open_scene
 from roadseg.raster.write import BackgroundWriter, StripWriter, quantise_tensor, verify_written
+from roadseg.uri import RemotePath
+from roadseg.uri import scene_path as as_scene
 
 log = logging.getLogger(__name__)
 
@@ -278,7 +280,7 @@ def predict_scene(
     """
     t0 = time.perf_counter()
     config = config or PredictConfig()
-    scene_path, out_path = Path(scene_path), Path(out_path)
+    scene_path, out_path = as_scene(scene_path), Path(out_path)
     blend, device = _checked_options(config, scene_path, out_path)
     weights_file = None if model is not None else resolve_weights(config.weights)
     net, meta = model if model is not None else load_model(config.weights, device)
@@ -352,7 +354,7 @@ def predict_scene(
 
 
 def _checked_options(
-    config: PredictConfig, scene_path: Path, out_path: Path
+    config: PredictConfig, scene_path: Path | RemotePath, out_path: Path
 ) -> tuple[BlendMode, torch.device]:
     """The blend mode and device, or one line naming the scene and the bad option."""
     try:
@@ -383,7 +385,7 @@ class _GridPlan:
 
 
 def _plan_grid(
-    scene: Any, meta: CheckpointMeta, config: PredictConfig, tile: int, device: str, path: Path
+    scene: Any, meta: CheckpointMeta, config: PredictConfig, tile: int, device: str, path: Path | RemotePath
 ) -> _GridPlan:
     resample = needs_resampling(scene.gsd_m, meta.gsd_m, config.gsd_tolerance)
     mgrid = model_grid(scene, meta.gsd_m) if resample else None

@@ -27,6 +27,7 @@ from shapely.geometry.base import BaseGeometry
 
 from roadseg.errors import InputError
 from roadseg.osm.highways import resolve_highway_filter
+from roadseg.uri import RemotePath, scene_path
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,8 @@ OSM_SUFFIXES = (".pbf", ".osm", ".o5m", ".osm.bz2", ".osm.gz", ".osm.pbf")
 VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".parquet", ".geoparquet", ".fgb")
 
 
-def is_osm_file(path: str | Path) -> bool:
-    name = Path(path).name.lower()
+def is_osm_file(path: str | Path | RemotePath) -> bool:
+    name = scene_path(path).name.lower()
     return any(name.endswith(s) for s in OSM_SUFFIXES)
 
 
@@ -138,7 +139,7 @@ def _read_osm(
     )
 
 
-def _read_vector(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+def _read_vector(path: Path | RemotePath, layer: str | None) -> gpd.GeoDataFrame:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -157,7 +158,7 @@ def _empty(crs: Any) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"highway": [], "osm_id": []}, geometry=[], crs=crs)
 
 
-def load_roads(path: str | Path, config: RoadLoadConfig | None = None) -> gpd.GeoDataFrame:
+def load_roads(path: str | Path | RemotePath, config: RoadLoadConfig | None = None) -> gpd.GeoDataFrame:
     """Load road centrelines as LineStrings (see the module docstring).
 
     Raises:
@@ -166,15 +167,17 @@ def load_roads(path: str | Path, config: RoadLoadConfig | None = None) -> gpd.Ge
             footprint.
     """
     cfg = config or RoadLoadConfig()
-    path = Path(path)
+    path = scene_path(path)  # a URL stays a URL: vector files are read through GDAL too
     if not path.exists():
         raise InputError(f"{path}: file not found")
+    if isinstance(path, RemotePath) and is_osm_file(path):
+        raise InputError(f"{path}: OSM extracts are read from local files; download it first")
     bbox4326 = None
     if cfg.clip is not None and cfg.crs is not None:
         bbox4326 = gpd.GeoSeries([cfg.clip], crs=cfg.crs).to_crs("EPSG:4326").total_bounds
     if is_osm_file(path):
         classes = resolve_highway_filter("massachusetts" if cfg.highways is None else cfg.highways)
-        gdf = _read_osm(path, classes, bbox4326)
+        gdf = _read_osm(Path(path), classes, bbox4326)
     else:
         gdf = _read_vector(path, cfg.layer)
         if "highway" in gdf.columns:

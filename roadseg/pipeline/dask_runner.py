@@ -45,6 +45,7 @@ from roadseg.pipeline.cache import StageCache
 from roadseg.pipeline.config import ExtractConfig
 from roadseg.pipeline.summary import RunSummary
 from roadseg.postprocess.level import ChosenThreshold
+from roadseg.uri import scene_path
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,7 @@ def predict_task(scene: str, config: ExtractConfig, cache_root: str, threads: in
     from roadseg.pipeline.stages import predict_stage
 
     _set_threads(config, threads)
-    path = Path(scene)
+    path = scene_path(scene)  # a URL is opened here, on the worker, never on the client
     try:
         return predict_stage(path, config, StageCache(cache_root, path.stem))
     except Exception as exc:  # reported per scene, never raised: the other scenes go on

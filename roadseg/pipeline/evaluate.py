@@ -12,7 +12,7 @@ cache is removed. The scoring options are the run's ``evaluation`` section.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from roadseg.atomic import atomic_path
 from roadseg.errors import InputError
 from roadseg.pipeline.config import EvaluationConfig, ExtractConfig
 from roadseg.postprocess.level import ChosenThreshold
+from roadseg.uri import RemotePath
 
 
 def evaluation_paths(out: Path) -> dict[str, Path]:
@@ -34,8 +35,8 @@ def evaluation_paths(out: Path) -> dict[str, Path]:
 
 def evaluate_outputs(
     probabilities: list[Path],
-    scenes: list[Path],
-    labels: Path,
+    scenes: Sequence[Path | RemotePath],
+    labels: Path | RemotePath,
     out: Path,
     threshold: ChosenThreshold,
     network_file: Path | None = None,
@@ -57,8 +58,8 @@ def evaluate_outputs(
     paths = evaluation_paths(out)
     cfg = EvaluateConfig(
         pred=list(probabilities) + ([network_file] if network_file is not None else []),
-        labels=[labels],
-        scene=list(scenes),
+        labels=[labels],  # type: ignore[list-item]  # a RemotePath reads as a Path there
+        scene=list(scenes),  # type: ignore[arg-type]
         threshold=threshold.evaluation_level(),
         json_path=paths["json"],
         plot_path=paths["plot"],

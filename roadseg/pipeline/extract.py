@@ -69,6 +69,7 @@ from roadseg.pipeline.summary import RunSummary
 from roadseg.postprocess.level import ChosenThreshold
 from roadseg.raster.georef import local_grid_note
 from roadseg.staging import StagedOutputs, as_output_error
+from roadseg.uri import RemotePath, scene_path
 from roadseg.vector import RoadNetwork
 
 log = logging.getLogger(__name__)
@@ -94,9 +95,9 @@ def output_targets(out: Path, formats: list[str] | None) -> list[Path]:
     return export_paths(out, formats)
 
 
-def labels_of(config: ExtractConfig) -> Path | None:
+def labels_of(config: ExtractConfig) -> Path | RemotePath | None:
     """The labels to evaluate against (``None``: no evaluation); refused when missing."""
-    labels = Path(config.output.evaluate) if config.output.evaluate else None
+    labels = scene_path(config.output.evaluate) if config.output.evaluate else None
     if labels is not None and not labels.exists():
         raise InputError(f"{labels}: labels file not found")
     return labels
@@ -107,7 +108,7 @@ def cache_root(out: Path, config: ExtractConfig) -> Path:
     return Path(config.output.cache_dir) if config.output.cache_dir else out.parent / CACHE_FOLDER
 
 
-def cache_for(scene: Path, out: Path, config: ExtractConfig) -> StageCache:
+def cache_for(scene: Path | RemotePath, out: Path, config: ExtractConfig) -> StageCache:
     return StageCache(cache_root(out, config), scene.stem)
 
 
@@ -139,7 +140,7 @@ def _evaluate_scene(
     stage: PredictStage,
     staged: StagedOutputs,
     out: Path,
-    labels: Path,
+    labels: Path | RemotePath,
     config: ExtractConfig,
     done: SceneNetwork,
 ) -> dict[str, Any]:
@@ -193,7 +194,7 @@ def extract_scene(
         OutputError: an output cannot be written (nothing partial is left behind).
     """
     config = config or ExtractConfig()
-    scene, out = Path(scene), Path(out)
+    scene, out = scene_path(scene), Path(out)
     # cheap checks first: a bad output path should not cost an inference run
     check_scene_path(scene)
     targets = output_targets(out, config.output.formats)
@@ -217,7 +218,11 @@ def extract_scene(
 
 
 def _run_stages(
-    scene: Path, out: Path, config: ExtractConfig, cache: StageCache, labels: Path | None
+    scene: Path | RemotePath,
+    out: Path,
+    config: ExtractConfig,
+    cache: StageCache,
+    labels: Path | RemotePath | None,
 ) -> ExtractResult:
     stage = predict_stage(scene, config, cache)
     done = vectorize_and_summarise(stage, config, cache)

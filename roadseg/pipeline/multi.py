@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from roadseg.atomic import atomic_path
@@ -28,6 +29,7 @@ from roadseg.pipeline.evaluate import (
 from roadseg.pipeline.extract import cache_root, export_staged, labels_of, output_targets
 from roadseg.postprocess.level import ChosenThreshold, choose_threshold
 from roadseg.staging import StagedOutputs
+from roadseg.uri import RemotePath
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,9 @@ class AllScenesFailed(InputError):
 
 
 def extract_scenes(
-    scenes: list[Path], out: str | os.PathLike[str], config: ExtractConfig | None = None
+    scenes: Sequence[Path | RemotePath],
+    out: str | os.PathLike[str],
+    config: ExtractConfig | None = None,
 ) -> tuple[MultiSceneResult, list[Path]]:
     """Run every scene on Dask (``config.cluster``), merge, export to ``out``.
 
@@ -96,7 +100,7 @@ def extract_scenes(
 
 
 def _evaluate(
-    result: MultiSceneResult, labels: Path, staged: StagedOutputs, out: Path, config: ExtractConfig
+    result: MultiSceneResult, labels: Path | RemotePath, staged: StagedOutputs, out: Path, config: ExtractConfig
 ) -> list[Path]:
     """The report of every scene's probabilities, at the threshold the scenes were cut at;
     it names the files as they are once the run is over."""

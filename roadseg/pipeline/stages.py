@@ -43,6 +43,7 @@ from roadseg.pipeline.summary import RunSummary
 from roadseg.postprocess.level import ChosenThreshold, choose_threshold, stored_threshold
 from roadseg.raster.georef import check_georeferenced, local_grid_note
 from roadseg.staging import wrap_os_error
+from roadseg.uri import RemotePath, gdal_name
 from roadseg.vector import RoadNetwork, VectorizeConfig
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ log = logging.getLogger(__name__)
 class PredictStage:
     """The probability raster of a scene, what inference reported and whether it was cached."""
 
-    scene: Path
+    scene: Path | RemotePath
     probability: Path
     key: str
     weights: Path
@@ -71,8 +72,9 @@ class SceneNetwork:
     kept: dict[str, Path] = field(default_factory=dict)
 
 
-def check_scene_path(scene: Path) -> None:
-    """Refuse a missing path or a folder before any work starts."""
+def check_scene_path(scene: Path | RemotePath) -> None:
+    """Refuse a missing path or a folder before any work starts (a remote scene's presence
+    is learnt when it is opened)."""
     if not scene.exists():
         raise InputError(f"{scene}: file not found")
     if scene.is_dir():
@@ -104,7 +106,7 @@ def _result_from_json(text: str) -> PredictResult | None:
     return PredictResult(**kwargs)
 
 
-def predict_stage(scene: Path, config: ExtractConfig, cache: StageCache) -> PredictStage:
+def predict_stage(scene: Path | RemotePath, config: ExtractConfig, cache: StageCache) -> PredictStage:
     """Stage 1: the probability raster of ``scene``, from the cache when complete there."""
     from roadseg.inference import predict_scene
 
@@ -220,12 +222,12 @@ def _describe_network(
             meta["georeferencing"] = tags
 
 
-def _georef_tags(scene: Path) -> str | None:
+def _georef_tags(scene: Path | RemotePath) -> str | None:
     """A GEOREFERENCING note carried by the scene (e.g. the sample's derived georeferencing)."""
     import rasterio
 
     try:
-        with rasterio.open(scene) as ds:
+        with rasterio.open(gdal_name(scene)) as ds:
             return ds.tags().get("GEOREFERENCING")
     except Exception:  # the note is informative only
         return None

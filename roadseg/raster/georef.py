@@ -23,13 +23,13 @@ import math
 import os
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from affine import Affine
 from shapely.geometry import Polygon, box
 
 from roadseg.errors import InputError
+from roadseg.uri import RemotePath, gdal_name, is_remote, open_error
 from roadseg.validate import check_number
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ class SceneGrid:
         return self.crs is not None
 
     @classmethod
-    def from_raster(cls, path: str | Path) -> SceneGrid:
+    def from_raster(cls, path: str | os.PathLike[str]) -> SceneGrid:
         """Read the grid of a raster file (GeoTIFF, PNG, ...)."""
         import rasterio
         from rasterio.errors import NotGeoreferencedWarning
@@ -93,9 +93,11 @@ class SceneGrid:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NotGeoreferencedWarning)
-                with rasterio.open(path) as ds:
+                with rasterio.open(gdal_name(path)) as ds:
                     return cls(ds.width, ds.height, ds.transform, ds.crs)
         except rasterio.errors.RasterioIOError as exc:
+            if is_remote(path):
+                raise InputError(open_error(RemotePath(str(path)), exc)) from exc
             raise InputError(f"{path}: cannot open as a raster ({exc})") from exc
 
     def footprint(self) -> Polygon:
@@ -150,7 +152,7 @@ def raster_crs(path: str | os.PathLike[str]) -> Any | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(path) as ds:
+            with rasterio.open(gdal_name(path)) as ds:
                 return ds.crs if ds.crs else None
     except (RasterioIOError, OSError):
         return "unreadable"

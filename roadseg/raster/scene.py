@@ -71,6 +71,7 @@ from rasterio.windows import Window
 
 from roadseg.errors import InputError
 from roadseg.raster.georef import pixel_size_m
+from roadseg.uri import RemotePath, configure_remote_access, http_status, open_error, scene_path
 
 log = logging.getLogger(__name__)
 
@@ -142,9 +143,12 @@ class RasterView:
                 masks = self.dataset.read_masks(indexes=list(self.bands), window=window)
                 valid = np.all(masks > 0, axis=0)
         except RasterioError as exc:
+            rows = f"rows {window.row_off}..{window.row_off + window.height - 1}"
+            if http_status(str(exc)) is not None:  # a remote file: the server's answer
+                raise InputError(f"{open_error(RemotePath(self.path), exc)} reading {rows}") from exc
             raise InputError(
-                f"{self.path}: could not read pixels in rows {window.row_off}.."
-                f"{window.row_off + window.height - 1}; the file looks corrupt or truncated ({exc})"
+                f"{self.path}: could not read pixels in {rows}; "
+                f"the file looks corrupt or truncated ({exc})"
             ) from exc
         if self.is_float:
             finite = np.all(np.isfinite(data), axis=0)
@@ -189,7 +193,7 @@ class Scene:
         scaling: the value scaling rule chosen for this scene.
     """
 
-    path: Path
+    path: Path | RemotePath
     dataset: Any
     bands: tuple[int, ...]
     crs: Any
@@ -255,7 +259,9 @@ class Scene:
         self.close()
 
 
-def _choose_scaling(dataset: Any, bands: tuple[int, ...], path: Path, masked: bool) -> BandScaling:
+def _choose_scaling(
+    dataset: Any, bands: tuple[int, ...], path: Path | RemotePath, masked: bool
+) -> BandScaling:
     dtype = np.dtype(dataset.dtypes[bands[0] - 1])
     if dtype == np.uint8:
         return BandScaling("none")
@@ -342,10 +348,13 @@ def open_scene(
         InputError: missing file, not a raster, no bands, more than 4 bands,
             a band index out of range, an unsupported data type, or no valid pixel.
     """
-    path = Path(path)
-    if not path.exists():
+    path = scene_path(path)
+    remote = isinstance(path, RemotePath)
+    if remote:
+        configure_remote_access()
+    elif not path.exists():
         raise InputError(f"{path}: file not found")
-    if path.is_dir():
+    elif path.is_dir():
         raise InputError(f"{path}: is a folder, not a raster file")
     try:
         selected = parse_bands(bands)
@@ -354,8 +363,10 @@ def open_scene(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            dataset = rasterio.open(path)
+            dataset = rasterio.open(os.fspath(path))
     except RasterioError as exc:
+        if isinstance(path, RemotePath):
+            raise InputError(open_error(path, exc)) from exc
         raise InputError(f"{path}: not a raster GDAL can read ({exc})") from exc
     try:
         return _validate(path, dataset, selected, gsd_m)
@@ -365,7 +376,7 @@ def open_scene(
 
 
 def _validate(
-    path: Path, dataset: Any, selected: tuple[int, ...] | None, gsd_m: float | None = None
+    path: Path | RemotePath, dataset: Any, selected: tuple[int, ...] | None, gsd_m: float | None = None
 ) -> Scene:
     count = int(dataset.count)
     if count == 0:

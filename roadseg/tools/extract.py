@@ -19,7 +19,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from roadseg.pipeline.config import ExtractConfig
+    from roadseg.uri import RemotePath
 import argparse
 import dataclasses
 import logging
@@ -310,7 +313,9 @@ def config_from_args(args: argparse.Namespace) -> ExtractConfig:
     return config
 
 
-def check_run_paths(args: argparse.Namespace, config: ExtractConfig, scenes: list[Path]) -> None:
+def check_run_paths(
+    args: argparse.Namespace, config: ExtractConfig, scenes: Sequence[Path | RemotePath]
+) -> None:
     """Every file the run writes against every file it reads, before any work (exit 2)."""
     from roadseg.io_guard import check_paths
     from roadseg.models import resolve_weights
