@@ -44,6 +44,7 @@ from roadseg.inference.device import make_forward, prepare_model, resolve_amp, r
 from roadseg.inference.engine import Prepare, RunStats, array_reader, run_tiles
 from roadseg.inference.tags import probability_tags, warn_if_huge
 from roadseg.models import CheckpointMeta, Normalisation, load_checkpoint, resolve_weights
+from roadseg.raster.cog import cog_file
 from roadseg.raster.grid import TileGrid, check_tile_overlap
 from roadseg.raster.resample import (
     Upsampler,
@@ -421,9 +422,10 @@ def _write_probabilities(
     through GDAL's warper and a float32 raster at the model's GSD warped back.
     """
     masked_out = scene.masked or plan.resample
+    # strips into a tiled GeoTIFF, then copied as a cloud-optimised GeoTIFF (raster.cog)
     with atomic_path(out_path) as tmp:
-        with StripWriter(
-            tmp, scene.height, scene.width, scene.crs, scene.transform,
+        with cog_file(tmp, out_path) as strips, StripWriter(
+            strips, scene.height, scene.width, scene.crs, scene.transform,
             masked=masked_out, tags=tags,
         ) as writer:  # fmt: skip
             if not plan.resample or plan.factor:
