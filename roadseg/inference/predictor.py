@@ -54,7 +54,7 @@ from roadseg.raster.resample import (
     warp_back,
     warped_view,
 )
-from roadseg.raster.scene import open_scene
+from roadseg.raster.scene import band_hint, open_scene
 from roadseg.raster.write import BackgroundWriter, StripWriter, quantise_tensor, verify_written
 from roadseg.uri import RemotePath
 from roadseg.uri import scene_path as as_scene
@@ -298,10 +298,14 @@ def predict_scene(
         fixed_batch=config.batch_size if (config.compile or device.type == "cuda") else None,
     )
     with contextlib.ExitStack() as stack:
-        scene = stack.enter_context(open_scene(scene_path, bands=config.bands, gsd_m=config.gsd_m))
+        scene = stack.enter_context(
+            open_scene(
+                scene_path, bands=config.bands, gsd_m=config.gsd_m, model_bands=meta.in_bands
+            )
+        )
         # bound GDAL's block cache: its default (5 % of the RAM) would fill up on a big scene
         stack.enter_context(rasterio.Env(GDAL_CACHEMAX=scene.block_cache_bytes()))
-        meta.check_bands(scene.count, scene_path)
+        meta.check_bands(scene.count, scene_path, band_hint(scene.dataset, meta.in_bands))
         plan = _plan_grid(scene, meta, config, tile, str(device), scene_path)
         warn_if_huge(plan.grid, forward, config.batch_size, scene.count, device, scene_path)
 
@@ -386,7 +390,12 @@ class _GridPlan:
 
 
 def _plan_grid(
-    scene: Any, meta: CheckpointMeta, config: PredictConfig, tile: int, device: str, path: Path | RemotePath
+    scene: Any,
+    meta: CheckpointMeta,
+    config: PredictConfig,
+    tile: int,
+    device: str,
+    path: Path | RemotePath,
 ) -> _GridPlan:
     resample = needs_resampling(scene.gsd_m, meta.gsd_m, config.gsd_tolerance)
     mgrid = model_grid(scene, meta.gsd_m) if resample else None

@@ -106,7 +106,9 @@ def _result_from_json(text: str) -> PredictResult | None:
     return PredictResult(**kwargs)
 
 
-def predict_stage(scene: Path | RemotePath, config: ExtractConfig, cache: StageCache) -> PredictStage:
+def predict_stage(
+    scene: Path | RemotePath, config: ExtractConfig, cache: StageCache
+) -> PredictStage:
     """Stage 1: the probability raster of ``scene``, from the cache when complete there."""
     from roadseg.inference import predict_scene
 

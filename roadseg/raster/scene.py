@@ -9,7 +9,14 @@ Band selection
     ``bands`` is a list of 1-based band indices, in the order the model wants
     them (``[3, 2, 1]`` reorders BGR to RGB). By default every band except
     alpha bands is used (an RGBA GeoTIFF gives R, G, B; its alpha becomes the
-    valid mask).
+    valid mask). When the model's band count is known (``model_bands``) and the
+    scene has more bands, of which it names red, green and blue (GDAL's colour
+    interpretation, else band descriptions such as ``Red``/``Green``/``Blue``), the
+    default is those three in RGB order, with a note: a 4-band NAIP-like RGBN scene
+    uses 1,2,3, an 8-band WorldView-3 scene with band names uses 5,3,2. Otherwise a
+    mismatch is refused with a hint from :func:`band_hint` (``--bands 1,1,1`` for a
+    one-band panchromatic scene; ``--bands 5,3,2`` for an unnamed 8-band scene, the
+    WorldView-2/3 band order).
 
 Valid mask
     A pixel is valid when GDAL's mask of *every* selected band says so: the
@@ -56,6 +63,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -145,7 +153,9 @@ class RasterView:
         except RasterioError as exc:
             rows = f"rows {window.row_off}..{window.row_off + window.height - 1}"
             if http_status(str(exc)) is not None:  # a remote file: the server's answer
-                raise InputError(f"{open_error(RemotePath(self.path), exc)} reading {rows}") from exc
+                raise InputError(
+                    f"{open_error(RemotePath(self.path), exc)} reading {rows}"
+                ) from exc
             raise InputError(
                 f"{self.path}: could not read pixels in {rows}; "
                 f"the file looks corrupt or truncated ({exc})"
@@ -307,6 +317,80 @@ def _choose_scaling(
     return BandScaling("stretch", tuple(float(v) for v in low), tuple(float(v) for v in high))
 
 
+#: The band order of WorldView-2/3 8-band multispectral products (Maxar's documentation).
+WORLDVIEW_8 = ("coastal", "blue", "green", "yellow", "red", "red edge", "nir1", "nir2")
+_COLOUR = {ColorInterp.red: "red", ColorInterp.green: "green", ColorInterp.blue: "blue"}
+
+
+def _colour_of_description(text: str | None) -> str | None:
+    """``"red"``/``"green"``/``"blue"`` when a band description names that colour alone
+    (``"Red"``, ``"B4 red"``, ``"blue band"``; not ``"Red Edge"`` or ``"Coastal blue"``)."""
+    words = set(re.findall(r"[a-z]+", (text or "").lower()))
+    found = words & {"red", "green", "blue"}
+    if len(found) != 1 or words & {"edge", "rededge", "coastal", "nir", "infrared"}:
+        return None
+    return found.pop()
+
+
+def rgb_bands(dataset: Any) -> tuple[int, int, int] | None:
+    """The 1-based (red, green, blue) bands a raster names, by colour interpretation or,
+    failing that, by band description; ``None`` when it does not name all three."""
+    for names in (
+        [_COLOUR.get(ci) for ci in dataset.colorinterp],
+        [_colour_of_description(d) for d in dataset.descriptions],
+    ):
+        found = {c: i + 1 for i, c in reversed(list(enumerate(names))) if c is not None}
+        if len(found) == 3:
+            return (found["red"], found["green"], found["blue"])
+    return None
+
+
+def band_hint(dataset: Any, model_bands: int = 3) -> str:
+    """The ``--bands`` choice to suggest for ``dataset`` and a model of ``model_bands`` bands.
+
+    >>> from types import SimpleNamespace as NS
+    >>> pan = NS(count=1, colorinterp=[ColorInterp.gray], descriptions=[None])
+    >>> band_hint(pan)
+    '--bands 1,1,1 (the one band as grey for each of red, green, blue)'
+    >>> wv3 = NS(count=8, colorinterp=[ColorInterp.undefined] * 8, descriptions=[None] * 8)
+    >>> band_hint(wv3).split(" (")[0]
+    '--bands 5,3,2'
+    """
+    default = f"--bands {','.join(str(i + 1) for i in range(model_bands))}"
+    if model_bands != 3:
+        return default
+    rgb = rgb_bands(dataset)
+    if rgb is not None:
+        return f"--bands {','.join(map(str, rgb))} (the scene's red, green, blue)"
+    if dataset.count == 1:
+        return "--bands 1,1,1 (the one band as grey for each of red, green, blue)"
+    if dataset.count == len(WORLDVIEW_8):
+        return (
+            "--bands 5,3,2 (true colour if this is a WorldView-2/3 8-band scene: "
+            f"{', '.join(WORLDVIEW_8)})"
+        )
+    return default
+
+
+def _default_bands(dataset: Any, model_bands: int | None, path: object) -> tuple[int, ...]:
+    """Every non-alpha band; or red, green, blue when the model takes three and the scene
+    has more bands and names those three (see the module docstring)."""
+    interp = list(dataset.colorinterp)
+    bands = tuple(i + 1 for i in range(dataset.count) if interp[i] != ColorInterp.alpha) or (1,)
+    if model_bands == 3 and len(bands) > 3:
+        rgb = rgb_bands(dataset)
+        if rgb is not None:
+            log.info(
+                "%s: note: %d bands; using %d,%d,%d (red, green, blue) for the RGB model "
+                "(--bands chooses others)",
+                path,
+                len(bands),
+                *rgb,
+            )
+            return rgb
+    return bands
+
+
 def parse_bands(text: str | Sequence[int] | None) -> tuple[int, ...] | None:
     """``"1,2,3"`` or ``[1, 2, 3]`` -> ``(1, 2, 3)``; ``None`` stays ``None``.
 
@@ -334,6 +418,7 @@ def open_scene(
     path: str | os.PathLike[str],
     bands: Sequence[int] | str | None = None,
     gsd_m: float | None = None,
+    model_bands: int | None = None,
 ) -> Scene:
     """Open ``path`` with rasterio and validate it (see the module docstring).
 
@@ -343,6 +428,8 @@ def open_scene(
             ``None``: every non-alpha band.
         gsd_m: pixel size in metres of a raster without CRS: its grid is then a local
             metric grid, x = column * gsd_m, y = row * gsd_m (ignored when it has a CRS).
+        model_bands: how many bands the model takes, for the default choice of bands
+            (``None``: every non-alpha band).
 
     Raises:
         InputError: missing file, not a raster, no bands, more than 4 bands,
@@ -369,14 +456,18 @@ def open_scene(
             raise InputError(open_error(path, exc)) from exc
         raise InputError(f"{path}: not a raster GDAL can read ({exc})") from exc
     try:
-        return _validate(path, dataset, selected, gsd_m)
+        return _validate(path, dataset, selected, gsd_m, model_bands)
     except BaseException:
         dataset.close()
         raise
 
 
 def _validate(
-    path: Path | RemotePath, dataset: Any, selected: tuple[int, ...] | None, gsd_m: float | None = None
+    path: Path | RemotePath,
+    dataset: Any,
+    selected: tuple[int, ...] | None,
+    gsd_m: float | None = None,
+    model_bands: int | None = None,
 ) -> Scene:
     count = int(dataset.count)
     if count == 0:
@@ -386,8 +477,7 @@ def _validate(
     if dataset.width < 1 or dataset.height < 1:
         raise InputError(f"{path}: raster is empty ({dataset.width}x{dataset.height})")
     if selected is None:
-        interp = list(dataset.colorinterp)
-        selected = tuple(i + 1 for i in range(count) if interp[i] != ColorInterp.alpha) or (1,)
+        selected = _default_bands(dataset, model_bands, path)
     bad = [b for b in selected if b > count]
     if bad:
         raise InputError(
@@ -396,7 +486,7 @@ def _validate(
     if len(selected) > MAX_BANDS:
         raise InputError(
             f"{path}: {len(selected)} bands selected; at most {MAX_BANDS} are supported "
-            f"(choose some with --bands, e.g. --bands 1,2,3)"
+            f"(choose some with --bands, e.g. {band_hint(dataset, model_bands or 3)})"
         )
     dtypes = {np.dtype(dataset.dtypes[b - 1]) for b in selected}
     if len(dtypes) > 1:
