@@ -83,6 +83,9 @@ class PredictConfig:
         gsd_tolerance: resample when ``|scene GSD / model GSD - 1|`` exceeds this.
         progress: show a tqdm progress bar.
         gsd_m: pixel size (m) of a scene without CRS (see :func:`roadseg.raster.open_scene`).
+        bbox: predict only the part of the scene inside ``(west, south, east, north)``
+            (WGS 84 degrees; ``"W,S,E,N"``): the output is that window of the scene's grid,
+            and only its blocks are read (see :func:`roadseg.raster.open_scene`).
     """
 
     weights: str | os.PathLike[str] | None = None
@@ -100,6 +103,7 @@ class PredictConfig:
     gsd_tolerance: float = 0.05
     progress: bool = True
     gsd_m: float | None = None
+    bbox: tuple[float, float, float, float] | str | None = None
 
     def __post_init__(self) -> None:
         from roadseg.validate import check_number
@@ -300,7 +304,11 @@ def predict_scene(
     with contextlib.ExitStack() as stack:
         scene = stack.enter_context(
             open_scene(
-                scene_path, bands=config.bands, gsd_m=config.gsd_m, model_bands=meta.in_bands
+                scene_path,
+                bands=config.bands,
+                gsd_m=config.gsd_m,
+                model_bands=meta.in_bands,
+                bbox=config.bbox,
             )
         )
         # bound GDAL's block cache: its default (5 % of the RAM) would fill up on a big scene

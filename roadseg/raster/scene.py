@@ -38,6 +38,15 @@ Value scaling rule (documented choice; the models are trained on 8-bit imagery)
       when the file has them), so every tile of the scene gets the same
       mapping and no seam can come from it.
 
+Area of interest (``bbox``)
+    ``(west, south, east, north)`` in WGS 84 degrees: only the pixels of the scene
+    inside it are read and predicted. The scene is opened through GDAL's ``vrt://``
+    connection with ``srcwin`` (the smallest whole-pixel window covering the box, in
+    the scene's CRS): bands, colour interpretation, nodata and masks are those of
+    the scene, the grid is the window's, and GDAL reads only the blocks (or COG
+    tiles) the window touches, locally or over HTTP. A scene outside the box is
+    refused (:class:`~roadseg.errors.InputError`).
+
 Ground sample distance (GSD)
     In metres per pixel. Projected CRS: the pixel size times the CRS's linear
     unit. Geographic CRS (e.g. EPSG:4326, as the SpaceNet chips): the geodesic
@@ -391,6 +400,63 @@ def _default_bands(dataset: Any, model_bands: int | None, path: object) -> tuple
     return bands
 
 
+def parse_bbox(text: str | Sequence[float] | None) -> tuple[float, float, float, float] | None:
+    """``"W,S,E,N"`` (or four numbers) in WGS 84 degrees -> a tuple; ``None`` stays ``None``.
+
+    >>> parse_bbox("-71.1, 42.3, -71.0, 42.4")
+    (-71.1, 42.3, -71.0, 42.4)
+
+    Raises:
+        ValueError: not four numbers, or west >= east / south >= north, or not degrees.
+    """
+    if text is None:
+        return None
+    parts = [p for p in text.split(",") if p.strip()] if isinstance(text, str) else list(text)
+    try:
+        w, s, e, n = (float(v) for v in parts)
+    except (TypeError, ValueError):
+        raise ValueError(f"bbox must be four numbers W,S,E,N in degrees, got {text!r}") from None
+    if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+        raise ValueError(
+            f"bbox {text!r} is not W,S,E,N in WGS 84 degrees (west < east, south < north)"
+        )
+    return (w, s, e, n)
+
+
+def bbox_window(dataset: Any, bbox: Sequence[float]) -> Window | None:
+    """The whole-pixel window of ``dataset`` covering ``bbox`` (WGS 84 W,S,E,N), clipped to
+    the raster; ``None`` when they do not overlap."""
+    from rasterio.warp import transform_bounds
+    from rasterio.windows import from_bounds
+
+    left, bottom, right, top = transform_bounds("EPSG:4326", dataset.crs, *bbox, densify_pts=21)
+    win = from_bounds(left, bottom, right, top, transform=dataset.transform)
+    col0, row0 = max(0, math.floor(win.col_off)), max(0, math.floor(win.row_off))
+    col1 = min(dataset.width, math.ceil(win.col_off + win.width))
+    row1 = min(dataset.height, math.ceil(win.row_off + win.height))
+    if col1 <= col0 or row1 <= row0:
+        return None
+    return Window(col0, row0, col1 - col0, row1 - row0)
+
+
+def _clip_to_bbox(path: Path | RemotePath, dataset: Any, bbox: Sequence[float]) -> Any:
+    """``dataset``, or (closing it) the same raster opened on its window inside ``bbox``."""
+    if dataset.crs is None:
+        raise InputError(f"{path}: --bbox needs a georeferenced scene (this one has no CRS)")
+    win = bbox_window(dataset, bbox)
+    if win is None:
+        raise InputError(f"{path}: the scene does not overlap --bbox {','.join(map(str, bbox))}")
+    if (win.col_off, win.row_off, win.width, win.height) == (0, 0, dataset.width, dataset.height):
+        return dataset
+    name = dataset.name
+    dataset.close()
+    srcwin = f"{win.col_off},{win.row_off},{win.width},{win.height}"
+    log.info("%s: reading the window %s (x,y,w,h px) inside --bbox", path, srcwin)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        return rasterio.open(f"vrt://{name}?srcwin={srcwin}")
+
+
 def parse_bands(text: str | Sequence[int] | None) -> tuple[int, ...] | None:
     """``"1,2,3"`` or ``[1, 2, 3]`` -> ``(1, 2, 3)``; ``None`` stays ``None``.
 
@@ -419,6 +485,7 @@ def open_scene(
     bands: Sequence[int] | str | None = None,
     gsd_m: float | None = None,
     model_bands: int | None = None,
+    bbox: Sequence[float] | str | None = None,
 ) -> Scene:
     """Open ``path`` with rasterio and validate it (see the module docstring).
 
@@ -430,6 +497,8 @@ def open_scene(
             metric grid, x = column * gsd_m, y = row * gsd_m (ignored when it has a CRS).
         model_bands: how many bands the model takes, for the default choice of bands
             (``None``: every non-alpha band).
+        bbox: read only the window inside ``(west, south, east, north)`` (WGS 84
+            degrees; ``"W,S,E,N"`` accepted), see the module docstring.
 
     Raises:
         InputError: missing file, not a raster, no bands, more than 4 bands,
@@ -445,6 +514,7 @@ def open_scene(
         raise InputError(f"{path}: is a folder, not a raster file")
     try:
         selected = parse_bands(bands)
+        area = parse_bbox(bbox)
     except ValueError as exc:
         raise InputError(f"{path}: {exc}") from None
     try:
@@ -456,6 +526,8 @@ def open_scene(
             raise InputError(open_error(path, exc)) from exc
         raise InputError(f"{path}: not a raster GDAL can read ({exc})") from exc
     try:
+        if area is not None:
+            dataset = _clip_to_bbox(path, dataset, area)
         return _validate(path, dataset, selected, gsd_m, model_bands)
     except BaseException:
         dataset.close()

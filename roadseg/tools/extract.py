@@ -43,6 +43,7 @@ FLAG_KEYS = {
     "batch_size": "predict.batch_size",
     "bands": "predict.bands",
     "gsd": "predict.gsd_m",
+    "bbox": "predict.bbox",
     "exclude_nodata": "evaluation.exclude_nodata",
     "slack_m": "evaluation.slack_m",
     "label_width_m": "evaluation.label_width_m",
@@ -139,6 +140,12 @@ def _inference_arguments(p: argparse.ArgumentParser) -> None:
         type=float,
         metavar="METRES",
         help="pixel size of scenes without georeferencing (required for them; used by every stage)",
+    )
+    g.add_argument(
+        "--bbox",
+        metavar="W,S,E,N",
+        help="work only inside this box (WGS 84 degrees; --bbox=-71.1,42.3,-71.0,42.4 when west "
+        "is negative): only the windows of the scenes inside it are read",
     )
 
 

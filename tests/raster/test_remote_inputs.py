@@ -98,3 +98,57 @@ def test_predict_on_a_missing_url_exits_2_with_one_line(served, model, tmp_path,
     err = capsys.readouterr().err.strip().splitlines()
     assert any(f"{url}: HTTP 404 (not found)" in line for line in err)
     assert not (tmp_path / "p.tif").exists()
+
+
+def _noise_cog(path: Path, size: int, gsd: float = 2.0) -> Path:
+    """A COG of incompressible noise (every tile costs the same bytes), 256 px tiles."""
+    data = np.random.default_rng(1).integers(0, 256, (3, size, size), dtype=np.uint8)
+    with rasterio.open(
+        path, "w", driver="COG", width=size, height=size, count=3, dtype="uint8",
+        crs="EPSG:32633", transform=rasterio.Affine(gsd, 0, 500000, 0, -gsd, 5000000),
+        blocksize=256, compress="deflate",
+    ) as ds:  # fmt: skip
+        ds.write(data)
+    return path
+
+
+def test_a_window_over_a_quarter_of_a_large_scene_reads_well_under_half_its_bytes(tmp_path, model):
+    from rasterio.warp import transform_bounds
+
+    www = tmp_path / "www"
+    www.mkdir()
+    cog = _noise_cog(www / "big.tif", 2048)
+    size = cog.stat().st_size
+    with rasterio.open(cog) as ds:  # the top-left quarter, as lon/lat
+        x0, y1 = ds.transform @ (0, 0)
+        x1, y0 = ds.transform @ (1024, 1024)
+        bbox = transform_bounds(ds.crs, "EPSG:4326", x0, y0, x1, y1)
+    # shrink the lon/lat box a little: its outline in UTM is slightly larger than the quarter
+    w, s, e, n = bbox
+    dx, dy = (e - w) * 0.02, (n - s) * 0.02
+    box = f"{w + dx},{s + dy},{e - dx},{n - dy}"
+    with RangeServer(www) as server:
+        out = tmp_path / "quarter.tif"
+        args = ["predict", server.url("big.tif"), "-o", str(out), f"--bbox={box}"]
+        args += ["--weights", str(model), "--tile", "64", "--overlap", "8", "--no-progress"]
+        assert cli_main(args) == 0
+        read = server.sent["big.tif"]
+    with rasterio.open(out) as ds:
+        assert 900 < ds.width <= 1024 and 900 < ds.height <= 1024
+        assert ds.transform.c >= x0 and ds.transform.f <= y1  # inside the quarter
+    assert read < 0.4 * size, f"read {read} of {size} bytes"
+    print(f"quarter window over HTTP read {read / size:.3f} of the file")
+    # the same window of the local file gives the same probabilities
+    local = tmp_path / "local.tif"
+    args[1], args[3] = str(cog), str(local)
+    assert cli_main(args) == 0
+    with rasterio.open(out) as a, rasterio.open(local) as b:
+        np.testing.assert_array_equal(a.read(1), b.read(1))
+        assert a.transform == b.transform
+
+
+def test_bbox_outside_the_scene_is_one_line(served, model, tmp_path, capsys):
+    server, local = served
+    args = ["predict", str(local), "-o", str(tmp_path / "p.tif"), "--weights", str(model)]
+    assert cli_main([*args, "--bbox=10,10,10.1,10.1"]) == 2
+    assert "the scene does not overlap --bbox 10.0,10.0,10.1,10.1" in capsys.readouterr().err
