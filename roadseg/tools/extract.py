@@ -84,7 +84,22 @@ def _default(key: str) -> str:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "scenes", nargs="+", metavar="SCENE", help="raster(s), folder(s) or a VRT mosaic"
+        "scenes",
+        nargs="*",
+        metavar="SCENE",
+        help="raster(s), folder(s) or a VRT mosaic; files or URLs (http(s)://, s3://, gs://, "
+        "az://, /vsi...)",
+    )
+    p.add_argument(
+        "--stac",
+        metavar="ITEMS",
+        help="scenes from STAC: an item, an ItemCollection (a saved search) or a static "
+        "catalogue (file or URL), instead of SCENE arguments",
+    )
+    p.add_argument(
+        "--asset",
+        metavar="NAME",
+        help="the STAC imagery asset (default: the visual/RGB one, by roles and eo:bands)",
     )
     p.add_argument(
         "-o", "--output", required=True, help="output network (.geojson, .gpkg, .parquet, .graphml)"
@@ -353,6 +368,28 @@ def check_run_paths(
     check_paths(outputs, inputs, check_dirs=False)
 
 
+def _scene_args(args: argparse.Namespace, config: ExtractConfig) -> list[str]:
+    """The SCENE arguments, or the assets of the STAC items of ``--stac``."""
+    from roadseg.errors import InputError
+
+    if args.stac is None:
+        if args.asset is not None:
+            raise InputError("--asset chooses a STAC asset; give --stac ITEMS too")
+        if not args.scenes:
+            raise InputError("no input scenes given (SCENE arguments or --stac ITEMS)")
+        return list(args.scenes)
+    if args.scenes:
+        raise InputError(f"{args.stac}: give SCENE arguments or --stac, not both")
+    from roadseg.pipeline.stac import stac_scenes
+    from roadseg.raster.scene import parse_bbox
+
+    try:
+        bbox = parse_bbox(config.predict.bbox)
+    except ValueError as exc:
+        raise InputError(f"--bbox: {exc}") from None
+    return [s.href for s in stac_scenes(args.stac, args.asset, bbox)]
+
+
 def main(args: argparse.Namespace) -> int:
     from roadseg.pipeline.inputs import expand_scenes
     from roadseg.prechecks import check_extract
@@ -361,7 +398,7 @@ def main(args: argparse.Namespace) -> int:
         # the scheduler runs in this process; its INFO chatter is not for users
         logging.getLogger("distributed").setLevel(logging.WARNING)
     config = config_from_args(args)
-    scenes = expand_scenes(args.scenes, expand_vrt=True if args.split_vrt else None)
+    scenes = expand_scenes(_scene_args(args, config), expand_vrt=True if args.split_vrt else None)
     check_run_paths(args, config, scenes)
     check_extract(scenes, Path(args.output), config)
     if len(scenes) == 1 and not config.cluster.scheduler:
