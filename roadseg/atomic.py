@@ -38,6 +38,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from roadseg.errors import OutputError
+from roadseg.hashing import file_sha256
 
 #: ``<host>-<pid>-<random>`` in the name of a temporary file or folder.
 _OWNER = re.compile(r"\.(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-[0-9a-f]{6}\.partial")
@@ -167,14 +168,6 @@ def _remove(path: Path) -> None:
 
 def _seal_path(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
-
-
-def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def seal(path: str | os.PathLike[str]) -> Path:

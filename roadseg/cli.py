@@ -19,8 +19,9 @@ import warnings
 from collections.abc import Sequence
 from typing import TextIO
 
+from roadseg import __version__
 from roadseg.errors import RoadsegError
-from roadseg.tools import on_terminal  # the subcommands use it too
+from roadseg.tools import on_terminal, use_help_formatter  # the subcommands use it too
 
 #: Subcommand modules under ``roadseg.tools``, in the order ``--help`` lists them.
 TOOLS: tuple[str, ...] = (
@@ -45,9 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in TOOLS:
         importlib.import_module(f"roadseg.tools.{name}").register(sub)
+    use_help_formatter(parser)  # one help format, defaults shown, for every subcommand
     return parser
 
 
@@ -154,7 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt as exc:
         what = "terminated" if isinstance(exc, Terminated) else "interrupted"
-        log.error("%s; no partial output was kept", what)
+        note = getattr(args, "interrupt_note", None)  # a command's word on what it kept
+        log.error("%s; no partial output was kept%s", what, f"; {note}" if note else "")
         return interrupted_status(exc)
 
 

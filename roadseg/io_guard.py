@@ -11,7 +11,8 @@ when
 * an input is a FIFO, a socket or a device: reading one would block or never end;
 * an output's folder does not exist or is read-only, or the output is a folder.
 
-Nothing is created or touched by these checks.
+Nothing is created or touched by these checks; outputs that exist already are named in one
+log line (a run into the same ``-o`` replaces them).
 
 Example:
     >>> import tempfile, pathlib
@@ -26,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 from collections.abc import Iterable
@@ -33,6 +35,8 @@ from pathlib import Path
 
 from roadseg.errors import InputError, OutputError
 from roadseg.uri import RemotePath, is_remote, scene_path
+
+log = logging.getLogger(__name__)
 
 #: (what, path) pairs: ``what`` names the option or role in messages; ``None`` paths are skipped.
 Labelled = Iterable[tuple[str, "str | os.PathLike[str] | None"]]
@@ -166,3 +170,12 @@ def check_paths(outputs: Labelled, inputs: Labelled, check_dirs: bool = True) ->
         seen[ident] = what
         if check_dirs:
             check_writable(path, f"output ({what})")
+    _log_replaced(p for _, p in outputs)
+
+
+def _log_replaced(outputs: Iterable[str | os.PathLike[str] | None]) -> None:
+    """Say which outputs already exist: a run into the same ``-o`` replaces them (each is
+    replaced only once the new one is complete, so a failed run leaves them as they were)."""
+    existing = [str(p) for p in outputs if p is not None and Path(p).is_file()]
+    if existing:
+        log.info("replacing the existing %s when the run completes", ", ".join(existing))

@@ -59,19 +59,11 @@ def check_single_band(path: str | os.PathLike[str], band: int | None) -> None:
         )
 
 
-def _same_grid(a: Any, b: Any) -> bool:
-    if a.shape != b.shape:
-        return False
-    if a.crs is None or b.crs is None:
-        return True  # pixel grids of the same size (evaluation accepts this, with a warning)
-    return bool(a.crs == b.crs) and a.transform.almost_equals(b.transform, 1e-6)
-
-
 def check_labels(labels: str | os.PathLike[str], scenes: Sequence[str | os.PathLike[str]]) -> None:
     """Refuse labels that cannot score ``scenes``: a raster on another grid, or vector/OSM
     labels without a road inside the scenes' footprint (their union)."""
-    from roadseg.evaluation.evaluate import is_raster_file
-    from roadseg.osm.grid import SceneGrid
+    from roadseg.raster.georef import SceneGrid, same_grid
+    from roadseg.raster.suffixes import is_raster_file
 
     labels = scene_path(labels)
     if not labels.exists():
@@ -83,7 +75,7 @@ def check_labels(labels: str | os.PathLike[str], scenes: Sequence[str | os.PathL
         if len(grids) > 1:
             return  # one label raster for several scenes: checked per scene by the evaluation
         lab, ref = SceneGrid.from_raster(labels), grids[0]
-        if not _same_grid(lab, ref):
+        if not same_grid(lab, ref):
             raise InputError(
                 f"{labels}: the label raster is not on the scene's grid ({_describe(lab)} vs "
                 f"{_describe(ref)} of {scenes[0]})"

@@ -23,7 +23,7 @@ Writers:
   on the scene grid.
 """
 
-from roadseg.data.checksums import ChecksumStore, sha256_file, verify_root
+from roadseg.data.checksums import ChecksumStore, verify_root
 from roadseg.data.download import (
     ChecksumError,
     DownloadConfig,
@@ -67,7 +67,6 @@ __all__ = [
     "prepare_massachusetts",
     "read_manifest",
     "run_ingest",
-    "sha256_file",
     "tile_origin",
     "tile_transform",
     "verify_root",

@@ -9,7 +9,6 @@ how it is georeferenced.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -20,20 +19,12 @@ from typing import Any
 from roadseg.atomic import atomic_path
 from roadseg.data.layout import CHECKSUMS_NAME, PROVENANCE_NAME
 from roadseg.errors import InputError
+from roadseg.hashing import file_sha256
 
 log = logging.getLogger(__name__)
 
 _LINE = re.compile(r"^([0-9a-fA-F]{64}) [ *](.+)$")
 _HEX = re.compile(r"^[0-9a-f]{64}$")
-
-
-def sha256_file(path: str | os.PathLike[str], chunk_bytes: int = 1 << 20) -> str:
-    """Hex sha256 of a file's bytes (symbolic links are followed)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk_bytes):
-            h.update(block)
-    return h.hexdigest()
 
 
 def normalise_sha256(value: str | None, where: str = "") -> str | None:
@@ -134,6 +125,6 @@ def verify_root(root: str | os.PathLike[str]) -> list[str]:
         p = store.root / rel
         if not p.exists():
             problems.append(f"{p}: recorded but missing")
-        elif (got := sha256_file(p)) != digest:
+        elif (got := file_sha256(p)) != digest:
             problems.append(f"{p}: sha256 {got} != recorded {digest}")
     return problems

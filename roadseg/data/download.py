@@ -38,8 +38,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from roadseg.data.checksums import ChecksumStore, normalise_sha256, sha256_file
+from roadseg.data.checksums import ChecksumStore, normalise_sha256
 from roadseg.errors import InputError, OutputError, RoadsegError
+from roadseg.hashing import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -325,7 +326,7 @@ def _check_present(
     size = job.dest.stat().st_size
     if expected is not None and not cfg.verify_existing:
         return DownloadResult(job.url, job.dest, expected, size, "present")
-    digest = sha256_file(job.dest)
+    digest = file_sha256(job.dest)
     if expected is not None and digest != expected:
         bad = quarantine(job.dest)
         log.warning(

@@ -32,16 +32,18 @@ from pathlib import Path
 from typing import Any
 
 from roadseg.atomic import atomic_path
-from roadseg.data.checksums import ChecksumStore, Provenance, sha256_file
+from roadseg.data.checksums import ChecksumStore, Provenance
 from roadseg.data.ingest import CopyMode
 from roadseg.data.layout import TilePair, check_split, make_split_dirs
 from roadseg.data.verify import check_decodes
 from roadseg.errors import InputError
+from roadseg.evaluation.slack import DEFAULT_LABEL_WIDTH_M
+from roadseg.hashing import file_sha256
 
 log = logging.getLogger(__name__)
 
-#: Default label width in metres: the Massachusetts Roads labels are 7 px at 1 m/px.
-DEFAULT_WIDTH_M = 7.0
+#: Default label width in metres: the evaluation's (the Massachusetts labels' 7 px at 1 m/px).
+DEFAULT_WIDTH_M = DEFAULT_LABEL_WIDTH_M
 
 
 @dataclass
@@ -222,7 +224,7 @@ def _one_scene(
             lab = label[r0 : r0 + h, c0 : c0 + w]
         _write_label(lab, scene, lab_dest, win, road_file, cfg)
         for dest in (img_dest, lab_dest):
-            store.set(dest, sha256_file(dest))
+            store.set(dest, file_sha256(dest))
             prov.set(store.key(dest), **info, georeferencing="from-file")
         report.pairs.append(TilePair(name, img_dest, lab_dest))
         report.road_fraction[name] = float((lab > 0).mean())

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from roadseg.atomic import atomic_path
-from roadseg.data.checksums import ChecksumStore, Provenance, sha256_file
+from roadseg.data.checksums import ChecksumStore, Provenance
 from roadseg.data.georef import (
     DERIVED,
     MASSACHUSETTS_EPSG,
@@ -40,7 +40,6 @@ from roadseg.data.georef import (
     tile_transform,
 )
 from roadseg.data.layout import (
-    RASTER_EXTS,
     TilePair,
     check_split,
     make_split_dirs,
@@ -48,6 +47,8 @@ from roadseg.data.layout import (
 )
 from roadseg.data.verify import check_decodes
 from roadseg.errors import InputError
+from roadseg.hashing import file_sha256
+from roadseg.raster.suffixes import TILE_SUFFIXES
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +176,7 @@ def source_pairs(src_images: Path, src_masks: Path) -> list[TilePair]:
             raise InputError(f"{d}: no such folder")
     images, masks = tile_files(Path(src_images)), tile_files(Path(src_masks))
     if not images:
-        raise InputError(f"{src_images}: no images ({', '.join(RASTER_EXTS)})")
+        raise InputError(f"{src_images}: no images ({', '.join(TILE_SUFFIXES)})")
     unpaired = sorted(set(images) ^ set(masks))
     if unpaired:
         names = [str(images.get(t) or masks.get(t)) for t in unpaired[:5]]
@@ -351,7 +352,7 @@ def _place(
     # another extension of the same tile (e.g. a .png from an earlier run without
     # --georeference) would make the tile ambiguous for list_pairs
     for other in dest.parent.glob(tile + ".*"):
-        if other != dest and other.suffix.lower() in RASTER_EXTS:
+        if other != dest and other.suffix.lower() in TILE_SUFFIXES:
             log.info("%s: replaced by %s", other, dest.name)
             other.unlink()
             store.discard(other)
@@ -364,7 +365,7 @@ def _place(
     else:
         with atomic_path(dest) as tmp:
             shutil.copyfile(src, tmp)
-    store.set(dest, sha256_file(dest))
+    store.set(dest, file_sha256(dest))
     prov.set(
         rel,
         source=source,

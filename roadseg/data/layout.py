@@ -23,13 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from roadseg.errors import InputError
+from roadseg.raster.suffixes import TILE_SUFFIXES
 
 log = logging.getLogger(__name__)
 
 #: Split folder names, in the order of the official Massachusetts Roads split.
 SPLITS: tuple[str, ...] = ("train", "valid", "test")
-#: Extensions (lower case, with the dot) of image and label files.
-RASTER_EXTS: tuple[str, ...] = (".tif", ".tiff", ".png", ".jpg", ".jpeg")
 IMAGE_DIR = "sat"
 LABEL_DIR = "map"
 CHECKSUMS_NAME = "checksums.sha256"
@@ -77,7 +76,7 @@ def make_split_dirs(root: str | Path, split: str) -> tuple[Path, Path]:
 
 def is_raster_name(name: str) -> bool:
     """True for ``<stem>.tif|tiff|png|jpg|jpeg`` names that are not hidden temporary files."""
-    return not name.startswith(".") and Path(name).suffix.lower() in RASTER_EXTS
+    return not name.startswith(".") and Path(name).suffix.lower() in TILE_SUFFIXES
 
 
 def tile_files(folder: Path) -> dict[str, Path]:

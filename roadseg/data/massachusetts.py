@@ -44,9 +44,10 @@ from roadseg.data.ingest import (
     run_ingest,
     source_pairs,
 )
-from roadseg.data.layout import RASTER_EXTS, SPLITS, check_split, image_dir, label_dir
+from roadseg.data.layout import SPLITS, check_split, image_dir, label_dir
 from roadseg.data.manifest import ManifestRow, default_manifest_path, read_manifest
 from roadseg.errors import InputError
+from roadseg.raster.suffixes import TILE_SUFFIXES
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +141,8 @@ def select_rows(
 
 def _ext(url: str) -> str:
     suffix = PurePosixPath(unquote(urlparse(url).path)).suffix.lower()
-    if suffix not in RASTER_EXTS:
-        raise InputError(f"{url}: URL does not end in one of {', '.join(RASTER_EXTS)}")
+    if suffix not in TILE_SUFFIXES:
+        raise InputError(f"{url}: URL does not end in one of {', '.join(TILE_SUFFIXES)}")
     return suffix
 
 

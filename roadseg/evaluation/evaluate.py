@@ -13,14 +13,15 @@ by every scene):
   mask or, where it declares none (the Massachusetts tiles), its pure-white pixels
   (:mod:`roadseg.evaluation.nodata`).
 
-The relaxed slack is ``rho`` pixels (the paper's 3) or, with ``slack_m``, that many metres
-at each scene's GSD (3 m is ρ = 3 on 1 m imagery and ρ = 10 on 0.3 m imagery).
+The relaxed slack is ``slack_m`` metres at each scene's GSD (default 3 m: the paper's ρ = 3 on
+1 m imagery, ρ = 10 on 0.3 m imagery), or ``rho`` pixels when that is given
+(:mod:`roadseg.evaluation.slack`).
 
 Which metrics apply:
 
 * ``pixel`` whenever a pixel grid exists (scene, raster prediction or raster
-  labels): vector labels are rasterised ``label_width_px`` (default 7 px, the
-  Massachusetts convention) or ``label_width_m`` wide, and a vector prediction
+  labels): vector labels are rasterised ``label_width_m`` (default 7 m, the
+  Massachusetts masks' 7 px at 1 m) or, when given, ``label_width_px`` wide, and a vector prediction
   without a raster prediction the same way. The counts of all scenes are pooled
   (the paper's way of scoring a set), the break-even point comes from the
   pooled curve, and the relaxed and strict metrics are taken at ``threshold``.
@@ -55,9 +56,8 @@ import numpy as np
 from roadseg.errors import InputError
 from roadseg.evaluation.buffer import DEFAULT_BUFFER_M, buffer_lengths, buffer_ratios
 from roadseg.evaluation.graph import APLSConfig, TOPOConfig, graph_metrics
-from roadseg.evaluation.nodata import no_imagery, rho_for
+from roadseg.evaluation.nodata import no_imagery
 from roadseg.evaluation.pixel import (
-    DEFAULT_RHO,
     BreakEvenResult,
     PixelCounts,
     breakeven,
@@ -66,9 +66,16 @@ from roadseg.evaluation.pixel import (
     relaxed_counts,
     to_levels,
 )
+from roadseg.evaluation.slack import (
+    DEFAULT_LABEL_WIDTH_M,
+    DEFAULT_SLACK_M,
+    PAPER_RHO_PX,
+    slack_px,
+)
 from roadseg.osm.load import RoadLoadConfig, is_osm_file, is_vector_file, load_roads
-from roadseg.osm.rasterize import MASSACHUSETTS_WIDTH_PX, rasterize_roads
+from roadseg.osm.rasterize import rasterize_roads
 from roadseg.postprocess.config import DEFAULT_THRESHOLD
+<<<<<<< HEAD
 from roadseg.raster.georef import SceneGrid
 from roadseg.uri import RemotePath, gdal_name, is_remote, open_error, scene_path
 
@@ -81,6 +88,13 @@ def is_raster_file(path: str | Path | RemotePath) -> bool:
     return Path(path).suffix.lower() in RASTER_SUFFIXES
 
 
+=======
+from roadseg.raster.georef import SceneGrid, same_grid
+from roadseg.raster.suffixes import is_raster_file
+
+log = logging.getLogger(__name__)
+
+>>>>>>> main
 @dataclass
 class EvaluateConfig:
     """Everything ``roadseg evaluate`` needs.
@@ -93,13 +107,13 @@ class EvaluateConfig:
         valid_mask: valid-data rasters, one per scene (optional; 0 = excluded).
         exclude_nodata: exclude the scene's no-imagery pixels (its declared no-data mask, or
             its pure-white pixels where it declares none: the Massachusetts tiles).
-        rho: relaxed-metric slack in pixels ((2ρ+1)² window).
-        slack_m: the slack in metres instead, converted with each scene's GSD (None: ``rho``).
+        slack_m: relaxed-metric slack in metres, converted with each scene's GSD.
+        rho: the slack in pixels instead ((2ρ+1)² window); ``None``: ``slack_m``.
         threshold: probability threshold for the relaxed and strict metrics at one level.
         highways: OSM class filter for the labels (preset, comma list or list; None: preset
             ``massachusetts`` where a highway attribute exists).
-        label_width_px, label_width_m: width to rasterise vector labels (one of them;
-            ``label_width_m`` wins when set).
+        label_width_m: width in metres to rasterise vector labels with.
+        label_width_px: that width in pixels instead; ``None``: ``label_width_m``.
         buffer_m: buffer half-width for completeness/correctness/quality.
         resample_pred: warp a prediction raster on another grid onto the reference grid.
         apls, topo: graph-metric parameters.
@@ -115,12 +129,12 @@ class EvaluateConfig:
     scene: list[Path] = field(default_factory=list)
     valid_mask: list[Path] = field(default_factory=list)
     exclude_nodata: bool = False
-    rho: int = DEFAULT_RHO
-    slack_m: float | None = None
+    rho: int | None = None
+    slack_m: float = DEFAULT_SLACK_M
     threshold: float = DEFAULT_THRESHOLD
     highways: str | list[str] | None = None
-    label_width_px: float = MASSACHUSETTS_WIDTH_PX
-    label_width_m: float | None = None
+    label_width_px: float | None = None
+    label_width_m: float = DEFAULT_LABEL_WIDTH_M
     buffer_m: float = DEFAULT_BUFFER_M
     resample_pred: bool = False
     apls: APLSConfig = field(default_factory=APLSConfig)
@@ -133,12 +147,19 @@ class EvaluateConfig:
     def __post_init__(self) -> None:
         from roadseg.validate import check_number  # the library refuses what the CLI refuses
 
-        check_number("rho", self.rho, minimum=0, integer=True)
-        check_number("slack_m", self.slack_m, minimum=0.0, optional=True)
+        check_number("rho", self.rho, minimum=0, integer=True, optional=True)
+        check_number("slack_m", self.slack_m, minimum=0.0)
         check_number("threshold", self.threshold, minimum=0.0, maximum=1.0)
         check_number("buffer_m", self.buffer_m, minimum=0.0, inclusive=False)
-        check_number("label_width_px", self.label_width_px, minimum=0.0, inclusive=False)
-        check_number("label_width_m", self.label_width_m, minimum=0.0, inclusive=False, optional=True)
+        check_number("label_width_px", self.label_width_px, minimum=0.0, inclusive=False, optional=True)
+        check_number("label_width_m", self.label_width_m, minimum=0.0, inclusive=False)
+
+    def label_width(self) -> tuple[float | None, float | None]:
+        """``(width_px, width_m)`` for :func:`~roadseg.osm.rasterize.rasterize_roads`: the
+        pixels when given, else the metres (exactly one is set)."""
+        if self.label_width_px is not None:
+            return self.label_width_px, None
+        return None, self.label_width_m
 
 
 @dataclass
@@ -177,21 +198,13 @@ def _read_raster(path: Path) -> _Raster:
     return _Raster(data, grid, path)
 
 
-def _same_grid(a: SceneGrid, b: SceneGrid) -> bool:
-    if a.shape != b.shape:
-        return False
-    if a.crs is None or b.crs is None:
-        return True
-    return a.crs == b.crs and a.transform.almost_equals(b.transform, precision=1e-9)
-
-
 def _grid_text(g: SceneGrid) -> str:
     crs = g.crs.to_string() if g.crs is not None else "no CRS"
     return f"{g.width}x{g.height}, {crs}, origin ({g.transform.c:.6f}, {g.transform.f:.6f})"
 
 
 def _check_on_grid(r: _Raster, ref: SceneGrid, ref_path: Path, what: str) -> None:
-    if not _same_grid(r.grid, ref):
+    if not same_grid(r.grid, ref):
         raise InputError(
             f"{r.path}: {what} is on another grid ({_grid_text(r.grid)}) than {ref_path} "
             f"({_grid_text(ref)})"
@@ -221,7 +234,7 @@ def _prediction_levels(r: _Raster, ref: SceneGrid, ref_path: Path, resample: boo
     elif np.issubdtype(band.dtype, np.floating) and band.size and np.nanmax(band) > 1.0:
         raise InputError(f"{r.path}: float probabilities must lie in [0, 1]")
     levels = to_levels(band)
-    if _same_grid(r.grid, ref):
+    if same_grid(r.grid, ref):
         _check_on_grid(r, ref, ref_path, "the prediction")
         return levels
     if not resample or r.grid.crs is None or ref.crs is None:
@@ -442,10 +455,10 @@ def _evaluate_scene(
         )
         if grid.crs is None:
             log.warning("%s: no CRS; evaluating in pixel coordinates", ref_r.path)
-        info["rho_px"] = rho_for(cfg.slack_m, cfg.rho, grid.gsd_m(), ref_r.path)
-    rho = info.get("rho_px", cfg.rho)
+        info["rho_px"] = slack_px(cfg.slack_m, cfg.rho, grid.gsd_m(), ref_r.path)
+    rho = info.get("rho_px", PAPER_RHO_PX if cfg.rho is None else cfg.rho)
     label_mask, label_lines = _labels(f, label_r, ref_r, cfg, info)
-    pred_lines = _prediction_lines(f, grid, label_lines, info)
+    pred_lines = _prediction_lines(f, grid, label_lines, info, cfg.report_paths)
     levels = _levels(pred_r, pred_lines, ref_r, cfg)
     valid = _valid_pixels(f, ref_r, scene_r, cfg, info)
     counts = None
@@ -498,11 +511,17 @@ def _labels(
     info["label_lines"] = len(label_lines)
     label_mask = None
     if grid is not None:
-        label_mask = rasterize_roads(label_lines, grid, cfg.label_width_px, cfg.label_width_m)
+        label_mask = rasterize_roads(label_lines, grid, *cfg.label_width())
     return label_mask, label_lines
 
 
-def _prediction_lines(f: _SceneFiles, grid: SceneGrid | None, label_lines: Any, info: dict) -> Any:
+def _prediction_lines(
+    f: _SceneFiles,
+    grid: SceneGrid | None,
+    label_lines: Any,
+    info: dict,
+    names: dict[Path, Path | None],
+) -> Any:
     """The predicted network's lines in the grid's (else the labels') CRS, or None."""
     if f.network is None:
         return None
@@ -513,6 +532,7 @@ def _prediction_lines(f: _SceneFiles, grid: SceneGrid | None, label_lines: Any, 
         if grid is not None and grid.crs is not None
         else (label_lines.crs if label_lines is not None else None),
         clip=grid.footprint() if grid is not None and grid.crs is not None else None,
+        name=str(names.get(f.network) or f.network),  # a staged file: its final name
     )
     pred_lines = load_roads(f.network, pcfg)
     info["pred_lines"] = len(pred_lines)
@@ -529,7 +549,7 @@ def _levels(
         assert ref_r is not None and grid is not None
         return _prediction_levels(pred_r, grid, ref_r.path, cfg.resample_pred)
     if pred_lines is not None and grid is not None and grid.crs is not None:
-        levels = rasterize_roads(pred_lines, grid, cfg.label_width_px, cfg.label_width_m)
+        levels = rasterize_roads(pred_lines, grid, *cfg.label_width())
         return levels.astype(np.uint8) * np.uint8(255)
     return None
 
@@ -580,14 +600,12 @@ def _overlay(
 ) -> Path:
     """Write the scene's overlay PNG (one per scene when there are several), captioned with
     the scene's metric values."""
-    from roadseg.evaluation.overlay import overlay_rgb, write_overlay
+    from roadseg.evaluation.overlay import overlay_path, overlay_rgb, write_overlay
 
     assert cfg.plot_path is not None
     src = f.scene or f.pred or f.network  # levels come from a raster or network prediction
     assert src is not None
-    out = Path(cfg.plot_path)
-    if n > 1:
-        out = out.with_name(f"{out.stem}_{f.index}_{src.stem}{out.suffix or '.png'}")
+    out = overlay_path(cfg.plot_path, f.index, n, src)
     scene_data = ov.scene_r.data if ov.scene_r else None
     rgb = overlay_rgb(ov.pred_mask, ov.label_mask, scene_data, ov.rho, ov.valid)
     caption = overlay_caption(src, cfg, ov.rho, grid, ov.counts, ov.level, info)
@@ -678,14 +696,14 @@ def _report(
 
 def _parameters(cfg: EvaluateConfig, level: int, be: BreakEvenResult | None) -> dict:
     params: dict = {
-        "rho": cfg.rho if cfg.slack_m is None else None,
-        "slack_m": cfg.slack_m,
+        "rho": cfg.rho,
+        "slack_m": cfg.slack_m if cfg.rho is None else None,
         "threshold": cfg.threshold,
         "threshold_level": level,
         "exclude_nodata": cfg.exclude_nodata,
         "highways": cfg.highways if cfg.highways is not None else "auto",
-        "label_width_px": None if cfg.label_width_m is not None else cfg.label_width_px,
-        "label_width_m": cfg.label_width_m,
+        "label_width_px": cfg.label_width_px,
+        "label_width_m": cfg.label_width_m if cfg.label_width_px is None else None,
         "buffer_m": cfg.buffer_m,
         "resample_pred": cfg.resample_pred,
         "apls": asdict(cfg.apls),

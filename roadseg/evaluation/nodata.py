@@ -8,13 +8,10 @@ maximum value (255 for 8-bit) in every one of the first three bands are excluded
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from roadseg.errors import InputError
 
 #: Rules by which the no-imagery pixels of a scene were found (named in the report).
 RULE_DECLARED = "the scene's declared no-data mask"
@@ -58,15 +55,3 @@ def no_imagery(path: Path, image: np.ndarray) -> NoData:
     if declared is not None:
         return NoData(declared, RULE_DECLARED)
     return NoData(white_pixels(image), RULE_WHITE)
-
-
-def rho_for(slack_m: float | None, rho: int, gsd_m: float | None, where: Path | None) -> int:
-    """The relaxed slack in pixels: ``rho`` itself, or ``slack_m`` at the scene's GSD."""
-    if slack_m is None:
-        return rho
-    if gsd_m is None or not math.isfinite(gsd_m) or gsd_m <= 0:
-        raise InputError(
-            f"{where}: --slack-m needs a georeferenced grid to convert metres to pixels "
-            "(this one has no CRS); give --rho in pixels instead"
-        )
-    return max(0, int(round(slack_m / gsd_m)))

@@ -16,6 +16,7 @@ import numpy as np
 from scipy import ndimage
 
 from roadseg.atomic import atomic_path
+from roadseg.evaluation.slack import PAPER_RHO_PX
 
 TP_COLOUR = (0, 200, 0)
 FP_COLOUR = (230, 30, 30)
@@ -51,7 +52,7 @@ def overlay_rgb(
     pred: np.ndarray,
     label: np.ndarray,
     image: np.ndarray | None = None,
-    rho: int = 3,
+    rho: int = PAPER_RHO_PX,
     valid: np.ndarray | None = None,
 ) -> np.ndarray:
     """The overlay as an H × W × 3 uint8 array (see module docstring)."""
@@ -143,3 +144,17 @@ def overlay_figure(rgb: np.ndarray, caption: list[str] | None = None) -> Any:
             linespacing=1.25,
         )
     return fig, lines
+
+
+def overlay_path(plot: str | Path, index: int, n_scenes: int, source: str | Path) -> Path:
+    """Where the overlay of scene ``index`` (of ``n_scenes``) goes: ``plot`` itself for one
+    scene, else ``<plot stem>_<index>_<source stem>.png`` beside it (the one naming rule of
+    ``evaluate --plot``, ``extract --evaluate`` and the many-scene run).
+
+    >>> overlay_path("o.png", 0, 1, "a.tif").name, overlay_path("out/o.png", 1, 3, "b.tif").as_posix()
+    ('o.png', 'out/o_1_b.png')
+    """
+    plot = Path(plot)
+    if n_scenes == 1:
+        return plot
+    return plot.with_name(f"{plot.stem}_{index}_{Path(source).stem}{plot.suffix or '.png'}")

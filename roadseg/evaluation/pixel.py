@@ -56,12 +56,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
+from roadseg.evaluation.slack import PAPER_RHO_PX  # the pixel functions' default
+from roadseg.raster.quantise import quantise
+
 log = logging.getLogger(__name__)
 
 #: Number of probability levels of a uint8 probability raster.
 N_LEVELS = 256
-#: The paper's slack, in pixels.
-DEFAULT_RHO = 3
 
 
 def to_levels(prob: np.ndarray) -> np.ndarray:
@@ -69,7 +70,8 @@ def to_levels(prob: np.ndarray) -> np.ndarray:
 
     uint8 is taken as is; bool becomes {0, 255}; floats are probabilities in
     [0, 1] (values outside are clipped) and become ``round(255 p)``; other
-    integer types must already lie in 0..255.
+    integer types must already lie in 0..255. Floats are quantised by the rule of the
+    probability GeoTIFFs (:func:`roadseg.raster.quantise.quantise`, half up).
     """
     prob = np.asarray(prob)
     if prob.dtype == np.uint8:
@@ -77,8 +79,7 @@ def to_levels(prob: np.ndarray) -> np.ndarray:
     if prob.dtype == np.bool_:
         return prob.astype(np.uint8) * np.uint8(255)
     if np.issubdtype(prob.dtype, np.floating):
-        p = np.nan_to_num(prob, nan=0.0, posinf=1.0, neginf=0.0)
-        return np.rint(np.clip(p, 0.0, 1.0) * 255.0).astype(np.uint8)
+        return quantise(prob)
     if np.issubdtype(prob.dtype, np.integer):
         lo, hi = (int(prob.min()), int(prob.max())) if prob.size else (0, 0)
         if lo < 0 or hi > 255:
@@ -127,7 +128,7 @@ class PixelCounts:
     strict_tp: np.ndarray
     label: int
     valid: int
-    rho: int = DEFAULT_RHO
+    rho: int = PAPER_RHO_PX
     n_images: int = 1
 
     def __add__(self, other: PixelCounts) -> PixelCounts:
@@ -223,7 +224,7 @@ def relaxed_counts(
     prob: np.ndarray,
     label: np.ndarray,
     valid: np.ndarray | None = None,
-    rho: int = DEFAULT_RHO,
+    rho: int = PAPER_RHO_PX,
 ) -> PixelCounts:
     """Count relaxed and strict hits for all 256 threshold levels of one image.
 
@@ -310,7 +311,7 @@ class BreakEvenResult:
     precision_at_level: float
     recall_at_level: float
     crossed: bool
-    rho: int = DEFAULT_RHO
+    rho: int = PAPER_RHO_PX
     n_images: int = 1
     extra: dict = field(default_factory=dict)
 

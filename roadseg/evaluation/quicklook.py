@@ -67,8 +67,8 @@ def _network_mask(
 
 
 def _labels_mask(labels: Path, scene: Any, shape: tuple[int, int], transform: Affine) -> np.ndarray:
-    from roadseg.evaluation.evaluate import is_raster_file
     from roadseg.osm.load import RoadLoadConfig, load_roads
+    from roadseg.raster.suffixes import is_raster_file
 
     if is_raster_file(labels):
         with rasterio.open(labels) as lab:

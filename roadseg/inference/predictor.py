@@ -46,7 +46,9 @@ from roadseg.inference.tags import probability_tags, warn_if_huge
 from roadseg.models import CheckpointMeta, Normalisation, load_checkpoint, resolve_weights
 from roadseg.raster.cog import cog_file
 from roadseg.raster.grid import TileGrid, check_tile_overlap
+from roadseg.raster.quantise import quantise_tensor
 from roadseg.raster.resample import (
+    GSD_TOLERANCE,
     Upsampler,
     integer_factor,
     model_grid,
@@ -54,10 +56,15 @@ from roadseg.raster.resample import (
     warp_back,
     warped_view,
 )
+<<<<<<< HEAD
 from roadseg.raster.scene import band_hint, open_scene
 from roadseg.raster.write import BackgroundWriter, StripWriter, quantise_tensor, verify_written
 from roadseg.uri import RemotePath
 from roadseg.uri import scene_path as as_scene
+=======
+from roadseg.raster.scene import open_scene
+from roadseg.raster.write import BackgroundWriter, StripWriter, verify_written
+>>>>>>> main
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +107,7 @@ class PredictConfig:
     batch_size: int = 8
     prefetch: int = 2
     bands: tuple[int, ...] | str | None = None
-    gsd_tolerance: float = 0.05
+    gsd_tolerance: float = GSD_TOLERANCE
     progress: bool = True
     gsd_m: float | None = None
     bbox: tuple[float, float, float, float] | str | None = None

@@ -13,14 +13,14 @@ Tags written into every probability GeoTIFF (GDAL metadata, default domain;
 The two file tags are absent when the model was handed over already loaded.
 
 Example:
-    >>> from roadseg.models import CheckpointMeta
+    >>> from roadseg.hashing import file_sha256
+from roadseg.models import CheckpointMeta
     >>> probability_tags(CheckpointMeta("resunet", {}, gsd_m=2.0, threshold=0.25), None)
     {'ROADSEG_ARCHITECTURE': 'resunet', 'ROADSEG_MODEL_GSD_M': '2.0', 'ROADSEG_VALUE_SCALE': 'p = v/255', 'ROADSEG_THRESHOLD': '0.25'}
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from pathlib import Path
@@ -28,22 +28,16 @@ from typing import Any
 
 import torch
 
+from roadseg.hashing import file_sha256
 from roadseg.models import CheckpointMeta
 from roadseg.raster.grid import TileGrid
+from roadseg.raster.tags import THRESHOLD_TAG
 
 log = logging.getLogger(__name__)
 
 VALUE_SCALE = "p = v/255"
 #: scenes with more tiles than this get a warning with an estimate of the time first
 HUGE_TILES = 100_000
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def probability_tags(meta: CheckpointMeta, weights: Path | None) -> dict[str, str]:
@@ -56,7 +50,7 @@ def probability_tags(meta: CheckpointMeta, weights: Path | None) -> dict[str, st
     tags["ROADSEG_MODEL_GSD_M"] = repr(float(meta.gsd_m))
     tags["ROADSEG_VALUE_SCALE"] = VALUE_SCALE
     if meta.threshold is not None:
-        tags["ROADSEG_THRESHOLD"] = repr(float(meta.threshold))
+        tags[THRESHOLD_TAG] = repr(float(meta.threshold))
     return tags
 
 

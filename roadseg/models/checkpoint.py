@@ -38,7 +38,7 @@ from torch import nn
 
 from roadseg.atomic import atomic_path
 from roadseg.errors import InputError
-from roadseg.models.metaschema import check_parameter_count, parse_meta
+from roadseg.models.metaschema import DEFAULT_TILE, check_parameter_count, parse_meta
 from roadseg.models.registry import build_model
 
 FORMAT_VERSION = 1
@@ -92,7 +92,7 @@ class CheckpointMeta:
     normalisation: Normalisation = field(default_factory=Normalisation)
     gsd_m: float = 1.0
     threshold: float | None = None
-    tile: int = 224
+    tile: int = DEFAULT_TILE
     provenance: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
@@ -224,4 +224,27 @@ def resolve_weights(weights: str | os.PathLike[str] | None) -> Path:
             raise InputError(f"{path}: no default model is installed; pass a checkpoint with --weights")
         return path
     name = os.fspath(weights)
-    return WEIGHTS_DIR / SHIPPED_MODELS[name] if name in SHIPPED_MODELS else Path(name)
+    if name in SHIPPED_MODELS:
+        return WEIGHTS_DIR / SHIPPED_MODELS[name]
+    path = Path(name)
+    if not path.suffix and len(path.parts) == 1 and not path.exists():
+        raise InputError(unknown_model_message(name))  # a misspelt name, not a file
+    return path
+
+
+def unknown_model_message(name: str) -> str:
+    """One line for a ``--weights`` name that is neither a shipped model nor a file: the
+    shipped models, the closest matches first.
+
+    >>> print(unknown_model_message("resunet_w23_massachusets"))  # doctest: +ELLIPSIS
+    --weights resunet_w23_massachusets: no such model or file; did you mean resunet_w32_massachusetts? ...
+    """
+    import difflib
+
+    close = difflib.get_close_matches(name, SHIPPED_MODELS, n=len(SHIPPED_MODELS), cutoff=0.5)
+    ordered = close + [m for m in SHIPPED_MODELS if m not in close]
+    hint = f"; did you mean {close[0]}?" if close else "."
+    return (
+        f"--weights {name}: no such model or file{hint} Shipped models: {', '.join(ordered)} "
+        "(or give the path of a .safetensors checkpoint)"
+    )

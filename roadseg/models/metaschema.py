@@ -18,6 +18,10 @@ from typing import Any
 
 from roadseg.errors import InputError
 
+#: The paper's tile side in pixels: the tile a checkpoint states when it states none, and
+#: the training crop of the recipes.
+DEFAULT_TILE = 224
+
 MAX_META_BYTES = 1 << 20  # 1 MiB of JSON
 MAX_DEPTH = 32
 MAX_BANDS = 64
@@ -97,7 +101,7 @@ def check_fields(raw: dict[str, Any], source: str) -> None:
     thr = raw.get("threshold")
     if thr is not None and (not _is_number(thr) or not 0.0 <= thr <= 1.0):
         raise bad("threshold", "expected a probability from 0 to 1, or null")
-    tile = raw.get("tile", 224)
+    tile = raw.get("tile", DEFAULT_TILE)
     if not _is_int(tile) or not 8 <= tile <= 16384:
         raise bad("tile", "expected a whole number of pixels from 8 to 16384")
     for key in ("provenance", "metrics"):

@@ -4,13 +4,13 @@
   GeoJSON, GeoPackage, Shapefile, GeoParquet; class filter, reprojection, clipping.
 * :mod:`roadseg.osm.highways` — the ``massachusetts`` and ``all`` presets.
 * :func:`roadseg.osm.rasterize.rasterize_roads` — lines → mask on a scene grid.
-* :class:`roadseg.osm.grid.SceneGrid` — CRS, affine, size, footprint, GSD.
+* :class:`roadseg.raster.georef.SceneGrid` — CRS, affine, size, footprint, GSD.
 """
 
-from roadseg.osm.grid import SceneGrid
 from roadseg.osm.highways import MASSACHUSETTS, PRESETS, resolve_highway_filter
 from roadseg.osm.load import RoadLoadConfig, is_osm_file, is_vector_file, load_roads
 from roadseg.osm.rasterize import MASSACHUSETTS_WIDTH_PX, rasterize_roads
+from roadseg.raster.georef import SceneGrid
 
 __all__ = [
     "MASSACHUSETTS",

@@ -58,6 +58,8 @@ class RoadLoadConfig:
         layer: layer name for multi-layer vector files (GeoPackage).
         allow_empty: return an empty table instead of raising when no line is
             left (a prediction may legitimately hold no road).
+        name: how the log names the file (``None``: its path), for a caller that reads a
+            staged file which the user will find elsewhere.
     """
 
     highways: str | Iterable[str] | None = None
@@ -65,6 +67,7 @@ class RoadLoadConfig:
     clip: BaseGeometry | None = None
     layer: str | None = None
     allow_empty: bool = False
+    name: str | None = None
 
 
 def _as_lines(geom: BaseGeometry | None) -> list[LineString]:
@@ -223,5 +226,8 @@ def load_roads(path: str | Path | RemotePath, config: RoadLoadConfig | None = No
             geometry=[g for _, g in keep],
             crs=gdf.crs,
         )
-    log.info("%s: %d road lines (%s)", path, len(gdf), gdf.crs.to_string() if gdf.crs else None)
+    log.info(
+        "%s: %d road lines (%s)",
+        cfg.name or path, len(gdf), gdf.crs.to_string() if gdf.crs else None,
+    )
     return gdf.reset_index(drop=True)

@@ -17,7 +17,7 @@ import numpy as np
 from shapely import affinity
 from shapely.geometry.base import BaseGeometry
 
-from roadseg.osm.grid import SceneGrid
+from roadseg.raster.georef import SceneGrid
 
 #: The Massachusetts Roads label width (Mnih 2013): centrelines drawn 7 px wide.
 MASSACHUSETTS_WIDTH_PX = 7.0

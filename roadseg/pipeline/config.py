@@ -93,15 +93,22 @@ class EvaluationConfig:
     Attributes:
         exclude_nodata: leave out the scene's no-imagery pixels (its declared no-data
             mask, or its pure-white pixels where it declares none).
-        slack_m: the relaxed metrics' slack in metres at each scene's GSD (``None``: the
-            slack in pixels, ρ = 3).
-        label_width_m: the width in metres vector labels are drawn with (``None``: the
-            width in pixels of the Massachusetts masks).
+        slack_m: the relaxed metrics' slack in metres at each scene's GSD.
+        rho: the slack in pixels instead (an explicit override; ``None``: ``slack_m``).
+        label_width_m: the width in metres vector labels are drawn with.
+        label_width_px: that width in pixels instead (``None``: ``label_width_m``).
+        highways: OSM class filter for the labels (``None``: ``massachusetts`` where a
+            highway attribute exists).
+        buffer_m: buffer half-width of completeness/correctness/quality.
     """
 
     exclude_nodata: bool = _evaluate_default("exclude_nodata")
-    slack_m: float | None = _evaluate_default("slack_m")
-    label_width_m: float | None = _evaluate_default("label_width_m")
+    slack_m: float = _evaluate_default("slack_m")
+    rho: int | None = _evaluate_default("rho")
+    label_width_m: float = _evaluate_default("label_width_m")
+    label_width_px: float | None = _evaluate_default("label_width_px")
+    highways: str | None = _evaluate_default("highways")
+    buffer_m: float = _evaluate_default("buffer_m")
 
     def __post_init__(self) -> None:
         self.options()  # EvaluateConfig's own checks, now rather than after inference

@@ -129,13 +129,9 @@ def _evaluate(
 def overlay_paths(plot: Path, scenes: list[SceneOutcome]) -> list[Path]:
     """The overlay files of a many-scene evaluation (one per scene, as the evaluation names
     them: ``<plot stem>_<i>_<scene name>.png``), or ``plot`` itself for one scene."""
-    if len(scenes) == 1:
-        return [plot]
-    suffix = plot.suffix or ".png"
-    return [
-        plot.with_name(f"{plot.stem}_{i}_{Path(o.scene).stem}{suffix}")
-        for i, o in enumerate(scenes)
-    ]
+    from roadseg.evaluation.overlay import overlay_path
+
+    return [overlay_path(plot, i, len(scenes), o.scene) for i, o in enumerate(scenes)]
 
 
 

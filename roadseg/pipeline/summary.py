@@ -78,3 +78,29 @@ class RunSummary:
         lines += [f"note: {n}" for n in self.notes]
         lines += [f"wrote {p}" for p in self.outputs]
         return "\n".join(lines)
+
+
+def result_line(
+    road_km: float, edges: int, nodes: int, report: dict[str, Any] | None = None
+) -> str:
+    """The one line ``extract`` ends with on stdout: the network's size and, when it was
+    evaluated, relaxed precision/recall, the break-even point and APLS (those that apply).
+
+    >>> result_line(10.693, 91, 92)
+    'network: 10.69 km of road, 91 edges, 92 nodes'
+    >>> result_line(1.0, 2, 3, {"pixel": {"relaxed_precision": 0.9, "relaxed_recall": 0.8,
+    ...     "breakeven": 0.85}, "graph": {"apls": None}})
+    'network: 1.00 km of road, 2 edges, 3 nodes; relaxed P 0.900 R 0.800, break-even 0.850'
+    """
+    line = f"network: {road_km:.2f} km of road, {edges} edges, {nodes} nodes"
+    if not report:
+        return line
+    pixel, graph = report.get("pixel") or {}, report.get("graph") or {}
+    scores = []
+    p, r = pixel.get("relaxed_precision"), pixel.get("relaxed_recall")
+    if p is not None and r is not None:
+        scores.append(f"relaxed P {p:.3f} R {r:.3f}")
+    for label, value in (("break-even", pixel.get("breakeven")), ("APLS", graph.get("apls"))):
+        if value is not None:
+            scores.append(f"{label} {value:.3f}")
+    return f"{line}; {', '.join(scores)}" if scores else line

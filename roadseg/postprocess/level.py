@@ -28,20 +28,15 @@ import math
 import os
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 from roadseg.postprocess.config import DEFAULT_THRESHOLD, ThresholdSpec
+from roadseg.raster.suffixes import is_raster_file
+from roadseg.raster.tags import THRESHOLD_TAG
 
 log = logging.getLogger(__name__)
 
-#: The probability GeoTIFF's tag holding the model's calibrated threshold.
-THRESHOLD_TAG = "ROADSEG_THRESHOLD"
-
 Origin = Literal["config", "model", "default"]
-
-_RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img", ".jp2", ".png", ".jpg", ".jpeg")
-
 
 @dataclass(frozen=True)
 class ChosenThreshold:
@@ -149,7 +144,7 @@ def threshold_of_rasters(
     the user's, else the level they store, else the default with a warning."""
     if user is not None:
         return choose_threshold(user)
-    rasters = [r for r in rasters if Path(r).suffix.lower() in _RASTER_SUFFIXES]
+    rasters = [r for r in rasters if is_raster_file(r)]
     if not rasters:  # networks only: no level to choose, none to warn about
         return ChosenThreshold(ThresholdSpec.parse(DEFAULT_THRESHOLD), "default", "no raster")
     return choose_threshold(None, shared_stored_threshold(rasters), what=os.fspath(rasters[0]))

@@ -126,6 +126,34 @@ class SceneGrid:
         }
 
 
+#: Two grids are one when their transforms differ by less than this fraction of a pixel.
+SAME_GRID_TOLERANCE_PX = 1e-6
+
+
+def same_grid(a: SceneGrid, b: SceneGrid) -> bool:
+    """Whether two rasters' pixels coincide: same size and, when both are georeferenced, same
+    CRS and transforms within :data:`SAME_GRID_TOLERANCE_PX` of a pixel. Grids without a CRS
+    of the same size count as one (pixel coordinates; the evaluation warns about them).
+
+    >>> g = SceneGrid(4, 3, Affine(0.3, 0, 500000.0, 0, -0.3, 4e6), None)
+    >>> same_grid(g, SceneGrid(4, 3, Affine.identity())), same_grid(g, SceneGrid(3, 4, g.transform))
+    (True, False)
+    >>> from rasterio.crs import CRS
+    >>> a = SceneGrid(4, 3, g.transform, CRS.from_epsg(32618))
+    >>> shifted = SceneGrid(4, 3, Affine(0.3, 0, 500000.0 + 0.3e-7, 0, -0.3, 4e6), a.crs)
+    >>> same_grid(a, shifted), same_grid(a, SceneGrid(4, 3, Affine(0.3, 0, 500000.3, 0, -0.3, 4e6), a.crs))
+    (True, False)
+    """
+    if a.shape != b.shape:
+        return False
+    if a.crs is None or b.crs is None:
+        return True
+    pixel = min(abs(a.transform.a), abs(a.transform.e)) or 1.0
+    return bool(a.crs == b.crs) and a.transform.almost_equals(
+        b.transform, precision=SAME_GRID_TOLERANCE_PX * pixel
+    )
+
+
 # ----------------------------------------------------------------------------- rasters without CRS
 
 

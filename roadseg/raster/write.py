@@ -45,34 +45,15 @@ from typing import Any
 
 import numpy as np
 import rasterio
-import torch
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
 from roadseg.errors import OutputError
+from roadseg.raster.quantise import quantise
 
 BLOCK = 256
 #: GDAL compresses the blocks of one write on this many threads
 NUM_THREADS = "ALL_CPUS"
-
-
-def quantise(prob: np.ndarray) -> np.ndarray:
-    """Probabilities in [0, 1] -> uint8 ``round(255 p)`` (NaN -> 0)."""
-    q = np.nan_to_num(prob, nan=0.0) * np.float32(255.0) + np.float32(0.5)
-    return np.clip(q, 0, 255).astype(np.uint8)
-
-
-def quantise_tensor(prob: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
-    """:func:`quantise` for a torch tensor on its device (invalid pixels -> 0).
-
-    Pass ``valid=None`` when invalid pixels are 0 in ``prob`` already.
-    """
-    q = prob.mul(255.0).add_(0.5).clamp_(0, 255)
-    if q.device.type == "cpu":  # numpy's float -> uint8 cast is several times faster there
-        q = torch.from_numpy(q.numpy().astype(np.uint8))
-    else:
-        q = q.to(torch.uint8)
-    return q if valid is None else q.masked_fill_(~valid, 0)
 
 
 class StripWriter:

@@ -17,10 +17,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-SPLITS = ("train", "valid", "test")
+from roadseg.data.layout import SPLITS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from roadseg.data.download import DownloadConfig
+    from roadseg.data.generic import GenericConfig
+    from roadseg.data.massachusetts import PrepareConfig
+    from roadseg.tools import config_default
+
     p = sub.add_parser(
         "data",
         help="prepare datasets (Massachusetts Roads, your own scenes + roads)",
@@ -38,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "their official split. Data: V. Mnih, Machine Learning for Aerial Image Labeling, PhD thesis, "
         "U. Toronto 2013; labels derived from OpenStreetMap (ODbL).",
     )
-    m.add_argument("--root", required=True, type=Path, help="dataset root to fill")
+    m.add_argument("-o", "--output", "--root", dest="root", required=True, type=Path, help="dataset root to fill")
     m.add_argument(
         "--manifest",
         type=Path,
@@ -48,8 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--split",
         nargs="+",
         choices=SPLITS,
-        default=list(SPLITS),
-        help="splits to prepare (default: all)",
+        default=list(config_default(PrepareConfig, "splits")),
+        help="splits to prepare",
     )
     m.add_argument(
         "--from-local",
@@ -69,10 +74,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     m.add_argument("--limit", type=int, help="at most N tiles per split (first by name)")
     m.add_argument(
-        "--retries", type=int, default=5, help="retries per file on network errors (default 5)"
+        "--retries",
+        type=int,
+        default=config_default(DownloadConfig, "retries"),
+        help="retries per file on network errors",
     )
     m.add_argument(
-        "--timeout", type=float, default=60.0, help="socket timeout in seconds (default 60)"
+        "--timeout",
+        type=float,
+        default=config_default(DownloadConfig, "timeout_s"),
+        help="socket timeout in seconds",
     )
     m.add_argument("--no-progress", action="store_true", help="no progress bars")
     m.set_defaults(func=main_massachusetts)
@@ -93,10 +104,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=Path,
         help="one roads file for all scenes, or one per scene (same order)",
     )
-    g.add_argument("--root", required=True, type=Path, help="dataset root to fill")
-    g.add_argument("--split", choices=SPLITS, default="train")
+    g.add_argument("-o", "--output", "--root", dest="root", required=True, type=Path, help="dataset root to fill")
+    g.add_argument(
+        "--split", choices=SPLITS, default=config_default(GenericConfig, "split"), help="split the pairs go to"
+    )
     g.add_argument("--highways", help="OSM class filter: massachusetts | all | comma list")
-    g.add_argument("--width-m", type=float, default=7.0, help="label width in metres (default 7)")
+    g.add_argument(
+        "--width-m", type=float, default=config_default(GenericConfig, "width_m"), help="label width in metres"
+    )
     g.add_argument("--tile-px", type=int, help="cut scenes into square windows of N pixels")
     g.add_argument("--link", action="store_true", help="symbolic links to whole GeoTIFF scenes")
     g.add_argument("--no-empty", action="store_true", help="fail on a scene with no road pixel")
@@ -110,7 +125,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(tile,split,image_url,label_url); checks the 1108/14/49 split sizes.",
     )
     b.add_argument("official_split", type=Path, help="official_split.csv")
-    b.add_argument("-o", "--out", type=Path, required=True, help="manifest CSV to write")
+    b.add_argument("-o", "--output", "--out", dest="out", type=Path, required=True, help="manifest CSV to write")
     b.set_defaults(func=main_manifest)
 
     v = dsub.add_parser("verify", help="re-hash the files recorded in ROOT/checksums.sha256")

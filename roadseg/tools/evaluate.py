@@ -17,7 +17,15 @@ from typing import Any
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The evaluation options (shared with ``pipelines/evaluate.py``)."""
+    """The evaluation options (shared with ``pipelines/evaluate.py``); defaults are
+    EvaluateConfig's."""
+    from roadseg.evaluation.evaluate import EvaluateConfig
+    from roadseg.evaluation.graph import APLSConfig, TOPOConfig
+    from roadseg.tools import config_default
+
+    def default(name: str) -> Any:
+        return config_default(EvaluateConfig, name)
+
     p.add_argument(
         "--pred",
         nargs="+",
@@ -56,20 +64,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--exclude-white",
         dest="exclude_nodata",
         action="store_true",
-        default=None,
+        default=default("exclude_nodata"),
         help="leave out the scene's no-imagery pixels: its declared no-data mask, or, where it "
         "declares none (Massachusetts tiles), its pure-white pixels (--exclude-white: the same)",
     )
     slack = p.add_mutually_exclusive_group()
     slack.add_argument(
-        "--rho", type=int, default=None, help="relaxed slack in pixels (default 3, the paper's)"
-    )
-    slack.add_argument(
         "--slack-m",
         type=float,
-        default=None,
-        help="relaxed slack in metres, converted with each scene's GSD (3 m = 3 px at 1 m, "
-        "10 px at 0.3 m)",
+        default=default("slack_m"),
+        metavar="METRES",
+        help="relaxed slack in metres, converted with each scene's GSD (3 m: the paper's "
+        "3 px at 1 m, 10 px at 0.3 m)",
+    )
+    slack.add_argument(
+        "--rho",
+        type=int,
+        default=default("rho"),
+        metavar="PX",
+        help="the relaxed slack in pixels instead (an override; default: from --slack-m)",
     )
     p.add_argument(
         "--threshold",
@@ -80,44 +93,58 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--highways",
-        default=None,
+        default=default("highways"),
         help="OSM highway classes: 'massachusetts' (default where a highway tag "
         "exists), 'all', or a comma-separated list",
     )
     w = p.add_mutually_exclusive_group()
     w.add_argument(
-        "--label-width-px",
-        type=float,
-        default=7.0,
-        help="rasterise vector labels this wide in pixels (default 7, Massachusetts)",
-    )
-    w.add_argument(
         "--label-width-m",
         type=float,
-        default=None,
-        help="rasterise vector labels this wide in metres",
+        default=default("label_width_m"),
+        metavar="METRES",
+        help="rasterise vector labels this wide in metres (7 m: the Massachusetts masks' 7 px at 1 m)",
+    )
+    w.add_argument(
+        "--label-width-px",
+        type=float,
+        default=default("label_width_px"),
+        metavar="PX",
+        help="that width in pixels instead (an override; default: from --label-width-m)",
     )
     p.add_argument(
         "--buffer-m",
         type=float,
-        default=3.0,
-        help="buffer half-width for completeness/correctness/quality (default 3 m)",
+        default=default("buffer_m"),
+        help="buffer half-width for completeness/correctness/quality (m)",
     )
     p.add_argument(
         "--resample-pred",
         action="store_true",
+        default=default("resample_pred"),
         help="warp a prediction raster on another grid onto the scene grid "
         "(default: that is an error)",
     )
     p.add_argument(
         "--apls-max-points",
         type=int,
-        default=1000,
-        help="APLS: sample this many control points above it (default 1000)",
+        default=config_default(APLSConfig, "max_control_points"),
+        help="APLS: sample this many control points above it",
     )
-    p.add_argument("--topo-seeds", type=int, default=100, help="TOPO: seed locations (default 100)")
     p.add_argument(
-        "--json", type=Path, default=None, dest="json_path", help="write the JSON report"
+        "--topo-seeds",
+        type=int,
+        default=config_default(TOPOConfig, "n_seeds"),
+        help="TOPO: seed locations",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        "--json",
+        type=Path,
+        default=None,
+        dest="json_path",
+        help="write the JSON report here (--json: the same; the Markdown report goes to stdout)",
     )
     p.add_argument(
         "--plot",
@@ -152,17 +179,15 @@ def config_from_args(args: argparse.Namespace) -> Any:
     from roadseg.evaluation.graph import APLSConfig, TOPOConfig
     from roadseg.postprocess.level import threshold_of_rasters
 
-    given = {
-        k: getattr(args, k)
-        for k in ("exclude_nodata", "rho", "slack_m")
-        if getattr(args, k, None) is not None
-    }
     return EvaluateConfig(
         pred=list(args.pred),
         labels=list(args.labels),
         scene=list(args.scene),
         valid_mask=list(args.valid_mask),
         threshold=threshold_of_rasters(args.threshold, args.pred).evaluation_level(),
+        exclude_nodata=args.exclude_nodata,
+        slack_m=args.slack_m,
+        rho=args.rho,
         highways=args.highways,
         label_width_px=args.label_width_px,
         label_width_m=args.label_width_m,
@@ -173,7 +198,6 @@ def config_from_args(args: argparse.Namespace) -> Any:
         json_path=args.json_path,
         plot_path=args.plot_path,
         curve_csv=args.curve_csv,
-        **given,
     )
 
 
@@ -181,7 +205,9 @@ def plot_paths(args: argparse.Namespace) -> list[Path]:
     """The overlay files ``--plot`` writes: one, or ``<stem>_<i>_<name>.png`` per scene."""
     if args.plot_path is None:
         return []
-    from roadseg.evaluation.evaluate import _expand, is_raster_file
+    from roadseg.evaluation.evaluate import _expand
+    from roadseg.evaluation.overlay import overlay_path
+    from roadseg.raster.suffixes import is_raster_file
 
     try:
         preds = _expand(list(args.pred))
@@ -190,14 +216,11 @@ def plot_paths(args: argparse.Namespace) -> list[Path]:
     rasters = [p for p in preds if is_raster_file(p)]
     vectors = [p for p in preds if not is_raster_file(p)]
     n = max(len(rasters), len(vectors), len(args.scene), len(args.labels), 1)
-    plot = Path(args.plot_path)
-    if n == 1:
-        return [plot]
     out = []
     for i in range(n):
         src = next((lst[i] for lst in (args.scene, rasters, vectors) if i < len(lst)), None)
         if src is not None:
-            out.append(plot.with_name(f"{plot.stem}_{i}_{Path(src).stem}{plot.suffix or '.png'}"))
+            out.append(overlay_path(args.plot_path, i, n, src))
     return out
 
 

@@ -47,6 +47,10 @@ FLAG_KEYS = {
     "exclude_nodata": "evaluation.exclude_nodata",
     "slack_m": "evaluation.slack_m",
     "label_width_m": "evaluation.label_width_m",
+    "rho": "evaluation.rho",
+    "label_width_px": "evaluation.label_width_px",
+    "highways": "evaluation.highways",
+    "buffer_m": "evaluation.buffer_m",
     "threshold": "threshold",
     "min_object_m2": "vectorize.min_object_m2",
     "max_hole_m2": "vectorize.max_hole_m2",
@@ -75,11 +79,9 @@ FLAG_KEYS = {
 def _default(key: str) -> str:
     """The default of a dotted ExtractConfig key, as help text shows it (read from the dataclasses)."""
     from roadseg.pipeline.config import ExtractConfig
+    from roadseg.tools import config_default, default_text
 
-    node: object = ExtractConfig().to_dict()
-    for part in key.split("."):
-        node = node[part]  # type: ignore[index]
-    return f"{node:g}" if isinstance(node, float) else str(node)
+    return default_text(config_default(ExtractConfig, key))
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -125,8 +127,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _inference_arguments(p: argparse.ArgumentParser) -> None:
     """Flags of PredictConfig."""
+    from roadseg.tools import weights_help
+
     g = p.add_argument_group("inference")
-    g.add_argument("--weights", help="checkpoint .safetensors or a shipped model's name (default: resunet_w32_massachusetts)")
+    g.add_argument("--weights", help=weights_help())
     g.add_argument("--device", help=f"auto | cpu | cuda[:N] (default {_default('predict.device')})")
     g.add_argument("--tile", type=int, help="tile size in px (default: the model's)")
     g.add_argument(
@@ -141,7 +145,7 @@ def _inference_arguments(p: argparse.ArgumentParser) -> None:
         "--tta",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="D4 test-time augmentation",
+        help=f"D4 test-time augmentation (8x slower) (default: {_default('predict.tta')})",
     )
     g.add_argument("--amp", choices=["auto", "bf16", "fp16", "off"], help="mixed precision on CUDA")
     g.add_argument(
@@ -260,17 +264,39 @@ def _evaluation_arguments(p: argparse.ArgumentParser) -> None:
         help="leave out the scene's no-imagery pixels: its declared no-data mask, or where it "
         f"declares none its pure-white pixels (default {_default('evaluation.exclude_nodata')})",
     )
-    g.add_argument(
+    slack = g.add_mutually_exclusive_group()
+    slack.add_argument(
         "--slack-m",
         type=float,
         metavar="METRES",
-        help="relaxed slack in metres at each scene's GSD (default: 3 pixels, the paper's)",
+        help="relaxed slack in metres at each scene's GSD "
+        f"(default {_default('evaluation.slack_m')}: the paper's 3 px at 1 m)",
     )
-    g.add_argument(
+    slack.add_argument(
+        "--rho", type=int, metavar="PX", help="the relaxed slack in pixels instead (an override)"
+    )
+    width = g.add_mutually_exclusive_group()
+    width.add_argument(
         "--label-width-m",
         type=float,
         metavar="METRES",
-        help="width vector labels are drawn with (default: the Massachusetts masks' width in px)",
+        help="width vector labels are drawn with "
+        f"(default {_default('evaluation.label_width_m')}: the Massachusetts masks' 7 px at 1 m)",
+    )
+    width.add_argument(
+        "--label-width-px", type=float, metavar="PX", help="that width in pixels instead"
+    )
+    g.add_argument(
+        "--highways",
+        help="OSM highway classes of the labels: massachusetts, all or a comma list "
+        "(default: massachusetts where a highway tag exists)",
+    )
+    g.add_argument(
+        "--buffer-m",
+        type=float,
+        metavar="METRES",
+        help="buffer half-width of completeness/correctness/quality "
+        f"(default {_default('evaluation.buffer_m')})",
     )
 
 
@@ -391,6 +417,7 @@ def _scene_args(args: argparse.Namespace, config: ExtractConfig) -> list[str]:
 
 
 def main(args: argparse.Namespace) -> int:
+    from roadseg.pipeline.extract import cache_root
     from roadseg.pipeline.inputs import expand_scenes
     from roadseg.prechecks import check_extract
 
@@ -401,12 +428,20 @@ def main(args: argparse.Namespace) -> int:
     scenes = expand_scenes(_scene_args(args, config), expand_vrt=True if args.split_vrt else None)
     check_run_paths(args, config, scenes)
     check_extract(scenes, Path(args.output), config)
+    # read by roadseg.cli when the run is interrupted: what was done is not lost
+    again = "the same command" if config.output.resume else "it without --no-resume"
+    args.interrupt_note = (
+        f"the stages already done are kept in {cache_root(Path(args.output), config)}: "
+        f"run {again} to resume from them"
+    )
     if len(scenes) == 1 and not config.cluster.scheduler:
         from roadseg.pipeline.extract import extract_scene
 
-        extract_scene(scenes[0], Path(args.output), config)
+        done = extract_scene(scenes[0], Path(args.output), config)
         if config.output.summary_json:  # the summary lists the other outputs
             log.info("wrote %s", config.output.summary_json)
+        s = done.summary
+        _print_result(s.road_km, s.edges, s.nodes, done.report)
         return 0
     from roadseg.errors import EXIT_ALL_SCENES_FAILED, EXIT_SOME_SCENES_FAILED
     from roadseg.pipeline.multi import AllScenesFailed, extract_scenes
@@ -418,8 +453,30 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_ALL_SCENES_FAILED
     for path in written:
         log.info("wrote %s", path)
+    net = result.network
+    _print_result(
+        net.total_length_m / 1000.0, len(net.edges), len(net.nodes), _written_report(written)
+    )
     failed = len(result.failed)
     if failed:
         log.error("%d of %d scenes failed; see the messages above", failed, len(result.outcomes))
         return EXIT_SOME_SCENES_FAILED
     return 0
+
+
+def _print_result(road_km: float, edges: int, nodes: int, report: dict | None) -> None:
+    """The run's one-line result on stdout (the logs go to stderr)."""
+    import sys
+
+    from roadseg.pipeline.summary import result_line
+
+    sys.stdout.write(result_line(road_km, edges, nodes, report) + "\n")
+    sys.stdout.flush()
+
+
+def _written_report(written: list[Path]) -> dict | None:
+    """The evaluation report among a many-scene run's outputs (``None``: not evaluated)."""
+    import json
+
+    report = next((p for p in written if p.name.endswith(".evaluation.json")), None)
+    return json.loads(report.read_text(encoding="utf-8")) if report is not None else None

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from roadseg.inference.predictor import PredictConfig
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from roadseg.inference.predictor import PredictConfig
+    from roadseg.tools import config_default, weights_help
+
+    def default(name: str) -> object:
+        return config_default(PredictConfig, name)
+
     p = subparsers.add_parser(
         "predict",
         help="road probability GeoTIFF (uint8 0..255) for a scene",
@@ -17,40 +27,48 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("scene", help="input raster (GeoTIFF or any GDAL-readable file, 1-4 bands)")
     p.add_argument("-o", "--output", required=True, help="output probability GeoTIFF")
-    p.add_argument("--weights", help="checkpoint .safetensors or a shipped model's name (default: resunet_w32_massachusetts)")
+    p.add_argument("--weights", default=default("weights"), help=weights_help())
     p.add_argument(
-        "--tile", type=int, default=None, help="tile size in px (default: the model's, 224)"
+        "--tile", type=int, default=default("tile"), help="tile size in px (default: the model's)"
     )
-    p.add_argument(
-        "--overlap", type=int, default=14, help="tile overlap in px (default 14, the paper)"
-    )
+    p.add_argument("--overlap", type=int, default=default("overlap"), help="tile overlap in px")
     p.add_argument(
         "--blend",
-        default="cosine",
+        default=str(getattr(default("blend"), "value", default("blend"))),
         choices=["mean", "linear", "cosine", "spline"],
-        help="blending of overlapping tiles (default cosine; mean is the paper)",
+        help="blending of overlapping tiles (mean is the paper's)",
     )
-    p.add_argument("--tta", action="store_true", help="D4 test-time augmentation (8x slower)")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N] (default auto)")
+    p.add_argument(
+        "--tta",
+        action=argparse.BooleanOptionalAction,
+        default=default("tta"),
+        help="D4 test-time augmentation (8x slower)",
+    )
+    p.add_argument("--device", default=default("device"), help="auto | cpu | cuda[:N]")
     p.add_argument(
         "--amp",
-        default="auto",
+        default=default("amp"),
         choices=["auto", "bf16", "fp16", "off"],
-        help="mixed precision on CUDA (default auto: bf16 if supported)",
+        help="mixed precision on CUDA (auto: bf16 if supported)",
     )
-    p.add_argument("--batch-size", type=int, default=8, help="tiles per forward pass (default 8)")
-    p.add_argument("--prefetch", type=int, default=2, help="tile-row strips read ahead (default 2)")
-    p.add_argument("--bands", default=None, help="1-based input bands in model order, e.g. 1,2,3")
+    p.add_argument(
+        "--batch-size", type=int, default=default("batch_size"), help="tiles per forward pass"
+    )
+    p.add_argument(
+        "--prefetch", type=int, default=default("prefetch"), help="tile-row strips read ahead"
+    )
+    p.add_argument("--bands", default=default("bands"), help="1-based input bands in model order, e.g. 1,2,3")
     p.add_argument(
         "--gsd-tolerance",
         type=float,
-        default=0.05,
-        help="resample when the scene GSD differs from the model's by more (default 0.05)",
+        default=default("gsd_tolerance"),
+        help="resample when the scene GSD differs from the model's by more than this fraction",
     )
     p.add_argument(
         "--gsd",
         type=float,
         metavar="METRES",
+        default=default("gsd_m"),
         help="pixel size of a scene without georeferencing (required for one)",
     )
     p.add_argument(
@@ -65,19 +83,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
-def main(args: argparse.Namespace) -> int:
-    from roadseg.inference.predictor import PredictConfig, predict_scene
-    from roadseg.io_guard import check_paths
-    from roadseg.models import resolve_weights
-    from roadseg.raster.georef import check_georeferenced
+def config_from_args(args: argparse.Namespace) -> PredictConfig:
+    """The PredictConfig of the parsed arguments (every default is PredictConfig's own)."""
+    from roadseg.inference.predictor import PredictConfig
     from roadseg.tools import on_terminal
 
-    check_paths(
-        [("-o", args.output)],
-        [("scene", args.scene), ("--weights", resolve_weights(args.weights))],
-    )
-    check_georeferenced(args.scene, args.gsd)
-    config = PredictConfig(
+    return PredictConfig(
         weights=args.weights,
         tile=args.tile,
         overlap=args.overlap,
@@ -95,5 +106,18 @@ def main(args: argparse.Namespace) -> int:
         gsd_m=args.gsd,
         bbox=args.bbox,
     )
-    predict_scene(args.scene, args.output, config)  # logs what it wrote (the path once)
+
+
+def main(args: argparse.Namespace) -> int:
+    from roadseg.inference.predictor import predict_scene
+    from roadseg.io_guard import check_paths
+    from roadseg.models import resolve_weights
+    from roadseg.raster.georef import check_georeferenced
+
+    check_paths(
+        [("-o", args.output)],
+        [("scene", args.scene), ("--weights", resolve_weights(args.weights))],
+    )
+    check_georeferenced(args.scene, args.gsd)
+    predict_scene(args.scene, args.output, config_from_args(args))  # logs what it wrote (the path once)
     return 0

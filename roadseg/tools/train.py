@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from roadseg.training.config import TrainConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from roadseg.training.config import DEFAULT_RECIPE
+
     p = sub.add_parser(
         "train",
         help="train a road segmentation model",
         description="Train a model from a recipe (paper | modern | cpu_lite | a YAML file). "
-        "Re-running with the same --out resumes an interrupted run.",
+        "Re-running with the same --out resumes an interrupted run. Options not given keep the "
+        "recipe's values.",
     )
-    p.add_argument("--recipe", default="cpu_lite", help="bundled recipe name or YAML path (default: cpu_lite)")
+    p.add_argument(
+        "--recipe", default=DEFAULT_RECIPE, help="bundled recipe name (paper, modern, cpu_lite) or YAML path"
+    )
     p.add_argument("--data-root", help="prepared dataset root (ROOT/<split>/sat|map, see `roadseg data`)")
     add_data_arguments(p)
-    p.add_argument("--out", required=True, help="run folder: checkpoints, logs, resume state")
+    p.add_argument(
+        "-o", "--output", "--out", dest="out", required=True,
+        help="run folder: checkpoints, logs, resume state",
+    )
     p.add_argument("--time-budget-min", type=float, help="stop after this many minutes (schedule completes)")
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--threads", type=int, help="torch CPU threads")
@@ -60,10 +72,9 @@ def data_overrides(args: argparse.Namespace) -> dict:
     return out
 
 
-def main(args: argparse.Namespace) -> int:
-    import logging
-
-    from roadseg.training import load_recipe, parse_overrides, train
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The TrainConfig of the parsed arguments: the recipe, then --set, then the flags given."""
+    from roadseg.training import load_recipe, parse_overrides
 
     overrides = parse_overrides(args.overrides)
     overrides.update(data_overrides(args))
@@ -77,7 +88,15 @@ def main(args: argparse.Namespace) -> int:
     overrides["out_dir"] = args.out
     if args.no_resume:
         overrides["resume"] = False
-    config = load_recipe(args.recipe, overrides)
+    return load_recipe(args.recipe, overrides)
+
+
+def main(args: argparse.Namespace) -> int:
+    import logging
+
+    from roadseg.training import train
+
+    config = config_from_args(args)
     config.validate()
     result = train(config)
     logging.getLogger("roadseg").info(

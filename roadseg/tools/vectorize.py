@@ -25,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "raster", help="probability GeoTIFF (uint8 0..255 or float 0..1) or mask ({0,255} / {0,1})"
     )
     p.add_argument(
-        "-o", "--out", required=True, help="output: .geojson, .gpkg, .parquet or .graphml"
+        "-o", "--output", "--out", dest="out", required=True,
+        help="output: .geojson, .gpkg, .parquet or .graphml",
     )
     p.add_argument(
         "--format",
@@ -43,9 +44,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--probability", help="probability raster on the same grid, for mean_prob along edges"
     )
-    p.add_argument("--min-object-m2", type=float, default=d["min_object_m2"].default)
-    p.add_argument("--max-hole-m2", type=float, default=d["max_hole_m2"].default)
-    p.add_argument("--min-spur-m", type=float, default=d["min_spur_m"].default)
+    p.add_argument(
+        "--min-object-m2", type=float, default=d["min_object_m2"].default,
+        help="remove mask blobs smaller than this (m²)",
+    )
+    p.add_argument(
+        "--max-hole-m2", type=float, default=d["max_hole_m2"].default,
+        help="fill mask holes smaller than this (m²)",
+    )
+    p.add_argument(
+        "--min-spur-m", type=float, default=d["min_spur_m"].default,
+        help="prune dead-end spurs shorter than this (m)",
+    )
     p.add_argument(
         "--bridge-m",
         type=float,
@@ -58,10 +68,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=d["bridge_collinear_m"].default,
         help="bridge up to this distance when the two ends are collinear (m)",
     )
-    p.add_argument("--bridge-angle-deg", type=float, default=d["bridge_angle_deg"].default)
-    p.add_argument("--min-component-m", type=float, default=d["min_component_m"].default)
-    p.add_argument("--simplify-m", type=float, default=d["simplify_m"].default)
-    p.add_argument("--junction-merge-m", type=float, default=d["junction_merge_m"].default)
+    p.add_argument(
+        "--bridge-angle-deg", type=float, default=d["bridge_angle_deg"].default,
+        help="largest angle between two ends that still counts as collinear (degrees)",
+    )
+    p.add_argument(
+        "--min-component-m", type=float, default=d["min_component_m"].default,
+        help="drop networks shorter than this (m)",
+    )
+    p.add_argument(
+        "--simplify-m", type=float, default=d["simplify_m"].default,
+        help="Douglas-Peucker tolerance (m)",
+    )
+    p.add_argument(
+        "--junction-merge-m", type=float, default=d["junction_merge_m"].default,
+        help="merge junctions closer than this (m)",
+    )
     p.add_argument(
         "--keep-border-components",
         action="store_true",
@@ -71,7 +93,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--block-size", type=int, default=d["block_size"].default, help="block size (px)"
     )
     p.add_argument("--halo", type=int, default=d["halo"].default, help="initial block halo (px)")
-    p.add_argument("--border", choices=["extend", "none"], default=d["border"].default)
+    p.add_argument(
+        "--border", choices=["extend", "none"], default=d["border"].default,
+        help="extend: roads crossing the raster edge keep reaching it; none: outside is background",
+    )
     p.add_argument(
         "--band", type=int, help="band holding the probabilities (required for multi-band rasters)"
     )
@@ -128,6 +153,10 @@ def main(args: argparse.Namespace) -> int:
     )
     net = vectorize_raster(args.raster, config, args.probability, args.mask_out, args.skeleton_out)
     net.metadata["threshold_from"] = chosen.origin
+    if len(net.edges) == 0:  # as extract says it: an empty file is a result, not an error
+        logging.getLogger("roadseg.vectorize").warning(
+            "%s: no roads found (threshold %s); writing an empty network", args.raster, chosen.spec
+        )
     # staged, then moved into place together: a failure leaves none of the files
     written = export_all_or_nothing(net, Path(args.out), args.formats)
     logging.getLogger("roadseg.vectorize").info("%r -> %s", net, ", ".join(map(str, written)))

@@ -24,11 +24,11 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from roadseg.errors import InputError
+from roadseg.evaluation.slack import DEFAULT_SLACK_M
 from roadseg.models import load_checkpoint, save_checkpoint
 from roadseg.training.config import TrainConfig
 from roadseg.training.pairs import split_pairs
 from roadseg.training.trainer import (
-    VALIDATION_RHO_PX,
     load_validation_tiles,
     resolve_device,
     validate,
@@ -50,7 +50,8 @@ def calibrate(
     config: TrainConfig,
     out: str | Path,
     device: str = "auto",
-    rho: int = VALIDATION_RHO_PX,
+    slack_m: float = DEFAULT_SLACK_M,
+    rho: int | None = None,
     exclude_white: bool = True,
 ) -> CalibrationResult:
     """Score ``checkpoints`` on the validation tiles named by ``config``; save the best to ``out``.
@@ -80,7 +81,9 @@ def calibrate(
             tiles = load_validation_tiles(pairs, config)
         elif abs(meta.gsd_m - config.gsd_m) > 1e-9:
             raise InputError(f"{path}: trained at {meta.gsd_m} m, the others at {config.gsd_m} m")
-        result = validate(model, meta, tiles, dev, rho=rho, exclude_white=exclude_white)
+        result = validate(
+            model, meta, tiles, dev, slack_m=slack_m, rho=rho, exclude_white=exclude_white
+        )
         scores[path.name] = result
         log.info("%s: validation break-even %.4f at p = %.4f", path.name, result["breakeven"], result["breakeven_threshold"])
         if best is None or result["breakeven"] > best[3]["breakeven"]:

@@ -24,8 +24,11 @@ from typing import Any
 
 from roadseg.configfile import apply_overrides, from_mapping, load_mapping, parse_assignments
 from roadseg.errors import InputError
+from roadseg.models.metaschema import DEFAULT_TILE
 
 RECIPE_DIR = Path(__file__).resolve().parent.parent / "configs"
+#: The recipe ``roadseg train`` uses when none is named (that of the shipped default model).
+DEFAULT_RECIPE = "cpu_lite"
 
 
 @dataclass
@@ -64,7 +67,7 @@ class TrainConfig:
     epochs: int = 50
     crops_per_epoch: int = 30000
     batch_size: int = 8
-    crop: int = 224
+    crop: int = DEFAULT_TILE
     loss: str = "bce_dice"  # mse | bce | dice | bce_dice
     augment: str = "none"  # none | d4 | d4_colour | robust (see roadseg.training.augment)
     max_invalid_fraction: float = 1.0  # redraw crops with more no-imagery than this

@@ -21,8 +21,8 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from roadseg.data.layout import RASTER_EXTS
 from roadseg.errors import InputError
+from roadseg.raster.suffixes import TILE_SUFFIXES
 from roadseg.training.config import TrainConfig
 
 TRAIN, VALID = "train", "valid"
@@ -83,11 +83,11 @@ def _folder_pairs(images: Path, masks: Path) -> list[TilePairSpec]:
     for d in (images, masks):
         if not d.is_dir():
             raise InputError(f"{d}: training data folder not found")
-    by_stem = {p.stem: p for p in masks.iterdir() if p.suffix.lower() in RASTER_EXTS}
+    by_stem = {p.stem: p for p in masks.iterdir() if p.suffix.lower() in TILE_SUFFIXES}
     pairs = [
         TilePairSpec(p.stem, p, by_stem[p.stem])
         for p in sorted(images.iterdir())
-        if p.suffix.lower() in RASTER_EXTS and p.stem in by_stem and not p.name.startswith(".")
+        if p.suffix.lower() in TILE_SUFFIXES and p.stem in by_stem and not p.name.startswith(".")
     ]
     if not pairs:
         raise InputError(f"{images}: no images with a matching label in {masks}")
@@ -115,8 +115,8 @@ def csv_pairs(path: str | Path, root: str | Path | None = None) -> list[TilePair
         for f in (image, label):
             if not f.is_file():
                 raise InputError(f"{path}:{line}: {f} not found")
-        if image.suffix.lower() not in RASTER_EXTS:
-            raise InputError(f"{path}:{line}: {image} is not one of {', '.join(RASTER_EXTS)}")
+        if image.suffix.lower() not in TILE_SUFFIXES:
+            raise InputError(f"{path}:{line}: {image} is not one of {', '.join(TILE_SUFFIXES)}")
         pairs.append(TilePairSpec(image.stem, image, label, split))
     if not pairs:
         raise InputError(f"{path}: tiles CSV lists no tiles")

@@ -26,9 +26,10 @@ from typing import cast
 import numpy as np
 import torch
 
+import roadseg.training.augment as aug
 from roadseg.errors import InputError
 from roadseg.models.checkpoint import Normalisation
-from roadseg.training import augment as aug
+from roadseg.models.metaschema import DEFAULT_TILE
 from roadseg.training.config import AUGMENTS
 from roadseg.training.tiles import TrainingTile
 
@@ -57,7 +58,7 @@ class CropSampler:
     def __init__(
         self,
         tiles: Sequence[TrainingTile],
-        crop: int = 224,
+        crop: int = DEFAULT_TILE,
         max_invalid_fraction: float = 1.0,
         augment: str = "none",
         seed: int = 0,

@@ -57,6 +57,7 @@ from tqdm.auto import tqdm
 
 from roadseg.atomic import atomic_path
 from roadseg.errors import InputError
+from roadseg.evaluation.slack import DEFAULT_SLACK_M, PAPER_GSD_M, slack_px
 from roadseg.inference.device import resolve_device
 from roadseg.models import (
     CheckpointMeta,
@@ -69,7 +70,7 @@ from roadseg.models.checkpoint import read_meta
 from roadseg.training.config import TrainConfig
 from roadseg.training.loader import CropStream, crop_loader
 from roadseg.training.losses import get_loss
-from roadseg.training.pairs import TilePairSpec, find_pairs, holdout_names, split_pairs
+from roadseg.training.pairs import TilePairSpec, find_pairs, split_pairs
 from roadseg.training.sampling import CropSampler
 from roadseg.training.state import has_state, load_state, save_state
 from roadseg.training.tiles import TrainingTile, load_tile
@@ -81,11 +82,6 @@ __all__ = ["TrainResult", "ValidationTile", "find_pairs", "load_validation_tiles
 #: Normalisation of the shipped models: 8-bit RGB to roughly zero mean, unit spread.
 DEFAULT_NORMALISATION = Normalisation(scale=255.0, mean=[0.5, 0.5, 0.5], std=[0.25, 0.25, 0.25])
 
-#: Relaxation of the validation break-even point, pixels at the labels' resolution.
-VALIDATION_RHO_PX = 3
-
-_holdout_names = holdout_names  # the name older callers import
-_Pair = TilePairSpec
 
 
 @dataclass
@@ -110,6 +106,7 @@ class ValidationTile:
     image: np.ndarray
     label: np.ndarray  # bool, full resolution
     valid: np.ndarray  # bool, full resolution
+    gsd_m: float = PAPER_GSD_M  # of the label grid: the relaxed slack is in metres
 
 
 def load_validation_tiles(pairs: list[TilePairSpec], config: TrainConfig) -> list[ValidationTile]:
@@ -117,7 +114,9 @@ def load_validation_tiles(pairs: list[TilePairSpec], config: TrainConfig) -> lis
     for p in pairs:
         coarse = load_tile(p.image, p.label, config.gsd_m, config.source_gsd_m, config.bands)
         full = load_tile(p.image, p.label, config.source_gsd_m, config.source_gsd_m, config.bands)
-        out.append(ValidationTile(p.tile, coarse.image, full.label > 0.5, full.valid))
+        out.append(
+            ValidationTile(p.tile, coarse.image, full.label > 0.5, full.valid, config.source_gsd_m)
+        )
     return out
 
 
@@ -198,10 +197,12 @@ def validate(
     tiles: list[ValidationTile],
     device: torch.device,
     batch_size: int = 8,
-    rho: int = VALIDATION_RHO_PX,
+    slack_m: float = DEFAULT_SLACK_M,
+    rho: int | None = None,
     exclude_white: bool = True,
 ) -> dict[str, Any]:
-    """Relaxed break-even point (``rho`` px at full resolution) pooled over whole tiles.
+    """Relaxed break-even point pooled over whole tiles, with ``slack_m`` metres of slack at
+    the labels' full resolution (as ``evaluate`` scores; ``rho`` pixels instead when given).
 
     Each tile is predicted with the real tiled predictor at the training GSD, the
     probabilities are brought back to the label grid (bilinear), quantised to
@@ -214,26 +215,32 @@ def validate(
 
     from roadseg.evaluation.pixel import breakeven, relaxed_counts
     from roadseg.inference import PredictConfig, predict_array
+    from roadseg.raster.quantise import quantise
 
     if not tiles:
         raise InputError("validation: no held-out tiles to score")
     cfg = PredictConfig(device=str(device), batch_size=batch_size)
     total = None
+    rho_px = {slack_px(slack_m, rho, t.gsd_m, t.name) for t in tiles}
+    if len(rho_px) > 1:
+        raise InputError(f"validation: tiles at different GSDs give different slacks {sorted(rho_px)}")
+    (rho_used,) = rho_px
     for t in tiles:
         prob = predict_array(model, meta, t.image, cfg)
         if prob.shape != t.label.shape:
             prob = F.interpolate(
                 torch.from_numpy(prob)[None, None], size=t.label.shape, mode="bilinear", align_corners=False
             )[0, 0].numpy()
-        prob8 = np.clip(np.rint(prob * 255.0), 0, 255).astype(np.uint8)
-        counts = relaxed_counts(prob8, t.label, valid=t.valid if exclude_white else None, rho=rho)
+        prob8 = quantise(prob)  # the levels a probability GeoTIFF would hold
+        counts = relaxed_counts(prob8, t.label, valid=t.valid if exclude_white else None, rho=rho_used)
         total = counts if total is None else total + counts
     assert total is not None
     result = breakeven(total)
     return {
         "breakeven": float(result.breakeven),
         "breakeven_threshold": float(result.breakeven_threshold),
-        "rho_px": int(rho),
+        "rho_px": int(rho_used),
+        "slack_m": float(slack_m) if rho is None else None,
         "white_excluded": bool(exclude_white),
         "tiles": [t.name for t in tiles],
     }

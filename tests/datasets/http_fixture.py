@@ -27,6 +27,8 @@ class FileServer:
     def base(self) -> str:
         assert self.server is not None
         host, port = self.server.server_address[:2]
+        if isinstance(host, bytes):
+            host = host.decode()
         return f"http://{host}:{port}"
 
     def url(self, name: str) -> str:

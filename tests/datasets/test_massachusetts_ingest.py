@@ -12,8 +12,9 @@ from affine import Affine
 from rasterio.errors import NotGeoreferencedWarning
 
 from roadseg.data import DERIVED, ingest_local, list_pairs, tile_transform
-from roadseg.data.checksums import ChecksumStore, sha256_file, verify_root
+from roadseg.data.checksums import ChecksumStore, verify_root
 from roadseg.errors import InputError
+from roadseg.hashing import file_sha256
 
 TILES = ["10078660_15", "10978945_15"]
 
@@ -38,7 +39,7 @@ def test_copy_keeps_files_as_they_are(mass_src, tmp_path):
         _, crs, _, _ = _read(p.image)
         assert crs is None
     store = ChecksumStore(tmp_path / "ds")
-    assert store.get(pairs[0].image) == sha256_file(images / f"{TILES[0]}.png")
+    assert store.get(pairs[0].image) == file_sha256(images / f"{TILES[0]}.png")
     assert len(store.records) == 4 and verify_root(tmp_path / "ds") == []
     prov = json.loads((tmp_path / "ds/provenance.json").read_text())["files"]
     assert prov[f"train/sat/{TILES[0]}.png"]["georeferencing"] == "none"

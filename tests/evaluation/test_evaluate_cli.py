@@ -107,7 +107,10 @@ def test_cli_raster_report_keys_overlay_and_curve(tmp_path, capsys):
     assert report["pixel"]["iou"] < 0.9
     assert report["inputs"]["scenes"][0]["crs"] == "EPSG:26986"
     assert report["inputs"]["scenes"][0]["gsd_m"] == pytest.approx(1.0)
-    assert report["inputs"]["parameters"]["rho"] == 3
+    # the default slack is metric: 3 m, which is the paper's rho = 3 px on this 1 m grid
+    assert report["inputs"]["parameters"]["slack_m"] == 3.0
+    assert report["inputs"]["parameters"]["rho"] is None
+    assert report["inputs"]["scenes"][0]["rho_px"] == 3
     with rasterio.open(tmp_path / "o.png") as ds:
         # enlarged ×2 (under 480 px wide), the legend and caption below the image
         assert ds.width == 600 and ds.height > 600
@@ -264,7 +267,9 @@ def test_probability_raster_and_network_together(tmp_path):
     pred = _write(tmp_path / "prob.tif", prob, grid.transform, grid.crs)
     net = tmp_path / "network.geojson"
     roads.iloc[3:].to_crs("EPSG:4326").to_file(net)  # the network misses three roads
-    r = evaluate(EvaluateConfig(pred=[pred, net], labels=[VEGAS_SN], scene=[VEGAS_CROP]))
+    r = evaluate(
+        EvaluateConfig(pred=[pred, net], labels=[VEGAS_SN], scene=[VEGAS_CROP], label_width_px=7)
+    )
     assert set(r) == {"pixel", "buffer", "graph", "skipped", "inputs"}
     assert list(r["skipped"]) == ["breakeven"]  # {0, 200}: two levels, no curve
     assert r["pixel"]["iou"] == 1.0  # the raster, not the network, gives the pixel metrics

@@ -14,7 +14,8 @@ from roadseg.errors import InputError
 from roadseg.inference import predictor
 from roadseg.inference.predictor import PredictConfig, predict_array, predict_scene
 from roadseg.models import CheckpointMeta, build_model, load_checkpoint, save_checkpoint
-from roadseg.raster.write import StripWriter, quantise
+from roadseg.raster.quantise import quantise
+from roadseg.raster.write import StripWriter
 from tests.raster.rasters import random_rgb, utm_transform, write_raster
 
 SPACENET_CROP = Path(__file__).resolve().parents[1] / "data" / "spacenet" / "vegas_img0_crop.tif"

@@ -24,11 +24,12 @@ def trainable(model: nn.Module) -> int:
 
 def bn_running_stats(model: nn.Module) -> int:
     """Elements of BN running mean + var (what Keras adds as 'non-trainable params')."""
-    return sum(
-        m.running_mean.numel() + m.running_var.numel()
-        for m in model.modules()
-        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_mean is not None
-    )
+    total = 0
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_mean is not None:
+            assert m.running_var is not None  # tracked together with the mean
+            total += m.running_mean.numel() + m.running_var.numel()
+    return total
 
 
 def resunet_main_path(filters: list[int], in_ch: int = 3, out_ch: int = 1) -> int:

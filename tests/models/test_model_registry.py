@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import torch
 
@@ -56,6 +58,6 @@ def test_common_contract_bands_width_logits_down_factor(name: str) -> None:
     TWO_D,
 )
 def test_input_size_not_a_multiple_of_down_factor_is_refused(name: str) -> None:
-    net = build_model(name, filters="lite").eval()
+    net: Any = build_model(name, filters="lite").eval()
     with pytest.raises(ValueError, match=f"down_factor {net.down_factor}"), torch.no_grad():
         net(torch.randn(1, 3, 32 + net.down_factor // 2, 32))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import torch
 from torch import nn
@@ -68,7 +70,7 @@ def test_paper_parameter_counts_match_table_one() -> None:
 
 
 def test_structure_is_pre_activation_with_stride_two_and_no_pooling() -> None:
-    net = ResUNet(filters=LITE)
+    net: Any = ResUNet(filters=LITE)  # submodules by attribute: torch types them loosely
     assert not any(isinstance(m, nn.MaxPool2d | nn.AvgPool2d) for m in net.modules())
     # level 1 starts with a conv (not pre-activated); the others with BN -> ReLU -> conv
     assert isinstance(net.encoder[0].body[0], nn.Conv2d)
@@ -92,7 +94,7 @@ def test_structure_is_pre_activation_with_stride_two_and_no_pooling() -> None:
 @pytest.mark.parametrize("shortcut", ["conv_bn", "conv"])
 def test_forward_shape_and_range(shortcut: str) -> None:
     torch.manual_seed(0)
-    net = ResUNet(filters=LITE, shortcut=shortcut).eval()
+    net = ResUNet(filters=LITE, shortcut=shortcut).eval()  # type: ignore[arg-type]
     assert net.down_factor == 8
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():

@@ -6,6 +6,8 @@ arithmetic of ``param_arith`` (conv k x k with bias: k*k*cin*cout + cout; BN: 2c
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import torch
 from torch import nn
@@ -97,7 +99,7 @@ def test_maxpool_resunet_count_structure_and_forward() -> None:
     )
 
     torch.manual_seed(0)
-    net = build_model("resunet_maxpool", filters="lite")
+    net: Any = build_model("resunet_maxpool", filters="lite")
     strided = [m for m in net.modules() if isinstance(m, nn.Conv2d) and m.stride != (1, 1)]
     assert strided == [] and net.down_factor == 8
     assert _level_sizes(net.encoder, net, torch.zeros(1, 3, 64, 64)) == [64, 32, 16, 8]
@@ -106,7 +108,7 @@ def test_maxpool_resunet_count_structure_and_forward() -> None:
 
 
 def test_maxpool_resunet_shortcuts_project_where_channels_change() -> None:
-    net = ResUNetMaxPool(filters=LITE)
+    net: Any = ResUNetMaxPool(filters=LITE)
     for unit in list(net.encoder) + list(net.decoder):
         conv1 = next(m for m in unit.body if isinstance(m, nn.Conv2d))
         assert isinstance(unit.shortcut, nn.Conv2d)  # every unit changes channels here
@@ -184,7 +186,7 @@ def test_res_unet_final_activation_and_activation_choice() -> None:
         soft = DepthResUNet(4, 2, n_class=2, final_activation="softmax").eval()(x)
     assert soft.shape == (1, 2, 16, 16)
     assert torch.allclose(soft.sum(dim=1), torch.ones(1, 16, 16))
-    elu = DepthResUNet(4, 3, activation="elu")
+    elu: Any = DepthResUNet(4, 3, activation="elu")
     assert not any(isinstance(m, nn.ReLU) for m in elu.modules())  # up-conv follows it too
     # Keras 'same' for the 2x2 up-conv pads the trailing row and column
     pad = elu.upconv[0][0]
@@ -249,7 +251,7 @@ def test_resunet2d_parameter_counts() -> None:
 
 def test_resunet2d_structure_and_forward() -> None:
     torch.manual_seed(0)
-    net = ResUnet2D(filters=4).eval()
+    net: Any = ResUnet2D(filters=4).eval()
     assert net.down_factor == 16
     assert _level_sizes(net.encoder, net, torch.zeros(1, 3, 32, 32)) == [32, 16, 8, 4, 2]
     for block in net.encoder[1:]:

@@ -20,7 +20,8 @@ from roadseg.models import default_weights_path
 from roadseg.models.checkpoint import read_meta
 from roadseg.pipeline.config import load_extract_config
 from roadseg.pipeline.multi import extract_scenes
-from roadseg.postprocess.level import THRESHOLD_TAG, choose_threshold, stored_threshold
+from roadseg.postprocess.level import choose_threshold, stored_threshold
+from roadseg.raster.tags import THRESHOLD_TAG
 from roadseg.sample import sample_labels_path, sample_scene_path
 from roadseg.sample.synthetic import brightness_checkpoint, draw_roads, write_road_scene
 from tests.pipeline.conftest import FAST, ROADS

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import rasterio
 
-from roadseg.raster.write import BLOCK, StripWriter, quantise
+from roadseg.raster.quantise import quantise
+from roadseg.raster.write import BLOCK, StripWriter
 from tests.raster.rasters import UTM19N, utm_transform
 
 
@@ -91,7 +92,8 @@ def test_verify_written_catches_a_truncated_raster(tmp_path):
 def test_background_writer_quantised_rows_tags_and_errors(tmp_path):
     import torch
 
-    from roadseg.raster.write import BackgroundWriter, quantise_tensor
+    from roadseg.raster.quantise import quantise_tensor
+    from roadseg.raster.write import BackgroundWriter
 
     h, w = 300, 40
     prob = np.random.default_rng(1).random((h, w), dtype=np.float32)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -45,7 +46,7 @@ def write_road_tiles(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def tiny_config(images, masks, out, **kw) -> TrainConfig:
-    base = dict(
+    base: dict[str, Any] = dict(
         images_dir=images if images is None or isinstance(images, list) else str(images),
         masks_dir=masks if masks is None or isinstance(masks, list) else str(masks),
         out_dir=str(out),

@@ -1,0 +1,8 @@
+"""Names of the GDAL metadata tags roadseg writes into a probability GeoTIFF and reads back.
+
+The predictor writes them (:mod:`roadseg.inference.tags` lists every tag); the threshold
+stage and the evaluation read the calibrated level back (:mod:`roadseg.postprocess.level`).
+"""
+
+#: The checkpoint's calibrated threshold (a probability), absent when it has none.
+THRESHOLD_TAG = "ROADSEG_THRESHOLD"
