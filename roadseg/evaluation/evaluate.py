@@ -75,26 +75,12 @@ from roadseg.evaluation.slack import (
 from roadseg.osm.load import RoadLoadConfig, is_osm_file, is_vector_file, load_roads
 from roadseg.osm.rasterize import rasterize_roads
 from roadseg.postprocess.config import DEFAULT_THRESHOLD
-<<<<<<< HEAD
-from roadseg.raster.georef import SceneGrid
+from roadseg.raster.georef import SceneGrid, same_grid
+from roadseg.raster.suffixes import is_raster_file
 from roadseg.uri import RemotePath, gdal_name, is_remote, open_error, scene_path
 
 log = logging.getLogger(__name__)
 
-RASTER_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".vrt", ".img", ".jp2")
-
-
-def is_raster_file(path: str | Path | RemotePath) -> bool:
-    return Path(path).suffix.lower() in RASTER_SUFFIXES
-
-
-=======
-from roadseg.raster.georef import SceneGrid, same_grid
-from roadseg.raster.suffixes import is_raster_file
-
-log = logging.getLogger(__name__)
-
->>>>>>> main
 @dataclass
 class EvaluateConfig:
     """Everything ``roadseg evaluate`` needs.

@@ -56,15 +56,10 @@ from roadseg.raster.resample import (
     warp_back,
     warped_view,
 )
-<<<<<<< HEAD
 from roadseg.raster.scene import band_hint, open_scene
-from roadseg.raster.write import BackgroundWriter, StripWriter, quantise_tensor, verify_written
+from roadseg.raster.write import BackgroundWriter, StripWriter, verify_written
 from roadseg.uri import RemotePath
 from roadseg.uri import scene_path as as_scene
-=======
-from roadseg.raster.scene import open_scene
-from roadseg.raster.write import BackgroundWriter, StripWriter, verify_written
->>>>>>> main
 
 log = logging.getLogger(__name__)
 

@@ -21,11 +21,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from roadseg.errors import InputError
-<<<<<<< HEAD
-from roadseg.uri import RemotePath, gdal_name, scene_path
-=======
 from roadseg.raster.suffixes import SCENE_SUFFIXES
->>>>>>> main
+from roadseg.uri import RemotePath, gdal_name, scene_path
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +61,8 @@ def expand_scenes(
         raise InputError("no input scenes given")
     out: list[Path | RemotePath] = []
     for path in given:
-<<<<<<< HEAD
         if isinstance(path, Path) and path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix.lower() in RASTER_SUFFIXES)
-=======
-        if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.suffix.lower() in SCENE_SUFFIXES)
->>>>>>> main
             if not found:
                 raise InputError(f"{path}: folder holds no rasters ({', '.join(SCENE_SUFFIXES)})")
             out.extend(found)
