@@ -1,6 +1,6 @@
 """A loopback HTTP file server with Range requests and a byte counter (tests of remote inputs).
 
-Serves the files of one folder at ``/<name>`` on 127.0.0.1 only, on a free port;
+Serves the files below one folder at ``/<relative path>`` on 127.0.0.1 only, on a free port;
 ``HEAD`` and single byte ranges (``bytes=a-b``, ``bytes=a-``, ``bytes=-n``) as GDAL's
 ``/vsicurl/`` sends them. ``sent[name]`` counts the body bytes sent per file, so a test
 can say how much of a file a run read. Names in ``status`` answer with that HTTP status.
@@ -80,11 +80,11 @@ class RangeServer:
                 rng = self.headers.get("Range")
                 with srv._lock:
                     srv.requests.append((self.command, name, rng))
-                path = srv.root / name
+                path = (srv.root / name).resolve()
                 if name in srv.status:
                     self._empty(srv.status[name])
                     return
-                if not name or "/" in name or not path.is_file():
+                if srv.root.resolve() not in path.parents or not path.is_file():
                     self._empty(404)
                     return
                 size = path.stat().st_size

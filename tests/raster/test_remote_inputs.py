@@ -152,3 +152,27 @@ def test_bbox_outside_the_scene_is_one_line(served, model, tmp_path, capsys):
     args = ["predict", str(local), "-o", str(tmp_path / "p.tif"), "--weights", str(model)]
     assert cli_main([*args, "--bbox=10,10,10.1,10.1"]) == 2
     assert "the scene does not overlap --bbox 10.0,10.0,10.1,10.1" in capsys.readouterr().err
+
+
+def test_s3_urls_are_read_through_vsis3(tmp_path, monkeypatch):
+    """An S3-compatible endpoint on 127.0.0.1 (path-style, unsigned): s3://bucket/key works,
+    and a refused key is one line with the status."""
+    (tmp_path / "bucket").mkdir()
+    plain = write_road_scene(tmp_path / "plain.tif", ROADS, height=256, width=384)
+    rasterio.shutil.copy(plain, tmp_path / "bucket" / "scene.tif", driver="COG")
+    with RangeServer(tmp_path) as server:
+        monkeypatch.setenv("AWS_S3_ENDPOINT", server.base.split("//", 1)[1])
+        for key, value in [("AWS_HTTPS", "NO"), ("AWS_VIRTUAL_HOSTING", "FALSE")]:
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("AWS_NO_SIGN_REQUEST", "YES")
+        server.status["bucket/secret.tif"] = 403
+        with open_scene("s3://bucket/scene.tif") as remote, open_scene(plain) as disk:
+            np.testing.assert_array_equal(
+                remote.view().read_rows(0, 64)[0], disk.view().read_rows(0, 64)[0]
+            )
+        assert server.sent["bucket/scene.tif"] > 0
+        with pytest.raises(InputError) as err:
+            open_scene("s3://bucket/secret.tif")
+        assert str(err.value) == (
+            "s3://bucket/secret.tif: HTTP 403 (forbidden: credentials missing or refused)"
+        )
