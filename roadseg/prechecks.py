@@ -32,7 +32,7 @@ from typing import Any
 from roadseg.errors import InputError
 from roadseg.io_guard import check_creatable_dir, check_writable
 from roadseg.raster.georef import check_georeferenced
-from roadseg.uri import RemotePath, scene_path
+from roadseg.uri import RemotePath, is_remote, scene_path
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,9 @@ def check_labels(labels: str | os.PathLike[str], scenes: Sequence[str | os.PathL
     labels = scene_path(labels)
     if not labels.exists():
         raise InputError(f"{labels}: labels file not found")
-    grids = [SceneGrid.from_raster(s) for s in map(scene_path, scenes) if s.is_file()]
+    # remote scenes of a many-scene run are opened on the workers only (checked there)
+    local = [s for s in map(scene_path, scenes) if len(scenes) == 1 or not is_remote(s)]
+    grids = [SceneGrid.from_raster(s) for s in local if s.is_file()]
     if not grids:
         return
     if is_raster_file(labels):

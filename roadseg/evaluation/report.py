@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ def json_safe(obj: Any) -> Any:
             pass
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
-    if isinstance(obj, Path):
+    if isinstance(obj, os.PathLike):  # a Path, or a URL (roadseg.uri.RemotePath) as given
         return str(obj)
     return obj
 

@@ -176,3 +176,27 @@ def test_s3_urls_are_read_through_vsis3(tmp_path, monkeypatch):
         assert str(err.value) == (
             "s3://bucket/secret.tif: HTTP 403 (forbidden: credentials missing or refused)"
         )
+
+
+def test_evaluate_takes_labels_and_scene_by_url(served, tmp_path, capsys):
+    server, local = served
+    with rasterio.open(local) as s:
+        profile = dict(s.profile, count=1, nodata=None)
+        road = (s.read(1) > 128).astype(np.uint8)
+    with rasterio.open(local.parent / "labels.tif", "w", **profile) as dst:
+        dst.write(road[None])
+    pred = tmp_path / "pred.tif"
+    with rasterio.open(pred, "w", **profile) as dst:
+        dst.write(road[None] * 255)
+    report = tmp_path / "r.json"
+    args = ["evaluate", "--pred", str(pred), "--labels", server.url("labels.tif")]
+    assert cli_main([*args, "--scene", server.url("scene.tif"), "-o", str(report)]) == 0
+    assert server.sent["labels.tif"] > 0 and server.sent["scene.tif"] > 0
+    import json
+
+    data = json.loads(report.read_text())
+    assert data["pixel"]["iou"] == pytest.approx(1.0)
+    assert data["inputs"]["scenes"][0]["labels"] == server.url("labels.tif")
+    missing = server.url("nolabels.tif")
+    assert cli_main(["evaluate", "--pred", str(pred), "--labels", missing]) == 2
+    assert f"{missing}: HTTP 404 (not found)" in capsys.readouterr().err
