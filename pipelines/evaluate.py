@@ -13,12 +13,13 @@ from collections.abc import Sequence
 
 from roadseg.cli import configure_logging
 from roadseg.errors import RoadsegError
+from roadseg.tools import HelpFormatter
 from roadseg.tools import evaluate as tool
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description=tool.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=tool.__doc__, formatter_class=HelpFormatter
     )
     parser.add_argument("-v", "--verbose", action="count", default=0)
     parser.add_argument("-q", "--quiet", action="store_true")

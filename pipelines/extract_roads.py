@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from roadseg.cli import configure_logging, handle_sigterm, interrupted_status
 from roadseg.errors import RoadsegError
+from roadseg.tools import HelpFormatter
 from roadseg.tools import extract as tool
 
 
@@ -26,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="extract_roads.py",
         description=tool.__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")

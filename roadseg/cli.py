@@ -32,6 +32,7 @@ TOOLS: tuple[str, ...] = (
     "calibrate",
     "data",
     "evaluate",
+    "conflate",
 )
 
 log = logging.getLogger("roadseg")
@@ -43,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Road networks from aerial imagery: segment, vectorise, evaluate, train.",
     )
     parser.add_argument(
-        "-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)"
+        "-v", "--verbose", action="count", default=0, help="more logging (default: INFO; -vv: DEBUG)"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

@@ -121,8 +121,10 @@ def check_extract(scenes: Sequence[Path | RemotePath], out: Path, config: Any) -
 
     o = config.output
     gsd = getattr(config.predict, "gsd_m", None)
-    if len(scenes) == 1 and scene_path(scenes[0]).is_file():
-        # with several scenes a scene without CRS fails alone (checked per scene in inference)
+    if len(scenes) == 1 and scene_path(scenes[0]).is_file() and config.cluster.scheduler:
+        # one scene on a cluster: refused here, before any work; without a scheduler
+        # extract_scene checks it first thing, and with several scenes a scene without
+        # CRS fails alone (checked per scene before its inference)
         check_georeferenced(scenes[0], gsd)
     if o.summary_json:
         check_writable(Path(o.summary_json), "--summary-json output")

@@ -22,6 +22,8 @@ The layers, lowest first (decided from what each part needs):
 5. ``vector`` -- georeferenced networks, export, merge;
 6. ``osm`` -- road labels from OpenStreetMap and vector files;
 7. ``evaluation`` -- metrics and reports;
+7.5 ``conflate`` -- a network against OSM: missing and unconfirmed roads (its picture reuses
+    the evaluation's drawing);
 8. ``data``, ``sample`` -- datasets on disk, the bundled sample;
 9. ``training``, ``pipeline`` -- the trainer, the extract job (one scene or many);
 9.5 ``prechecks`` -- what can be known about a run's inputs before it starts (labels on
@@ -60,6 +62,7 @@ LAYERS: dict[str, float] = {
     "vector": 5,
     "osm": 6,
     "evaluation": 7,
+    "conflate": 7.5,
     "data": 8,
     "sample": 8,
     "training": 9,

@@ -8,15 +8,11 @@ library imports this package.
 from roadseg.pipeline.dask_runner import (
     MultiSceneResult,
     SceneOutcome,
-    drop_short_components,
-    merge_scene_networks,
     run_scenes,
 )
 
 __all__ = [
     "MultiSceneResult",
     "SceneOutcome",
-    "drop_short_components",
-    "merge_scene_networks",
     "run_scenes",
 ]

@@ -158,3 +158,38 @@ def overlay_path(plot: str | Path, index: int, n_scenes: int, source: str | Path
     if n_scenes == 1:
         return plot
     return plot.with_name(f"{plot.stem}_{index}_{Path(source).stem}{plot.suffix or '.png'}")
+
+
+def overlay_caption(
+    src: Path,
+    threshold: float,
+    rho: int,
+    gsd: float | None,
+    counts: Any,
+    level: int,
+    info: dict,
+) -> list[str]:
+    """The overlay's caption: this scene's metric values and what they were measured with."""
+    slack = f"ρ = {rho} px" + (f" ({rho * gsd:.1f} m)" if gsd else "")
+    relaxed, strict = counts.relaxed_at(level), counts.strict_at(level)
+    lines = [
+        f"{src.name}: threshold {threshold:g}, {slack}",
+        f"relaxed precision {_f(relaxed['relaxed_precision'])}, "
+        f"recall {_f(relaxed['relaxed_recall'])}; IoU {_f(strict['iou'])}, F1 {_f(strict['f1'])}",
+    ]
+    m = info.get("scene_metrics")
+    if m:
+        lines.append(
+            f"APLS {_f(m.get('apls'))}, TOPO F1 {_f(m.get('topo_f1'))}, "
+            f"buffer quality {_f(m.get('quality'))}"
+        )
+    if "excluded_fraction" in info:
+        lines.append(
+            f"left out as no imagery: {info['excluded_fraction']:.1%} "
+            f"({info['excluded_rule']}), shaded"
+        )
+    return lines
+
+
+def _f(v: float | None) -> str:
+    return "n/a" if v is None or not math.isfinite(v) else f"{v:.3f}"

@@ -60,6 +60,11 @@ class BlendMode(str, Enum):
             raise ValueError(f"unknown blend mode {value!r}; expected one of {names}") from None
 
 
+#: The blending of overlapping tiles unless asked otherwise (``mean`` is the paper's; the
+#: cosine ramp removes its seams, see the module docstring).
+DEFAULT_BLEND = BlendMode.COSINE
+
+
 def ramp(overlap: int, mode: BlendMode | str) -> np.ndarray:
     """The rising part of the 1-D profile: ``f((k + 0.5) / overlap)``, ``k = 0..overlap-1``."""
     mode = BlendMode.parse(mode)

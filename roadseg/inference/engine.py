@@ -48,10 +48,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from roadseg.inference.blending import BlendMode, profile
+from roadseg.inference.blending import DEFAULT_BLEND, BlendMode, profile
+from roadseg.inference.config import DEFAULT_BATCH_SIZE, DEFAULT_PREFETCH
 from roadseg.inference.device import ForwardFn, make_forward, pipeline_threads, resolve_device
 from roadseg.raster.grid import TileGrid, TileWindow, pad_to_tile
 from roadseg.raster.resample import area_pool, pool_valid
+
+# DEFAULT_BATCH_SIZE, DEFAULT_PREFETCH: defined with PredictConfig (light to import), used here
 
 log = logging.getLogger(__name__)
 
@@ -382,9 +385,9 @@ def run_tiles(
     read_strip: StripReader,
     forward: ForwardFn,
     sink: Sink,
-    blend: BlendMode | str = BlendMode.COSINE,
-    batch_size: int = 8,
-    prefetch: int = 2,
+    blend: BlendMode | str = DEFAULT_BLEND,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    prefetch: int = DEFAULT_PREFETCH,
     progress: Any = None,
     prepare: Prepare | None = None,
     device: str | torch.device = "cpu",
@@ -472,13 +475,13 @@ def blend_tiles(
     image: np.ndarray,
     tile: int,
     overlap: int,
-    blend: BlendMode | str = BlendMode.COSINE,
+    blend: BlendMode | str = DEFAULT_BLEND,
     outputs: str = "logits",
-    batch_size: int = 8,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     valid: np.ndarray | None = None,
     device: str | torch.device = "cpu",
     tta: bool = False,
-    prefetch: int = 2,
+    prefetch: int = DEFAULT_PREFETCH,
 ) -> np.ndarray:
     """Tile, predict and blend an in-memory ``(C, H, W)`` image; returns ``(H, W)`` float32.
 

@@ -40,6 +40,7 @@ from tqdm import tqdm
 from roadseg.atomic import atomic_path, owner_token  # owner-named: a later run cleans up
 from roadseg.errors import InputError
 from roadseg.inference.blending import BlendMode
+from roadseg.inference.config import PredictConfig, PredictResult  # light to import
 from roadseg.inference.device import make_forward, prepare_model, resolve_amp, resolve_device
 from roadseg.inference.engine import Prepare, RunStats, array_reader, run_tiles
 from roadseg.inference.tags import probability_tags, warn_if_huge
@@ -48,7 +49,6 @@ from roadseg.raster.cog import cog_file
 from roadseg.raster.grid import TileGrid, check_tile_overlap
 from roadseg.raster.quantise import quantise_tensor
 from roadseg.raster.resample import (
-    GSD_TOLERANCE,
     Upsampler,
     integer_factor,
     model_grid,
@@ -62,92 +62,6 @@ from roadseg.uri import RemotePath
 from roadseg.uri import scene_path as as_scene
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class PredictConfig:
-    """Options of the tiled predictor.
-
-    Attributes:
-        weights: checkpoint (``.safetensors``); ``None``: the installed default model.
-        tile: tile side in pixels; ``None``: the checkpoint's training tile (224).
-        overlap: overlap between neighbouring tiles in pixels (paper: 14).
-        blend: ``mean`` (paper), ``linear``, ``cosine`` or ``spline`` (see
-            :mod:`roadseg.inference.blending`).
-        tta: average the 8 D4 symmetries of every tile (8x slower).
-        device: ``auto`` (CUDA when available), ``cpu`` or ``cuda[:N]``.
-        amp: ``auto`` (bf16, else fp16, on CUDA; off on CPU), ``bf16``, ``fp16`` or ``off``.
-        channels_last: run convolutions in channels_last memory format.
-        compile: wrap the model in ``torch.compile`` (worth it for large scenes).
-        batch_size: tiles per forward call.
-        prefetch: strips (tile rows) the reader thread reads ahead while the model runs.
-        bands: 1-based input bands in model order (``"1,2,3"``); ``None``: all non-alpha bands.
-        gsd_tolerance: resample when ``|scene GSD / model GSD - 1|`` exceeds this.
-        progress: show a tqdm progress bar.
-        gsd_m: pixel size (m) of a scene without CRS (see :func:`roadseg.raster.open_scene`).
-        bbox: predict only the part of the scene inside ``(west, south, east, north)``
-            (WGS 84 degrees; ``"W,S,E,N"``): the output is that window of the scene's grid,
-            and only its blocks are read (see :func:`roadseg.raster.open_scene`).
-    """
-
-    weights: str | os.PathLike[str] | None = None
-    tile: int | None = None
-    overlap: int = 14
-    blend: BlendMode | str = BlendMode.COSINE
-    tta: bool = False
-    device: str = "auto"
-    amp: bool | str = "auto"
-    channels_last: bool = True
-    compile: bool = False
-    batch_size: int = 8
-    prefetch: int = 2
-    bands: tuple[int, ...] | str | None = None
-    gsd_tolerance: float = GSD_TOLERANCE
-    progress: bool = True
-    gsd_m: float | None = None
-    bbox: tuple[float, float, float, float] | str | None = None
-
-    def __post_init__(self) -> None:
-        from roadseg.validate import check_number
-
-        check_number("gsd_tolerance", self.gsd_tolerance, minimum=0.0)
-        check_number("gsd", self.gsd_m, minimum=0.0, inclusive=False, optional=True)
-
-
-@dataclass
-class PredictResult:
-    """What :func:`predict_scene` did.
-
-    Attributes:
-        out_path: the probability GeoTIFF.
-        shape: ``(height, width)`` of the scene (and of the output).
-        predicted_shape: ``(height, width)`` of the grid the model ran on
-            (differs from ``shape`` when the scene was resampled).
-        tiles: tiles in the grid; tiles_predicted: those sent to the model
-            (tiles without any valid pixel are skipped).
-        seconds: wall time of the whole call.
-        scene_gsd_m / model_gsd_m: ground sample distances (scene: ``None`` without CRS).
-        resampled: whether the scene was read at the model's GSD.
-        device: where the model ran.
-    """
-
-    out_path: Path
-    shape: tuple[int, int]
-    predicted_shape: tuple[int, int]
-    tiles: int
-    tiles_predicted: int
-    seconds: float
-    scene_gsd_m: float | None
-    model_gsd_m: float
-    resampled: bool
-    device: str
-    tile: int
-    overlap: int
-
-    @property
-    def mpix_per_s(self) -> float:
-        """Scene megapixels per second of wall time (the whole call)."""
-        return self.shape[0] * self.shape[1] / 1e6 / max(self.seconds, 1e-9)
 
 
 def load_model(

@@ -13,8 +13,7 @@ Tags written into every probability GeoTIFF (GDAL metadata, default domain;
 The two file tags are absent when the model was handed over already loaded.
 
 Example:
-    >>> from roadseg.hashing import file_sha256
-from roadseg.models import CheckpointMeta
+    >>> from roadseg.models import CheckpointMeta
     >>> probability_tags(CheckpointMeta("resunet", {}, gsd_m=2.0, threshold=0.25), None)
     {'ROADSEG_ARCHITECTURE': 'resunet', 'ROADSEG_MODEL_GSD_M': '2.0', 'ROADSEG_VALUE_SCALE': 'p = v/255', 'ROADSEG_THRESHOLD': '0.25'}
 """

@@ -40,6 +40,7 @@ from roadseg.atomic import atomic_path
 from roadseg.errors import InputError
 from roadseg.models.metaschema import DEFAULT_TILE, check_parameter_count, parse_meta
 from roadseg.models.registry import build_model
+from roadseg.models.shipped import DEFAULT_MODEL, SHIPPED_MODELS, WEIGHTS_DIR
 
 FORMAT_VERSION = 1
 _META_KEY = "roadseg"
@@ -193,13 +194,6 @@ def _file_numel(path: str | os.PathLike[str]) -> int:
         raise CheckpointError(f"{path}: not a safetensors checkpoint ({exc})") from exc
 
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-#: The models shipped in ``roadseg/weights`` (see the model card in the README), by name.
-SHIPPED_MODELS: dict[str, str] = {
-    "resunet_w32_massachusetts": "resunet_w32_massachusetts.safetensors",
-    "resunet_lite_massachusetts": "resunet_lite_massachusetts.safetensors",
-}
-DEFAULT_MODEL = "resunet_w32_massachusetts"
 
 
 def default_weights_path() -> Path:

@@ -19,9 +19,8 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import geopandas as gpd
 from shapely.geometry import LineString, MultiLineString
 from shapely.geometry.base import BaseGeometry
 
@@ -29,10 +28,21 @@ from roadseg.errors import InputError
 from roadseg.osm.highways import resolve_highway_filter
 from roadseg.uri import RemotePath, scene_path
 
+if TYPE_CHECKING:  # geopandas (with pandas, pyarrow, pyproj) is imported where it is used
+    import geopandas as gpd
+
 log = logging.getLogger(__name__)
 
 OSM_SUFFIXES = (".pbf", ".osm", ".o5m", ".osm.bz2", ".osm.gz", ".osm.pbf")
-VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".parquet", ".geoparquet", ".fgb")
+#: Vector files read by GDAL alone (no roadseg export format has these suffixes).
+OTHER_VECTOR_SUFFIXES = (".shp",)
+
+
+def vector_suffixes() -> tuple[str, ...]:
+    """Every vector suffix :func:`load_roads` reads: the export formats' and :data:`OTHER_VECTOR_SUFFIXES`."""
+    from roadseg.vector.formats import readable_suffixes
+
+    return tuple(readable_suffixes()) + OTHER_VECTOR_SUFFIXES
 
 
 def is_osm_file(path: str | Path | RemotePath) -> bool:
@@ -42,7 +52,7 @@ def is_osm_file(path: str | Path | RemotePath) -> bool:
 
 def is_vector_file(path: str | Path) -> bool:
     name = Path(path).name.lower()
-    return any(name.endswith(s) for s in VECTOR_SUFFIXES)
+    return any(name.endswith(s) for s in vector_suffixes())
 
 
 @dataclass
@@ -58,6 +68,8 @@ class RoadLoadConfig:
         layer: layer name for multi-layer vector files (GeoPackage).
         allow_empty: return an empty table instead of raising when no line is
             left (a prediction may legitimately hold no road).
+        keep_columns: further attributes of a vector file kept where it has them
+            (e.g. a network's ``mean_prob`` and ``width_m``).
         name: how the log names the file (``None``: its path), for a caller that reads a
             staged file which the user will find elsewhere.
     """
@@ -67,6 +79,7 @@ class RoadLoadConfig:
     clip: BaseGeometry | None = None
     layer: str | None = None
     allow_empty: bool = False
+    keep_columns: tuple[str, ...] = ()
     name: str | None = None
 
 
@@ -85,6 +98,7 @@ def _as_lines(geom: BaseGeometry | None) -> list[LineString]:
 def _read_osm(
     path: Path, classes: frozenset[str] | None, bbox4326: Any
 ) -> gpd.GeoDataFrame:
+    import geopandas as gpd
     import osmium
 
     rows: list[tuple[str, int, LineString]] = []
@@ -143,21 +157,33 @@ def _read_osm(
 
 
 def _read_vector(path: Path | RemotePath, layer: str | None) -> gpd.GeoDataFrame:
+    """The lines of a vector file, read by its export format's reader (else by GDAL)."""
+    import geopandas as gpd
+
+    from roadseg.vector.formats import format_for_path
+
+    # a URL is read by GDAL (through /vsicurl/ and the like); the export formats' own
+    # readers take local files
+    fmt = format_for_path(path) if isinstance(path, Path) else None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            gdf = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
-    except Exception as exc:  # pyogrio raises several types for unreadable files
+        if isinstance(path, Path) and fmt is not None and fmt.read is not None:
+            gdf = fmt.read(path, layer)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                gdf = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+    except InputError:
+        raise
+    except Exception as exc:  # pyogrio, pyarrow and networkx raise several types
         raise InputError(f"{path}: cannot read as a vector file ({exc})") from exc
     if gdf.crs is None:
-        if path.suffix.lower() in (".geojson", ".json"):
-            gdf = gdf.set_crs("EPSG:4326")  # RFC 7946: GeoJSON is WGS84 lon/lat
-        else:
-            raise InputError(f"{path}: the vector file has no CRS")
+        raise InputError(f"{path}: the vector file has no CRS")
     return gdf
 
 
 def _empty(crs: Any) -> gpd.GeoDataFrame:
+    import geopandas as gpd
+
     return gpd.GeoDataFrame({"highway": [], "osm_id": []}, geometry=[], crs=crs)
 
 
@@ -169,43 +195,65 @@ def load_roads(path: str | Path | RemotePath, config: RoadLoadConfig | None = No
             without ``highway`` attribute, or (with ``clip``) no road inside the
             footprint.
     """
+    import geopandas as gpd
+
     cfg = config or RoadLoadConfig()
     path = scene_path(path)  # a URL stays a URL: vector files are read through GDAL too
     if not path.exists():
         raise InputError(f"{path}: file not found")
-    if isinstance(path, RemotePath) and is_osm_file(path):
-        raise InputError(f"{path}: OSM extracts are read from local files; download it first")
-    bbox4326 = None
-    if cfg.clip is not None and cfg.crs is not None:
-        bbox4326 = gpd.GeoSeries([cfg.clip], crs=cfg.crs).to_crs("EPSG:4326").total_bounds
     if is_osm_file(path):
+        if isinstance(path, RemotePath):
+            raise InputError(f"{path}: OSM extracts are read from local files; download it first")
+        bbox4326 = None
+        if cfg.clip is not None and cfg.crs is not None:
+            bbox4326 = gpd.GeoSeries([cfg.clip], crs=cfg.crs).to_crs("EPSG:4326").total_bounds
         classes = resolve_highway_filter("massachusetts" if cfg.highways is None else cfg.highways)
-        gdf = _read_osm(Path(path), classes, bbox4326)
+        return _prepared(_read_osm(path, classes, bbox4326), cfg, cfg.name or str(path))
+    return roads_from_frame(_read_vector(path, cfg.layer), cfg, cfg.name or str(path))
+
+
+def roads_from_frame(
+    gdf: gpd.GeoDataFrame, config: RoadLoadConfig | None = None, name: str = "roads"
+) -> gpd.GeoDataFrame:
+    """Road lines from a table already in memory (e.g. a network's edges), as
+    :func:`load_roads` makes them from a vector file: class filter, LineStrings only,
+    reprojected and clipped. ``name`` names the table in messages.
+
+    Raises:
+        InputError: as :func:`load_roads`.
+    """
+    cfg = config or RoadLoadConfig()
+    name = cfg.name or name
+    if gdf.crs is None:
+        raise InputError(f"{name}: the roads have no CRS")
+    if "highway" in gdf.columns:
+        classes = resolve_highway_filter("massachusetts" if cfg.highways is None else cfg.highways)
+        if classes is not None:
+            gdf = gdf[gdf["highway"].isin(classes)]
     else:
-        gdf = _read_vector(path, cfg.layer)
-        if "highway" in gdf.columns:
-            classes = resolve_highway_filter(
-                "massachusetts" if cfg.highways is None else cfg.highways
+        if cfg.highways is not None and resolve_highway_filter(cfg.highways) is not None:
+            raise InputError(
+                f"{name}: a highway filter was asked for but the file has no 'highway' "
+                "attribute; use --highways all"
             )
-            if classes is not None:
-                gdf = gdf[gdf["highway"].isin(classes)]
-        else:
-            if cfg.highways is not None and resolve_highway_filter(cfg.highways) is not None:
-                raise InputError(
-                    f"{path}: a highway filter was asked for but the file has no 'highway' "
-                    "attribute; use --highways all"
-                )
-            gdf = gdf.assign(highway=None)
-        if "osm_id" not in gdf.columns:
-            gdf = gdf.assign(osm_id=gdf["id"] if "id" in gdf.columns else None)
-        gdf = gdf[["highway", "osm_id", "geometry"]]
+        gdf = gdf.assign(highway=None)
+    if "osm_id" not in gdf.columns:
+        gdf = gdf.assign(osm_id=gdf["id"] if "id" in gdf.columns else None)
+    kept = [c for c in cfg.keep_columns if c in gdf.columns and c not in ("highway", "osm_id")]
+    return _prepared(gdf[["highway", "osm_id", *kept, "geometry"]], cfg, name)
+
+
+def _prepared(gdf: gpd.GeoDataFrame, cfg: RoadLoadConfig, name: str) -> gpd.GeoDataFrame:
+    """LineStrings only, in the target CRS, clipped to the footprint."""
+    import geopandas as gpd
+
     src_crs = gdf.crs
     gdf = gdf.explode(index_parts=False, ignore_index=True)
     gdf = gdf[gdf.geometry.notna() & gdf.geom_type.isin(["LineString"])]
     if gdf.empty:
         if cfg.allow_empty:
             return _empty(cfg.crs or src_crs)
-        raise InputError(f"{path}: no road line geometry found (after the highway filter)")
+        raise InputError(f"{name}: no road line geometry found (after the highway filter)")
     if cfg.crs is not None:
         gdf = gdf.to_crs(cfg.crs)
     if cfg.clip is not None:
@@ -216,18 +264,15 @@ def load_roads(path: str | Path | RemotePath, config: RoadLoadConfig | None = No
             if cfg.allow_empty:
                 return _empty(gdf.crs)
             raise InputError(
-                f"{path}: no road overlaps the scene footprint (roads span "
+                f"{name}: no road overlaps the scene footprint (roads span "
                 f"{tuple(round(float(b), 6) for b in bounds)}, scene "
                 f"{tuple(round(float(b), 6) for b in cfg.clip.bounds)} in {cfg.crs or src_crs})"
             )
         idx = [i for i, _ in keep]
         gdf = gpd.GeoDataFrame(
-            gdf.loc[idx, ["highway", "osm_id"]].reset_index(drop=True),
+            gdf.loc[idx, [c for c in gdf.columns if c != "geometry"]].reset_index(drop=True),
             geometry=[g for _, g in keep],
             crs=gdf.crs,
         )
-    log.info(
-        "%s: %d road lines (%s)",
-        cfg.name or path, len(gdf), gdf.crs.to_string() if gdf.crs else None,
-    )
+    log.info("%s: %d road lines (%s)", name, len(gdf), gdf.crs.to_string() if gdf.crs else None)
     return gdf.reset_index(drop=True)

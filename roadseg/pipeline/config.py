@@ -12,6 +12,7 @@ are the field names::
     output: {formats: [geojson, gpkg], keep_intermediates: work/, evaluate: labels.tif}
     evaluation: {exclude_nodata: true, slack_m: 3, label_width_m: 7}
     cluster: {n_workers: 2, threads_per_worker: 1, seam_m: 10}
+    conflate: {buffer_m: 6.5, min_length_m: 10}   # with output.conflate: roads.osm.pbf
 
 and command-line flags (or ``--set section.field=value``) override the file.
 
@@ -32,9 +33,11 @@ from pathlib import Path
 from typing import Any
 
 from roadseg.configfile import from_mapping, load_mapping, merge_dotted, to_mapping
+from roadseg.conflate.config import ConflateConfig
 from roadseg.errors import InputError
-from roadseg.inference import PredictConfig
-from roadseg.vector import ThresholdSpec, VectorizeConfig
+from roadseg.inference.config import PredictConfig
+from roadseg.postprocess.config import ThresholdSpec
+from roadseg.vector.config import VectorizeConfig
 
 #: PredictConfig fields that change how fast, not what, is computed (left out of cache keys).
 RUNTIME_ONLY_PREDICT = frozenset(
@@ -49,9 +52,10 @@ class OutputConfig:
     """Where results go and what is kept.
 
     Attributes:
-        formats: output formats (``geojson``, ``gpkg``, ``parquet``, ``graphml``), one
-            file each named after ``-o`` with that format's extension; ``None``: the
-            format of ``-o``'s extension alone.
+        formats: output formats written besides ``-o``'s own (any name of
+            :func:`roadseg.vector.formats.format_names`: ``geojson``, ``gpkg``,
+            ``parquet``, ``graphml``, ``fgb``), one file each named after ``-o`` with
+            that format's suffix; ``None``: the format of ``-o``'s suffix alone.
         keep_intermediates: folder for the probability raster, the cleaned mask and
             the skeleton as GeoTIFFs (``<scene>.probability.tif`` ...); ``None``: not kept.
         evaluate: road labels (raster mask, OSM or vector file) to evaluate the result
@@ -64,6 +68,9 @@ class OutputConfig:
         summary_json: also write the run summary as JSON here.
         quicklook: also write a PNG of the network over the imagery here (the
             ``evaluate`` labels drawn too, in another colour); ``None``: none.
+        conflate: OSM roads (``.osm.pbf``, ``.osm`` or a vector file) to conflate the
+            network against: the roads OSM lacks go to ``<out stem>.missing.geojson``
+            beside the output (options: the ``conflate`` section); ``None``: none.
     """
 
     formats: list[str] | None = None
@@ -74,6 +81,7 @@ class OutputConfig:
     keep_cache: bool = False
     summary_json: str | None = None
     quicklook: str | None = None
+    conflate: str | None = None
 
 
 def _evaluate_default(name: str) -> Any:
@@ -133,8 +141,10 @@ class ClusterConfig:
             torch's CPU threads per task).
         gpu: inference tasks ask for the worker resource ``GPU=1`` (start workers with
             ``--resources GPU=1``; a LocalCluster gets one GPU slot per worker), and
-            vectorisation runs as a separate task on any worker.
-        seam_m: end points of different scenes closer than this (metres) are joined.
+            the mosaic's vectorisation runs as a separate task on any worker.
+        seam_m: scenes whose footprints lie within this (metres) of each other, directly
+            or through other scenes, are mosaicked and vectorised together; scenes farther
+            apart are vectorised apart (see :mod:`roadseg.pipeline.mosaic`).
     """
 
     scheduler: str | None = None
@@ -154,6 +164,7 @@ class ExtractConfig:
     output: OutputConfig = field(default_factory=OutputConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    conflate: ConflateConfig = field(default_factory=ConflateConfig)
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -212,6 +223,7 @@ _PATH_FIELDS = (
     ("output", "cache_dir"),
     ("output", "summary_json"),
     ("output", "quicklook"),
+    ("output", "conflate"),
 )
 
 

@@ -1,28 +1,26 @@
-"""Many scenes on Dask distributed, then one road network merged across scene borders.
+"""Many scenes on Dask distributed, then the road network of their mosaic.
 
-Task graph, per scene::
+Task graph::
 
-    predict_task(scene)  --(probability raster path)-->  vectorize_task  -->  SceneOutcome
+    predict_task(scene)  (one per scene; on GPU workers with ``gpu_resources``)
+        --> plan_islands    (scenes within ``cluster.seam_m`` of each other, grouped)
+        --> island_task     (one per island: mosaic of the probability rasters, vectorised)
 
-* Without GPU workers the two steps run as one task (:func:`scene_task`), so the
-  probability raster is read back on the machine that wrote it.
-* With ``gpu_resources`` the inference task asks for the worker resource
+* With ``gpu_resources`` the inference tasks ask for the worker resource
   ``GPU=1`` (workers started with ``--resources GPU=1``; a LocalCluster gets one
-  slot per worker), so only GPU workers run it, one at a time each, and the
-  vectorisation task runs on any worker. The cache folder (where the
-  probability raster is written) must then be on storage every worker sees.
+  slot per worker), so only GPU workers run them, one at a time each; the
+  mosaic tasks run on any worker. The cache folder (where the probability
+  rasters and mosaics are written) must be on storage every worker sees when
+  the workers are on more than one machine.
+* Each island's network is the network of the mosaic of its scenes'
+  probabilities (:mod:`roadseg.pipeline.mosaic`, :mod:`roadseg.raster.mosaic`):
+  each road once however much the scenes overlap, nothing lost where they are
+  cut, and the same options as one scene (``min_component_m`` included, no
+  seam heuristics). Islands do not touch; their networks are joined as they are.
 
 A scene that fails (missing, corrupt, unfit for the model, ...) is reported
 with its path and error and does not stop the others; nothing it started is
-kept. The networks of the scenes that succeeded are merged with
-:func:`roadseg.vector.merge_networks`: end points of different scenes closer
-than ``seam_m`` metres are snapped together and a road crossing a border comes
-out as one polyline.
-
-Since each scene only sees its own pixels, a road stub cut short by a scene
-border must not be dropped as a "short component" before the merge: the scenes
-are vectorised with ``keep_border_components=True`` and the short-component
-rule (``min_component_m``) is applied again to the merged network.
+kept. An island whose mosaic fails reports its scenes as failed, with the error.
 """
 
 from __future__ import annotations
@@ -70,11 +68,12 @@ class SceneOutcome:
 
 @dataclass
 class MultiSceneResult:
-    """All scenes' outcomes and the merged network of those that succeeded."""
+    """All scenes' outcomes and the network of the mosaic of those that succeeded."""
 
     network: Any
     outcomes: list[SceneOutcome] = field(default_factory=list)
     seconds: float = 0.0
+    mosaics: list[Any] = field(default_factory=list)  # roadseg.pipeline.mosaic.MosaicNetwork
 
     @property
     def failed(self) -> list[SceneOutcome]:
@@ -114,126 +113,127 @@ def _set_threads(config: ExtractConfig, threads: int) -> None:
 
 
 def _scene_config(config: ExtractConfig) -> ExtractConfig:
-    """Per-scene config on workers: no progress bars, border stubs kept for the merge."""
-    vcfg = dataclasses.replace(config.vectorize, keep_border_components=True)
-    return dataclasses.replace(config, vectorize=vcfg, progress=False)
+    """Per-scene config on workers: no progress bars."""
+    return dataclasses.replace(config, progress=False)
 
 
-def predict_task(scene: str, config: ExtractConfig, cache_root: str, threads: int = 0) -> Any:
-    """Inference of one scene on a worker; returns a ``PredictStage`` or a failed outcome."""
+@dataclass
+class Predicted:
+    """A scene's probability raster (``PredictStage``) and the worker that wrote it."""
+
+    stage: Any  # roadseg.pipeline.stages.PredictStage
+    config: ExtractConfig  # the scene's own config (its intermediates folder)
+    worker: str | None = None
+
+
+def predict_task(
+    scene: str, config: ExtractConfig, cache_root: str, threads: int = 0
+) -> Predicted | SceneOutcome:
+    """Inference of one scene on a worker; a failed outcome instead of raising."""
     from roadseg.pipeline.stages import predict_stage
 
     _set_threads(config, threads)
     path = scene_path(scene)  # a URL is opened here, on the worker, never on the client
     try:
-        return predict_stage(path, config, StageCache(cache_root, path.stem))
+        stage = predict_stage(path, config, StageCache(cache_root, path.stem))
+        return Predicted(stage, config, _worker_name())
     except Exception as exc:  # reported per scene, never raised: the other scenes go on
         log.warning("%s: failed: %s", scene, _error_text(exc))
         return SceneOutcome(scene=scene, error=_error_text(exc), worker=_worker_name())
 
 
-def vectorize_task(
-    stage: Any, config: ExtractConfig, cache_root: str, threads: int = 0
-) -> SceneOutcome:
-    """Vectorisation of one scene's probability raster on a worker."""
-    from roadseg.pipeline.stages import vectorize_and_summarise
+def islands_task(probabilities: list[str], gap_m: float) -> list[list[int]] | str:
+    """The islands of the scenes (see :func:`roadseg.pipeline.mosaic.plan_islands`), or the
+    error that stopped the grouping."""
+    from roadseg.pipeline.mosaic import plan_islands
 
-    if isinstance(stage, SceneOutcome):  # inference already failed
-        return stage
-    _set_threads(config, threads)
-    scene = str(stage.scene)
     try:
-        cache = StageCache(cache_root, Path(scene).stem)
-        done = vectorize_and_summarise(stage, config, cache)
-        return SceneOutcome(
-            scene=scene,
-            network=done.network,
-            summary=done.summary,
-            probability=str(stage.probability),
-            worker=_worker_name(),
-            threshold=done.threshold,
-            kept={kind: str(p) for kind, p in done.kept.items()},
-        )
+        return plan_islands(probabilities, gap_m)
     except Exception as exc:
-        log.warning("%s: failed: %s", scene, _error_text(exc))
-        return SceneOutcome(scene=scene, error=_error_text(exc), worker=_worker_name())
+        return _error_text(exc)
 
 
-def scene_task(
-    scene: str, config: ExtractConfig, cache_root: str, threads: int = 0
-) -> SceneOutcome:
-    """Both steps of one scene in one task (no GPU resources: keeps the raster local)."""
-    return vectorize_task(
-        predict_task(scene, config, cache_root, threads), config, cache_root, threads
+def island_task(
+    predicted: list[Predicted], config: ExtractConfig, cache_root: str, threads: int = 0
+) -> Any:
+    """One island on a worker: the network of its mosaic (a ``MosaicNetwork``), and each
+    scene's kept intermediates; the error text when it fails."""
+    from roadseg.pipeline.mosaic import MOSAIC_CACHE, mosaic_config, vectorize_mosaic
+    from roadseg.pipeline.stages import keep_intermediates, vectorize_config
+    from roadseg.vector import write_mask_and_skeleton
+
+    _set_threads(config, threads)
+    try:
+        done = vectorize_mosaic(
+            [p.stage for p in predicted],
+            mosaic_config(config),
+            StageCache(cache_root, MOSAIC_CACHE),
+        )
+        for p in predicted:  # intermediates stay per scene, from its own probabilities
+            folder = p.config.output.keep_intermediates
+            if folder:
+                kept = keep_intermediates(p.stage, Path(folder))
+                vcfg = dataclasses.replace(
+                    vectorize_config(p.config, done.threshold), show_progress=False
+                )
+                write_mask_and_skeleton(p.stage.probability, vcfg, kept["mask"], kept["skeleton"])
+                done.kept[str(p.stage.scene)] = kept
+        return done
+    except Exception as exc:
+        log.warning("mosaic of %d scene(s) failed: %s", len(predicted), _error_text(exc))
+        return _error_text(exc)
+
+
+def scene_outcome(p: Predicted, island: Any) -> SceneOutcome:
+    """A scene's outcome: its part of the island's network, its summary, threshold, files."""
+    from roadseg.pipeline.mosaic import scene_part
+    from roadseg.pipeline.stages import summary_of
+
+    stage = p.stage
+    scene = str(stage.scene)
+    part = scene_part(island.network, scene)
+    summary = summary_of(stage, part)
+    summary.stage_s["inference"] = stage.seconds
+    summary.resumed += (["inference"] if stage.cached else []) + (
+        ["vectorize"] if island.cached else []
+    )
+    kept = island.kept.get(scene, {})
+    return SceneOutcome(
+        scene=scene,
+        network=part,
+        summary=summary,
+        probability=str(stage.probability),
+        worker=p.worker,
+        threshold=island.threshold,
+        kept={kind: str(path) for kind, path in kept.items()},
     )
 
 
-# ----------------------------------------------------------------------------- merge
-
-
-def drop_short_components(network: Any, min_component_m: float) -> Any:
-    """The network without connected components shorter than ``min_component_m`` metres."""
-    import networkx as nx
-
-    from roadseg.vector import RoadNetwork
-
-    if min_component_m <= 0 or len(network.edges) == 0:
-        return network
-    g = nx.MultiGraph()
-    g.add_nodes_from(network.nodes["node_id"].tolist())
-    for i, (u, v, length) in enumerate(
-        zip(network.edges["u"], network.edges["v"], network.edges["length_m"])
-    ):
-        g.add_edge(int(u), int(v), key=i, length=float(length))
-    keep_edges: list[int] = []
-    keep_nodes: set[int] = set()
-    for comp in nx.connected_components(g):
-        edges = [(k, d["length"]) for _, _, k, d in g.edges(comp, keys=True, data=True)]
-        if edges and sum(length for _, length in edges) >= min_component_m:
-            keep_edges += [k for k, _ in edges]
-            keep_nodes |= set(comp)
-    edges = network.edges.iloc[sorted(set(keep_edges))].copy()
-    nodes = network.nodes[network.nodes["node_id"].isin(keep_nodes)].copy()
-    renumber = {old: new for new, old in enumerate(sorted(keep_nodes))}
-    nodes["node_id"] = nodes["node_id"].map(renumber).astype("int64")
-    edges["u"] = edges["u"].map(renumber).astype("int64")
-    edges["v"] = edges["v"].map(renumber).astype("int64")
-    nodes = nodes.sort_values("node_id").reset_index(drop=True)
-    edges = edges.reset_index(drop=True)
-    return RoadNetwork(edges, nodes, network.crs, network.gsd, dict(network.metadata))
-
-
-def merge_scene_networks(outcomes: Sequence[SceneOutcome], config: ExtractConfig) -> Any:
-    """One network from the scenes that succeeded (see the module docstring)."""
-    from roadseg.vector import merge_networks
-    from roadseg.vector.network import empty_network
-
-    networks = [o.network for o in outcomes if o.ok and o.network is not None]
-    if not networks:
-        return empty_network(None, 1.0, {"merged_from": []})
-    merged = merge_networks(networks, seam_m=config.cluster.seam_m)
-    if not config.vectorize.keep_border_components:
-        merged = drop_short_components(merged, config.vectorize.min_component_m)
-    merged.metadata["scenes"] = [o.scene for o in outcomes if o.ok]
-    notes = {
-        o.network.metadata.get("georeferencing") for o in outcomes if o.ok and o.network is not None
-    }
+def _network_metadata(outcomes: Sequence[SceneOutcome], islands: Sequence[Any]) -> dict[str, Any]:
+    meta: dict[str, Any] = {"scenes": [o.scene for o in outcomes if o.ok]}
+    first: dict[str, Any] = islands[0].network.metadata if islands else {}
+    for k in ("threshold", "threshold_level", "threshold_from", "weights", "crs", "config"):
+        if k in first:
+            meta[k] = first[k]
+    meta["mosaics"] = [
+        {"scenes": i.scenes, **i.network.metadata.get("mosaic", {})} for i in islands
+    ]
+    notes = {i.network.metadata.get("georeferencing") for i in islands}
     notes.discard(None)
     if notes:
-        merged.metadata["georeferencing"] = sorted(notes)[0] if len(notes) == 1 else sorted(notes)
-    return merged
+        meta["georeferencing"] = sorted(notes)[0] if len(notes) == 1 else sorted(notes)
+    return meta
 
 
 # ----------------------------------------------------------------------------- runner
 
 
-def log_scene_done(outcome: Any, done: int, total: int) -> None:
-    """One line per finished scene: the progress of a many-scene run in a log file."""
-    if outcome.ok and outcome.summary is not None:
-        sm = outcome.summary
-        log.info("scene %d/%d done: %s, %.2f km of road", done, total, outcome.scene, sm.road_km)
+def log_predicted(outcome: Any, scene: str, done: int, total: int) -> None:
+    """One line per scene predicted: the progress of a many-scene run in a log file."""
+    if isinstance(outcome, Predicted):
+        log.info("scene %d/%d predicted: %s", done, total, scene)
     else:
-        log.info("scene %d/%d failed: %s", done, total, outcome.scene)
+        log.info("scene %d/%d failed: %s", done, total, scene)
 
 
 def _client(scheduler: str | None, n_workers: int, threads_per_worker: int, gpu: bool) -> Any:
@@ -265,11 +265,12 @@ def run_scenes(
     cache_dir: str | os.PathLike[str] | None = None,
     client: Any = None,
 ) -> MultiSceneResult:
-    """Process ``scenes`` on Dask and merge their networks across scene borders.
+    """Process ``scenes`` on Dask: inference per scene, then the network of their mosaic.
 
     Args:
         scenes: scene files (see :func:`roadseg.pipeline.inputs.expand_scenes`).
-        config: the per-scene stages' options (``config.cluster.seam_m`` for the merge).
+        config: the stages' options (``config.cluster.seam_m``: scenes closer than this
+            are mosaicked together).
         scheduler: address of an existing scheduler; ``None`` starts a LocalCluster
             of ``n_workers`` processes with ``threads_per_worker`` threads each.
         gpu_resources: inference tasks require the worker resource ``GPU=1``.
@@ -278,8 +279,9 @@ def run_scenes(
         client: an existing :class:`distributed.Client` to use instead.
 
     Returns:
-        the outcomes in the order of ``scenes`` and the merged network. Entries in a
-        given ``cache_dir`` are kept (the caller removes them once its outputs are written).
+        the outcomes in the order of ``scenes`` and the network of their mosaic. Entries
+        in a given ``cache_dir`` are kept (the caller removes them once its outputs are
+        written).
     """
     config = config or ExtractConfig()
     names = [str(s) for s in scenes]
@@ -305,7 +307,8 @@ def run_scenes(
             )
             for i, scene in enumerate(names)
         ]
-        done = _collect(futures, names, config.progress)
+        predicted = _collect(futures, names, config.progress)
+        done, islands = _mosaics(client, predicted, base_config, root, threads_per_worker)
     finally:
         if own_client:
             cluster = getattr(client, "cluster", None)
@@ -319,8 +322,60 @@ def run_scenes(
     for o in done:
         if not o.ok:
             log.error("%s: %s", o.scene, o.error)
-    merged = merge_scene_networks(done, config)
-    return MultiSceneResult(network=merged, outcomes=done, seconds=time.perf_counter() - t0)
+    from roadseg.pipeline.mosaic import concat_networks
+
+    network = concat_networks([i.network for i in islands], _network_metadata(done, islands))
+    return MultiSceneResult(
+        network=network, outcomes=done, seconds=time.perf_counter() - t0, mosaics=islands
+    )
+
+
+def _mosaics(
+    client: Any,
+    predicted: list[Predicted | SceneOutcome],
+    config: ExtractConfig,
+    root: str,
+    threads: int,
+) -> tuple[list[SceneOutcome], list[Any]]:
+    """Every scene's outcome and the islands' networks (``MosaicNetwork``), in order."""
+    ok = [p for p in predicted if isinstance(p, Predicted)]
+    outcomes: dict[str, SceneOutcome] = {}
+    islands: list[Any] = []
+    groups: list[list[int]] = []
+    if ok:
+        probs = [str(p.stage.probability) for p in ok]
+        found = client.submit(islands_task, probs, config.cluster.seam_m, pure=False).result()
+        if isinstance(found, str):  # e.g. scenes with and without a CRS
+            outcomes = {
+                str(p.stage.scene): SceneOutcome(str(p.stage.scene), error=found) for p in ok
+            }
+        else:
+            groups = found
+    futures = [
+        client.submit(
+            island_task, [ok[i] for i in g], config, root, threads, key=f"mosaic-{j}", pure=False
+        )
+        for j, g in enumerate(groups)
+    ]
+    if len(groups) > 0:
+        log.info("vectorising %d mosaic(s) of %d scene(s)", len(groups), len(ok))
+    for g, fut in zip(groups, futures):
+        try:
+            island = fut.result()
+        except Exception as exc:  # a worker died ...
+            island = _error_text(exc)
+        for i in g:
+            scene = str(ok[i].stage.scene)
+            if isinstance(island, str):
+                outcomes[scene] = SceneOutcome(scene, error=island, worker=ok[i].worker)
+            else:
+                outcomes[scene] = scene_outcome(ok[i], island)
+        if not isinstance(island, str):
+            islands.append(island)
+    ordered = [
+        p if isinstance(p, SceneOutcome) else outcomes[str(p.stage.scene)] for p in predicted
+    ]
+    return ordered, islands
 
 
 def _cache_root(root: str | os.PathLike[str] | None, scheduler: str | None) -> tuple[str, bool]:
@@ -346,42 +401,30 @@ def _submit(
     threads: int,
     gpu: bool,
 ) -> Any:
-    """The future of one scene's outcome: one task, or inference on a GPU worker then
-    vectorisation on any worker."""
-    key = f"roadseg-{Path(scene).name}-{index}"
-    if not gpu:
-        return client.submit(
-            scene_task, scene, config, root, threads, key=f"scene-{key}", pure=False
-        )
-    pred = client.submit(
-        predict_task,
-        scene,
-        config,
-        root,
-        threads,
-        key=f"predict-{key}",
-        resources={"GPU": 1},
-        pure=False,
-    )
+    """The future of one scene's probability raster (on a GPU worker with ``gpu``)."""
+    key = f"predict-roadseg-{Path(scene).name}-{index}"
+    resources = {"GPU": 1} if gpu else None
     return client.submit(
-        vectorize_task, pred, config, root, threads, key=f"vectorize-{key}", pure=False
+        predict_task, scene, config, root, threads, key=key, resources=resources, pure=False
     )
 
 
-def _collect(futures: list[Any], names: list[str], progress: bool) -> list[SceneOutcome]:
-    """The outcomes in the order of ``names``, as the futures complete."""
+def _collect(
+    futures: list[Any], names: list[str], progress: bool
+) -> list[Predicted | SceneOutcome]:
+    """The scenes' probability rasters (or failures) in the order of ``names``."""
     from distributed import as_completed
     from tqdm import tqdm
 
-    outcomes: list[SceneOutcome | None] = [None] * len(names)
+    out: list[Predicted | SceneOutcome | None] = [None] * len(names)
     index = {f.key: i for i, f in enumerate(futures)}
     with tqdm(total=len(names), desc="scenes", unit="scene", disable=not progress) as bar:
         for fut in as_completed(futures):
             i = index[fut.key]
             try:
-                outcomes[i] = fut.result()
+                out[i] = fut.result()
             except Exception as exc:  # a worker died (KilledWorker), a task was lost ...
-                outcomes[i] = SceneOutcome(scene=names[i], error=_error_text(exc))
+                out[i] = SceneOutcome(scene=names[i], error=_error_text(exc))
             bar.update()
-            log_scene_done(outcomes[i], sum(o is not None for o in outcomes), len(names))
-    return [o for o in outcomes if o is not None]
+            log_predicted(out[i], names[i], sum(o is not None for o in out), len(names))
+    return [o for o in out if o is not None]

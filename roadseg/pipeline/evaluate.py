@@ -1,7 +1,9 @@
 """The evaluation step of ``extract --evaluate``, one scene or many.
 
 Both jobs call :func:`evaluate_outputs` with the probability rasters they
-produced, the run's :class:`~roadseg.postprocess.level.ChosenThreshold` (so the
+produced, the network in memory (so every metric applies whatever the output
+format, and nothing is read back), the run's
+:class:`~roadseg.postprocess.level.ChosenThreshold` (so the
 report's strict and relaxed metrics are taken at the level the network was cut
 at) and a staged output name; the report goes to ``<out>.evaluation.json``,
 ``.md`` and ``.png`` and is published with the network. The report names the
@@ -21,6 +23,7 @@ from roadseg.errors import InputError
 from roadseg.pipeline.config import EvaluationConfig, ExtractConfig
 from roadseg.postprocess.level import ChosenThreshold
 from roadseg.uri import RemotePath
+from roadseg.vector import RoadNetwork
 
 
 def evaluation_paths(out: Path) -> dict[str, Path]:
@@ -39,25 +42,28 @@ def evaluate_outputs(
     labels: Path | RemotePath,
     out: Path,
     threshold: ChosenThreshold,
-    network_file: Path | None = None,
+    network: RoadNetwork | None = None,
     options: EvaluationConfig | None = None,
     report_paths: Mapping[Path, Path | None] | None = None,
+    network_name: Path | None = None,
 ) -> tuple[dict[str, Any], list[Path]]:
-    """Evaluate the probability rasters (and ``network_file``) of ``scenes`` against ``labels``.
+    """Evaluate the probability rasters and the ``network`` of ``scenes`` against ``labels``.
 
-    ``options``: how to score (no-data, slack, label width); ``report_paths``: the
-    paths the report names instead of those read or written (see
-    :func:`published_names`). Returns the report and the report files written beside
-    ``out``.
+    ``network``: the run's network, scored as it is in memory (each scene scores the
+    part inside its footprint), named ``network_name`` in the report (the published
+    output); ``options``: how to score (no-data, slack, label width); ``report_paths``:
+    the paths the report names instead of those read or written (see
+    :func:`published_names`). Returns the report as written (JSON values, the named
+    paths) and the report files written beside ``out``.
     """
-    from roadseg.evaluation.evaluate import EvaluateConfig, run_evaluation
-    from roadseg.evaluation.report import to_markdown
+    from roadseg.evaluation.evaluate import EvaluateConfig, NetworkInput, run_evaluation
+    from roadseg.evaluation.report import json_safe, to_markdown
 
     if not labels.exists():
         raise InputError(f"{labels}: labels file not found")
     paths = evaluation_paths(out)
     cfg = EvaluateConfig(
-        pred=list(probabilities) + ([network_file] if network_file is not None else []),
+        pred=list(probabilities),
         labels=[labels],  # type: ignore[list-item]  # a RemotePath reads as a Path there
         scene=list(scenes),  # type: ignore[arg-type]
         threshold=threshold.evaluation_level(),
@@ -66,10 +72,15 @@ def evaluate_outputs(
         report_paths=dict(report_paths or {}),
         **(options or EvaluationConfig()).options(),
     )
-    result = run_evaluation(cfg)
+    networks = None
+    if network is not None and network.crs is not None:
+        # a network in pixel coordinates (a scene without CRS) has no place beside vector
+        # labels; its raster prediction is scored on the pixel grid all the same
+        networks = [NetworkInput(network.edges, network_name)]
+    result = run_evaluation(cfg, networks)
     with atomic_path(paths["markdown"]) as tmp:
         tmp.write_text(to_markdown(result.report, result.breakeven), encoding="utf-8")
-    return result.report, [p for p in paths.values() if p.exists()]
+    return json_safe(result.report), [p for p in paths.values() if p.exists()]
 
 
 def published_names(

@@ -15,7 +15,9 @@ Stages (each a library call with its own config; see :class:`ExtractConfig`):
    georeferencing at pixel centres (bounded by the block size);
 3. **export** -- :func:`roadseg.vector.export_network` to every requested format;
 4. **evaluate** (optional) -- :func:`roadseg.pipeline.evaluate.evaluate_outputs`
-   against road labels, report beside the output (``<out>.evaluation.json/.md/.png``).
+   against road labels, report beside the output (``<out>.evaluation.json/.md/.png``);
+5. **conflate** (optional) -- :func:`roadseg.conflate.conflation.conflate` against OSM,
+   the roads OSM lacks in ``<out stem>.missing.geojson`` beside the output.
 
 The threshold is chosen once per scene (:func:`choose_run_threshold`: the user's,
 else the level stored in the probability raster, else the model's calibrated
@@ -60,16 +62,16 @@ from roadseg.pipeline.evaluate import (
 from roadseg.pipeline.stages import (
     PredictStage,
     SceneNetwork,
-    check_scene_path,
+    check_scene,
     predict_stage,
     run_gsd_m,
     vectorize_and_summarise,
 )
 from roadseg.pipeline.summary import RunSummary
 from roadseg.postprocess.level import ChosenThreshold
-from roadseg.raster.georef import local_grid_note
+from roadseg.raster.georef import RasterHeader, local_grid_note
 from roadseg.staging import StagedOutputs, as_output_error
-from roadseg.uri import RemotePath, scene_path
+from roadseg.uri import RemotePath, gdal_name, scene_path
 from roadseg.vector import RoadNetwork
 
 log = logging.getLogger(__name__)
@@ -101,6 +103,49 @@ def labels_of(config: ExtractConfig) -> Path | RemotePath | None:
     if labels is not None and not labels.exists():
         raise InputError(f"{labels}: labels file not found")
     return labels
+
+
+def conflate_source(
+    config: ExtractConfig, scene: Path | RemotePath | None = None
+) -> Path | None:
+    """The OSM file to conflate against (``None``: no conflation); refused before any work
+    when it is missing or the scene has no CRS (a network in pixels cannot meet OSM)."""
+    osm = Path(config.output.conflate) if config.output.conflate else None
+    if osm is None:
+        return None
+    if not osm.is_file():
+        raise InputError(f"{osm}: --conflate OSM file not found")
+    if scene is not None:
+        import rasterio
+
+        try:
+            with rasterio.open(gdal_name(scene)) as ds:
+                crs = ds.crs
+        except rasterio.errors.RasterioIOError:
+            return osm  # an unreadable scene is reported by the scene's own check
+        if crs is None:
+            raise InputError(f"{scene}: --conflate needs a georeferenced scene (it has no CRS)")
+    return osm
+
+
+def conflate_staged(
+    network: RoadNetwork, out: Path, osm: Path, config: ExtractConfig, staged: StagedOutputs
+) -> None:
+    """Conflate ``network`` against ``osm``; ``<out stem>.missing.geojson`` into the staging."""
+    from roadseg.conflate.conflation import conflate
+    from roadseg.conflate.write import empty_lines, missing_path, write_lines
+
+    target = missing_path(out)
+    try:
+        if len(network.edges) == 0:
+            log.warning("%s: the network is empty; nothing can be missing from OSM", out)
+            write_lines(empty_lines(), staged.path(target), {"missing_km": 0.0})
+            return
+        result = conflate(network, osm, config.conflate)
+        write_lines(result.missing, staged.path(target), result.summary())
+    except OSError as exc:
+        raise as_output_error(exc, target) from exc
+    log.info("%s", result.format())
 
 
 def cache_root(out: Path, config: ExtractConfig) -> Path:
@@ -144,21 +189,14 @@ def _evaluate_scene(
     config: ExtractConfig,
     done: SceneNetwork,
 ) -> dict[str, Any]:
-    """The evaluation stage of :func:`extract_scene`, reports written into ``staged``."""
+    """The evaluation stage of :func:`extract_scene`: the network scored as it is in memory,
+    reports written into ``staged``; returns the report as written."""
     staged_out = staged.path(out)
-    network_file = next(
-        (
-            p
-            for p in sorted(staged.dir.iterdir())
-            if p.suffix in (".gpkg", ".geojson", ".json") and ".nodes" not in p.name
-        ),
-        None,
-    )
     files = evaluation_paths(staged_out)
     names = published_names(
         staged.dir,
         out.parent if str(out.parent) else Path("."),
-        [files["plot"]] + ([network_file] if network_file is not None else []),
+        [files["plot"]],
         {stage.probability: kept_probability(stage.probability, done.kept, config)},
     )
     with (
@@ -172,15 +210,14 @@ def _evaluate_scene(
                 labels,
                 staged_out,
                 done.threshold,
-                network_file,
+                done.network,
                 config.evaluation,
                 names,
+                network_name=out,
             )
         except OSError as exc:
             raise as_output_error(exc, out) from exc
         bar.update()
-    if files["json"].exists():  # the report as published (JSON types, final paths)
-        report = json.loads(files["json"].read_text(encoding="utf-8"))
     return report
 
 
@@ -196,13 +233,14 @@ def extract_scene(
     config = config or ExtractConfig()
     scene, out = scene_path(scene), Path(out)
     # cheap checks first: a bad output path should not cost an inference run
-    check_scene_path(scene)
+    header = check_scene(scene, config)
     targets = output_targets(out, config.output.formats)
     for t in targets:
         check_writable(t)
     if scene.resolve() in {t.resolve() for t in targets}:
         raise InputError(f"{out}: the output would overwrite the input scene")
     labels = labels_of(config)
+    osm = conflate_source(config, scene)
     cache = cache_for(scene, out, config)
     try:
         cache.ensure()
@@ -212,7 +250,7 @@ def extract_scene(
         raise OutputError(f"{cache.root}: cache folder is not writable")
 
     try:
-        return _run_stages(scene, out, config, cache, labels)
+        return _run_stages(scene, out, config, cache, labels, header, osm)
     finally:
         cache.remove_if_empty()
 
@@ -223,8 +261,10 @@ def _run_stages(
     config: ExtractConfig,
     cache: StageCache,
     labels: Path | RemotePath | None,
+    header: RasterHeader,
+    osm: Path | None = None,
 ) -> ExtractResult:
-    stage = predict_stage(scene, config, cache)
+    stage = predict_stage(scene, config, cache, header)  # checked by extract_scene
     done = vectorize_and_summarise(stage, config, cache)
     network, summary = done.network, done.summary
     if network.crs is None:
@@ -243,6 +283,9 @@ def _run_stages(
             bar.update()
         if labels is not None:
             report = _evaluate_scene(stage, staged, out, labels, config, done)
+        if osm is not None:
+            with summary.timed("conflate"):
+                conflate_staged(network, out, osm, config, staged)
         outputs = staged.publish()
     summary.outputs += [str(p) for p in outputs]
     summary.outputs += [str(p) for p in done.kept.values() if p.exists()]

@@ -1,6 +1,7 @@
-"""The many-scene job: scenes fanned out on Dask, one merged network exported.
+"""The many-scene job: scenes fanned out on Dask, the network of their mosaic exported.
 
-See :mod:`roadseg.pipeline.dask_runner` for the task graph and the merge. This
+See :mod:`roadseg.pipeline.dask_runner` for the task graph and
+:mod:`roadseg.pipeline.mosaic` for the mosaic. This
 module adds what the command line needs around it: the output checks up front,
 the all-or-nothing export of the merged network, the optional evaluation and the
 removal of the cache once everything is written.
@@ -26,7 +27,15 @@ from roadseg.pipeline.evaluate import (
     kept_probability,
     published_names,
 )
-from roadseg.pipeline.extract import cache_root, export_staged, labels_of, output_targets
+from roadseg.pipeline.extract import (
+    cache_root,
+    conflate_source,
+    conflate_staged,
+    export_staged,
+    labels_of,
+    output_targets,
+)
+from roadseg.pipeline.mosaic import MOSAIC_CACHE
 from roadseg.postprocess.level import ChosenThreshold, choose_threshold
 from roadseg.staging import StagedOutputs
 from roadseg.uri import RemotePath
@@ -47,7 +56,7 @@ def extract_scenes(
     out: str | os.PathLike[str],
     config: ExtractConfig | None = None,
 ) -> tuple[MultiSceneResult, list[Path]]:
-    """Run every scene on Dask (``config.cluster``), merge, export to ``out``.
+    """Run every scene on Dask (``config.cluster``), vectorise their mosaic, export to ``out``.
 
     Returns the result (with per-scene outcomes; failed scenes are listed, not
     raised) and the files written. Raises :class:`OutputError` when the merged
@@ -64,6 +73,7 @@ def extract_scenes(
     except OSError as exc:
         raise OutputError(f"{root}: cannot create the cache folder ({exc.strerror})") from exc
     labels = labels_of(config)
+    osm = conflate_source(config)
     cl = config.cluster
     result = run_scenes(
         scenes,
@@ -87,6 +97,8 @@ def extract_scenes(
         export_staged(network, out, config.output.formats, staged)
         if labels is not None:
             _evaluate(result, labels, staged, out, config)
+        if osm is not None:  # the merged network, once
+            conflate_staged(network, out, osm, config, staged)
         written = staged.publish()
     if config.output.summary_json:
         with atomic_path(Path(config.output.summary_json)) as tmp:
@@ -95,6 +107,7 @@ def extract_scenes(
     if not config.output.keep_cache:
         for o in result.outcomes:
             StageCache(root, Path(o.scene).stem).clear()
+        StageCache(root, MOSAIC_CACHE).clear()
     log.info("%s", format_summary(result))
     return result, written
 
@@ -120,8 +133,10 @@ def _evaluate(
         labels,
         staged_out,
         run_threshold(result),
+        result.network,  # the merged network: buffer and graph metrics too, as for one scene
         options=config.evaluation,
         report_paths=names,
+        network_name=out,
     )
     return files
 
@@ -134,9 +149,8 @@ def overlay_paths(plot: Path, scenes: list[SceneOutcome]) -> list[Path]:
     return [overlay_path(plot, i, len(scenes), o.scene) for i, o in enumerate(scenes)]
 
 
-
 def run_threshold(result: MultiSceneResult) -> ChosenThreshold:
-    """The threshold the scenes were cut at (one per run: the same config and model)."""
+    """The threshold the mosaic was cut at (one per run: the same config and model)."""
     chosen = {o.threshold for o in result.succeeded if o.threshold is not None}
     if len(chosen) > 1:  # e.g. scenes resumed from probability rasters of different models
         log.warning(
@@ -156,6 +170,10 @@ def summary_dict(result: MultiSceneResult) -> dict:
         "edges": len(net.edges),
         "nodes": len(net.nodes),
         "seconds": result.seconds,
+        "mosaics": [
+            {"scenes": m.scenes, "seconds": m.seconds, "resumed": m.cached}
+            for m in result.mosaics
+        ],
         "per_scene": [o.summary.as_dict() for o in result.succeeded if o.summary],
     }
 
@@ -168,11 +186,13 @@ def format_summary(result: MultiSceneResult) -> str:
     for o in result.succeeded:
         for k, v in (o.summary.stage_s if o.summary else {}).items():
             stage[k] = stage.get(k, 0.0) + v
+    if result.mosaics:
+        stage["mosaic + vectorise"] = sum(m.seconds for m in result.mosaics)
     lines = [
         f"{len(result.succeeded)} of {len(result.outcomes)} scenes done "
         f"({px / 1e6:.1f} Mpx, {tiles} tiles) in {result.seconds:.1f}s",
-        f"merged network: {net.total_length_m / 1000:.2f} km of road, {len(net.edges)} edges, "
-        f"{len(net.nodes)} nodes",
+        f"network of the mosaic: {net.total_length_m / 1000:.2f} km of road, "
+        f"{len(net.edges)} edges, {len(net.nodes)} nodes",
         "worker time: " + ", ".join(f"{k} {v:.1f}s" for k, v in stage.items()),
     ]
     lines += [f"FAILED {o.scene}: {o.error}" for o in result.failed]

@@ -41,9 +41,15 @@ from roadseg.pipeline.config import (
 )
 from roadseg.pipeline.summary import RunSummary
 from roadseg.postprocess.level import ChosenThreshold, choose_threshold, stored_threshold
-from roadseg.raster.georef import check_georeferenced, local_grid_note
+from roadseg.raster.georef import (
+    RasterHeader,
+    check_georeferenced,
+    local_grid_note,
+    raster_header,
+)
+from roadseg.raster.tags import GEOREFERENCING_TAG
 from roadseg.staging import wrap_os_error
-from roadseg.uri import RemotePath, gdal_name
+from roadseg.uri import RemotePath
 from roadseg.vector import RoadNetwork, VectorizeConfig
 
 log = logging.getLogger(__name__)
@@ -60,6 +66,7 @@ class PredictStage:
     result: PredictResult
     cached: bool
     seconds: float
+    georeferencing: str | None = None  # the scene's GEOREFERENCING note, if it carries one
 
 
 @dataclass
@@ -106,14 +113,31 @@ def _result_from_json(text: str) -> PredictResult | None:
     return PredictResult(**kwargs)
 
 
+def check_scene(scene: Path | RemotePath, config: ExtractConfig) -> RasterHeader:
+    """The checks of a scene before its inference: a raster file, georeferenced or with a
+    GSD. Returns its header (read once, for the checks and the network's metadata)."""
+    check_scene_path(scene)
+    header = raster_header(scene)
+    check_georeferenced(scene, config.predict.gsd_m, header)
+    return header
+
+
 def predict_stage(
-    scene: Path | RemotePath, config: ExtractConfig, cache: StageCache
+    scene: Path | RemotePath,
+    config: ExtractConfig,
+    cache: StageCache,
+    header: RasterHeader | None = None,
 ) -> PredictStage:
-    """Stage 1: the probability raster of ``scene``, from the cache when complete there."""
+    """Stage 1: the probability raster of ``scene``, from the cache when complete there.
+
+    ``header``: what :func:`check_scene` returned when the caller ran it already (each
+    check runs once); ``None``: it runs here.
+    """
     from roadseg.inference import predict_scene
 
-    check_scene_path(scene)
-    check_georeferenced(scene, config.predict.gsd_m)
+    if header is None:
+        header = check_scene(scene, config)
+    note = header.tags.get(GEOREFERENCING_TAG)
     weights = resolve_weights(config)
     key = stage_key(
         "predict",
@@ -127,7 +151,7 @@ def predict_stage(
         cached = _result_from_json(info_path.read_text())
         if cached is not None:
             log.info("%s: inference resumed from %s", scene, prob)
-            return PredictStage(scene, prob, key, weights, cached, True, 0.0)
+            return PredictStage(scene, prob, key, weights, cached, True, 0.0, note)
     cache.ensure()
     t0 = time.perf_counter()
     pcfg = dataclasses.replace(config.predict, weights=str(weights), progress=config.progress)
@@ -141,7 +165,9 @@ def predict_stage(
     with atomic_path(info_path) as tmp:
         tmp.write_text(_result_to_json(result))
     cache.seal(info_path)
-    return PredictStage(scene, prob, key, weights, result, False, time.perf_counter() - t0)
+    return PredictStage(
+        scene, prob, key, weights, result, False, time.perf_counter() - t0, note
+    )
 
 
 def choose_run_threshold(
@@ -218,21 +244,8 @@ def _describe_network(
     meta["model_gsd_m"] = stage.result.model_gsd_m
     if network.crs is None:
         meta["georeferencing"] = local_grid_note(run_gsd_m(config))
-    else:
-        tags = _georef_tags(stage.scene)
-        if tags:
-            meta["georeferencing"] = tags
-
-
-def _georef_tags(scene: Path | RemotePath) -> str | None:
-    """A GEOREFERENCING note carried by the scene (e.g. the sample's derived georeferencing)."""
-    import rasterio
-
-    try:
-        with rasterio.open(gdal_name(scene)) as ds:
-            return ds.tags().get("GEOREFERENCING")
-    except Exception:  # the note is informative only
-        return None
+    elif stage.georeferencing:
+        meta["georeferencing"] = stage.georeferencing
 
 
 def keep_intermediates(stage: PredictStage, folder: Path) -> dict[str, Path]:

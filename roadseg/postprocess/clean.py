@@ -42,6 +42,37 @@ def edge_length_m(coords: np.ndarray, gsd: Gsd) -> float:
     return float(np.hypot(d[:, 0] * gsd[0], d[:, 1] * gsd[1]).sum())
 
 
+def degree(g: nx.MultiGraph, n: Any) -> int:
+    """``g.degree(n)`` (a self-loop counts twice), without networkx's degree view: the
+    cleaners ask for degrees tens of thousands of times."""
+    nbrs = g._adj[n]
+    d = sum(map(len, nbrs.values()))
+    return d + len(nbrs[n]) if n in nbrs else d
+
+
+def cache_lengths(g: nx.MultiGraph, gsd: Gsd) -> None:
+    """Measure every edge not measured yet (see :func:`_length`), with one vectorised
+    pass over all the segments; each edge's sum is still ``np.sum`` of its own
+    contiguous segment lengths, so the values are those of :func:`edge_length_m`."""
+    todo = [d for _, _, d in g.edges(data=True) if not _cached(d, gsd)]
+    todo = [d for d in todo if len(d["coords"]) >= 2]
+    if not todo:
+        return
+    counts = np.array([len(d["coords"]) for d in todo])
+    allc = np.concatenate([d["coords"] for d in todo])
+    seg = np.diff(allc, axis=0)
+    seg_len = np.hypot(seg[:, 0] * gsd[0], seg[:, 1] * gsd[1])
+    ends = np.cumsum(counts) - 1  # edge i owns segments [ends[i-1] + 1, ends[i])
+    starts = ends - counts + 1
+    for d, a, b in zip(todo, starts.tolist(), ends.tolist()):
+        d["_len"] = (d["coords"], gsd, float(seg_len[a:b].sum()))
+
+
+def _cached(d: dict, gsd: Gsd) -> bool:
+    cached = d.get("_len")
+    return cached is not None and cached[0] is d["coords"] and cached[1] == gsd
+
+
 def _length(d: dict, gsd: Gsd) -> float:
     """Length of edge ``d``, cached with the coordinate array it was measured on
     (geometries are always replaced, never changed in place)."""
@@ -88,7 +119,7 @@ def dissolve_degree2(g: nx.MultiGraph, nodes: Iterable[Any] | None = None) -> nx
     """Join the two edges meeting at each degree-2 node (in place; returns ``g``)."""
     todo = list(g.nodes) if nodes is None else [n for n in nodes if n in g]
     for x in todo:
-        if x not in g or g.degree(x) != 2 or g.nodes[x].get("ring"):
+        if x not in g or degree(g, x) != 2 or g.nodes[x].get("ring"):
             continue
         inc = list(g.edges(x, keys=True, data=True))
         if len(inc) != 2 or any(u == v for u, v, _, _ in inc):
@@ -123,7 +154,7 @@ def prune_spurs(g: nx.MultiGraph, min_spur_m: float, gsd: Gsd) -> nx.MultiGraph:
     for u, v, k, d in g.edges(keys=True, data=True):
         if u == v:
             continue
-        du, dv = g.degree(u), g.degree(v)
+        du, dv = degree(g, u), degree(g, v)
         if du == 1 and dv >= 3:
             free, hub = u, v
         elif dv == 1 and du >= 3:
@@ -136,7 +167,7 @@ def prune_spurs(g: nx.MultiGraph, min_spur_m: float, gsd: Gsd) -> nx.MultiGraph:
             remove.append((u, v, k, free, hub))
     hubs = set()
     for u, v, k, free, hub in remove:
-        if g.has_edge(u, v, k) and g.degree(hub) >= 3:
+        if g.has_edge(u, v, k) and degree(g, hub) >= 3:
             g.remove_edge(u, v, k)
             g.remove_node(free)
             hubs.add(hub)
@@ -147,13 +178,14 @@ def merge_close_junctions(g: nx.MultiGraph, junction_merge_m: float, gsd: Gsd) -
     """Contract short junction–junction edges into one node at their mean position."""
     if junction_merge_m <= 0:
         return g
+    cache_lengths(g, gsd)
     touched = set()
     work = _short_junction_edges(g, list(g.nodes), junction_merge_m, gsd)
     while work:
         u, v, k = work.pop()
         if u not in g or v not in g or not g.has_edge(u, v, k):
             continue
-        if g.degree(u) < 3 or g.degree(v) < 3:
+        if degree(g, u) < 3 or degree(g, v) < 3:
             continue
         _contract(g, u, v, k)
         touched.add(u)
@@ -167,14 +199,15 @@ def _short_junction_edges(
     """Edges ``(u, v, key)`` shorter than ``junction_merge_m`` between two junctions."""
     gy, gx = gsd
     out = []
+    adj, attrs = g._adj, g._node  # plain dicts: no view object per node
     for u in nodes:
-        if u not in g or g.degree(u) < 3:
+        if u not in adj or degree(g, u) < 3:
             continue
-        pu = g.nodes[u]["pos"]
-        for _, v, k, d in g.edges(u, keys=True, data=True):
-            if u == v or g.degree(v) < 3:
+        pu = attrs[u]["pos"]
+        for v, k, d in ((v, k, d) for v, kd in adj[u].items() for k, d in kd.items()):
+            if u == v or degree(g, v) < 3:
                 continue
-            pv = g.nodes[v]["pos"]
+            pv = attrs[v]["pos"]
             # an edge is never shorter than the straight line between its ends
             if math.hypot((pu[0] - pv[0]) * gy, (pu[1] - pv[1]) * gx) >= junction_merge_m:
                 continue
@@ -237,7 +270,7 @@ def bridge_gaps(
     """Join end points across short gaps (see module docstring); in place, returns ``g``."""
     if max(bridge_m, collinear_m) <= 0:
         return g
-    ends = [n for n in g.nodes if g.degree(n) == 1]
+    ends = [n for n in g.nodes if degree(g, n) == 1]
     if len(ends) < 2:
         return g
     used: set = set()
@@ -336,6 +369,7 @@ def drop_short_components(
     g: nx.MultiGraph, min_component_m: float, gsd: Gsd, keep_border: bool = False
 ) -> nx.MultiGraph:
     """Remove connected components shorter than ``min_component_m`` (in place)."""
+    cache_lengths(g, gsd)
     for comp in list(nx.connected_components(g)):
         total = sum(_length(d, gsd) for _, _, d in g.edges(comp, data=True))
         if total >= min_component_m:
@@ -348,7 +382,7 @@ def drop_short_components(
 
 def simplify_edges(g: nx.MultiGraph, simplify_m: float, gsd: Gsd) -> nx.MultiGraph:
     """Douglas–Peucker on each edge's geometry with tolerance ``simplify_m`` (end points fixed)."""
-    if simplify_m <= 0 or g.number_of_edges() == 0:
+    if simplify_m <= 0:
         return g
     import shapely
 
@@ -357,7 +391,10 @@ def simplify_edges(g: nx.MultiGraph, simplify_m: float, gsd: Gsd) -> nx.MultiGra
     if not data:
         return g
     counts = np.array([len(d["coords"]) for d in data])
-    allc = np.concatenate([d["coords"] for d in data]) * scale
+    allc = np.concatenate([d["coords"] for d in data])
+    last = np.cumsum(counts) - 1
+    closed = (allc[last - counts + 1] == allc[last]).all(axis=1).tolist()
+    allc *= scale
     lines = shapely.linestrings(allc, indices=np.repeat(np.arange(len(data)), counts))
     simple = shapely.simplify(lines, simplify_m, preserve_topology=False)
     coords, idx = shapely.get_coordinates(simple, return_index=True)
@@ -369,8 +406,7 @@ def simplify_edges(g: nx.MultiGraph, simplify_m: float, gsd: Gsd) -> nx.MultiGra
     for i, d in enumerate(data):
         c = d["coords"]
         s = by_edge.get(i)
-        closed = np.array_equal(c[0], c[-1])
-        if s is None or len(s) < (4 if closed else 2):
+        if s is None or len(s) < (4 if closed[i] else 2):
             continue  # a ring collapsed by the tolerance keeps its full geometry
         s = s.copy()
         s[0], s[-1] = c[0], c[-1]  # exact node positions (no rounding from the scaling)

@@ -40,6 +40,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from scipy.spatial import cKDTree
 
+from roadseg.postprocess.thinning import thin
 from roadseg.postprocess.threshold import EIGHT, ResolvedThreshold, cleanup_mask
 
 log = logging.getLogger(__name__)
@@ -150,8 +151,6 @@ def process_window(
     params: BlockParams,
 ) -> WindowResult:
     """Threshold, clean and skeletonise one window; report the core or the halo it needs."""
-    from skimage.morphology import skeletonize
-
     rt = params.threshold
     any_open = any(open_edges)
     low = values >= rt.low
@@ -185,7 +184,7 @@ def process_window(
         need = _thinning_halo_needed(mask, core, open_edges, halo)
         if need > halo:
             return WindowResult(False, need_halo=need)
-    skel = skeletonize(mask)
+    skel = thin(mask)  # skimage's skeletonize, one component at a time
     skel_core = skel[core]
     rc = np.stack(np.divmod(np.flatnonzero(skel_core), skel_core.shape[1]), axis=1).astype(np.int64)
     r_off, c_off = core[0].start, core[1].start

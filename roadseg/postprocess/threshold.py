@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
+import roadseg.postprocess.runs as runs
 from roadseg.postprocess.config import ThresholdSpec
 
 EIGHT = np.ones((3, 3), bool)
@@ -102,60 +103,36 @@ def threshold_mask(values: np.ndarray, rt: ResolvedThreshold) -> np.ndarray:
     return keep[labels]
 
 
-def _small_components(labels: np.ndarray, n: int, limit: int, inclusive: bool) -> list[tuple]:
-    """(slice, label) of components with area < limit (or <= limit when ``inclusive``).
-
-    Only components whose bounding box is smaller than ``limit`` on both sides can be
-    that small (a connected set of ``a`` pixels spans at most ``a`` rows and columns),
-    so only those are counted: no full-array histogram of labels.
-    """
-    out = []
-    for i, sl in enumerate(ndi.find_objects(labels, max_label=n), start=1):
-        if sl is None:
-            continue
-        h, w = sl[0].stop - sl[0].start, sl[1].stop - sl[1].start
-        if h > limit or w > limit:
-            continue
-        area = h * w if h * w <= 1 else int(np.count_nonzero(labels[sl] == i))
-        if area < limit or (inclusive and area == limit):
-            out.append((sl, i))
-    return out
-
-
 def remove_small_objects(mask: np.ndarray, min_object_px: int) -> np.ndarray:
-    """Drop 8-connected components with fewer than ``min_object_px`` pixels.
-
-    Sizes are counted over the road pixels only (a small fraction of the array).
-    """
-    if min_object_px <= 1:
-        return mask
-    idx = np.flatnonzero(mask)
-    if idx.size == 0:
-        return mask
-    labels, _ = ndi.label(mask, structure=EIGHT)
-    lab = labels.ravel()[idx]
-    small = np.bincount(lab)[lab] < min_object_px
-    if not small.any():
-        return mask
-    out = mask.copy()
-    out.ravel()[idx[small]] = False
-    return out
+    """Drop 8-connected components with fewer than ``min_object_px`` pixels."""
+    return cleanup_mask(mask, min_object_px, 0)
 
 
 def fill_small_holes(mask: np.ndarray, max_hole_px: int) -> np.ndarray:
     """Fill 4-connected background components of at most ``max_hole_px`` pixels."""
-    if max_hole_px <= 0 or mask.all():
-        return mask
-    labels, n = ndi.label(~mask, structure=FOUR)
-    small = _small_components(labels, n, max_hole_px, inclusive=True)
-    if not small:
-        return mask
-    out = mask.copy()
-    for sl, i in small:
-        out[sl][labels[sl] == i] = True
-    return out
+    return cleanup_mask(mask, 0, max_hole_px)
 
 
 def cleanup_mask(mask: np.ndarray, min_object_px: int, max_hole_px: int) -> np.ndarray:
-    """:func:`remove_small_objects` then :func:`fill_small_holes`."""
-    return fill_small_holes(remove_small_objects(mask, min_object_px), max_hole_px)
+    """:func:`remove_small_objects` then :func:`fill_small_holes` (``mask`` itself when
+    neither changes a pixel, else a new array).
+
+    Both work on the mask's row runs (:mod:`roadseg.postprocess.runs`): the components are
+    those of :func:`scipy.ndimage.label` (8-connected road, 4-connected background) at a
+    cost in proportion to the runs, not the pixels.
+    """
+    out = mask
+    road = runs.mask_runs(mask)
+    if min_object_px > 1 and road[0].size:
+        small = runs.small_components(road, min_object_px, diagonal=True, inclusive=False)
+        if small.any():
+            out = mask.copy()
+            runs.paint(out, runs.select(road, small), False)
+            road = runs.select(road, ~small)
+    if max_hole_px > 0:
+        gaps = runs.gap_runs(road, *mask.shape)
+        small = runs.small_components(gaps, max_hole_px, diagonal=False, inclusive=True)
+        if small.any():
+            out = out.copy() if out is mask else out
+            runs.paint(out, runs.select(gaps, small), True)
+    return out

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from affine import Affine
@@ -31,6 +31,11 @@ from shapely.geometry import Polygon, box
 from roadseg.errors import InputError
 from roadseg.uri import RemotePath, gdal_name, is_remote, open_error
 from roadseg.validate import check_number
+
+#: A scene whose GSD is within this fraction of the model's is predicted as it is (5 %:
+#: a 1.04 m scene runs on a 1 m model unresampled, a 1.1 m one is resampled; used by
+#: :mod:`roadseg.raster.resample`, defined here so that ``PredictConfig`` reads it without torch).
+GSD_TOLERANCE = 0.05
 
 if TYPE_CHECKING:
     from rasterio.crs import CRS
@@ -172,8 +177,17 @@ def check_gsd_value(gsd_m: float | None, what: str = "--gsd") -> None:
     check_number(what, gsd_m, minimum=0.0, inclusive=False, optional=True)
 
 
-def raster_crs(path: str | os.PathLike[str]) -> Any | None:
-    """The CRS of a raster (``None`` without one); unreadable files are left to the stage."""
+@dataclass(frozen=True)
+class RasterHeader:
+    """What a raster's header says, read in one open: its CRS (``None`` without one,
+    ``"unreadable"`` when the file cannot be opened: left to the stage) and its tags."""
+
+    crs: Any | None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def raster_header(path: str | os.PathLike[str]) -> RasterHeader:
+    """The header of ``path`` (see :class:`RasterHeader`)."""
     import rasterio
     from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
@@ -181,15 +195,28 @@ def raster_crs(path: str | os.PathLike[str]) -> Any | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             with rasterio.open(gdal_name(path)) as ds:
-                return ds.crs if ds.crs else None
+                return RasterHeader(ds.crs if ds.crs else None, dict(ds.tags()))
     except (RasterioIOError, OSError):
-        return "unreadable"
+        return RasterHeader("unreadable")
 
 
-def check_georeferenced(path: str | os.PathLike[str], gsd_m: float | None) -> None:
-    """Refuse a raster without CRS unless ``gsd_m`` says how large its pixels are."""
+def raster_crs(path: str | os.PathLike[str]) -> Any | None:
+    """The CRS of a raster (``None`` without one); unreadable files are left to the stage."""
+    return raster_header(path).crs
+
+
+def check_georeferenced(
+    path: str | os.PathLike[str], gsd_m: float | None, header: RasterHeader | None = None
+) -> None:
+    """Refuse a raster without CRS unless ``gsd_m`` says how large its pixels are.
+
+    ``header``: the raster's header when the caller has read it already.
+    """
     check_gsd_value(gsd_m)
-    if gsd_m is None and raster_crs(path) is None:
+    if gsd_m is not None:
+        return
+    crs = header.crs if header is not None else raster_crs(path)
+    if crs is None:
         raise InputError(
             f"{path}: the raster has no georeferencing (no CRS); give its pixel size with "
             "--gsd METRES to measure it on a local grid"

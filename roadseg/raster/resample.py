@@ -48,14 +48,12 @@ from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
+from roadseg.raster.georef import GSD_TOLERANCE  # defined there: light to import
 from roadseg.raster.scene import RasterView, Scene
 from roadseg.raster.write import BLOCK, StripWriter
 
 log = logging.getLogger(__name__)
 
-#: A scene whose GSD is within this fraction of the model's is predicted as it is (5 %:
-#: a 1.04 m scene runs on a 1 m model unresampled, a 1.1 m one is resampled).
-GSD_TOLERANCE = 0.05
 
 
 def needs_resampling(

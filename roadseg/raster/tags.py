@@ -6,3 +6,6 @@ stage and the evaluation read the calibrated level back (:mod:`roadseg.postproce
 
 #: The checkpoint's calibrated threshold (a probability), absent when it has none.
 THRESHOLD_TAG = "ROADSEG_THRESHOLD"
+#: A note a scene may carry on how it was georeferenced (the bundled sample: derived from its
+#: tile name); the network's metadata repeats it.
+GEOREFERENCING_TAG = "GEOREFERENCING"

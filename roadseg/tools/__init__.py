@@ -109,7 +109,7 @@ def use_help_formatter(parser: argparse.ArgumentParser) -> None:
 
 def weights_help() -> str:
     """The help of ``--weights`` (predict, extract): the shipped models and the default one."""
-    from roadseg.models.checkpoint import DEFAULT_MODEL, SHIPPED_MODELS
+    from roadseg.models.shipped import DEFAULT_MODEL, SHIPPED_MODELS  # no torch for --help
 
     return (
         "checkpoint .safetensors or a shipped model's name: "

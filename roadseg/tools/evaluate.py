@@ -207,12 +207,12 @@ def plot_paths(args: argparse.Namespace) -> list[Path]:
     """The overlay files ``--plot`` writes: one, or ``<stem>_<i>_<name>.png`` per scene."""
     if args.plot_path is None:
         return []
-    from roadseg.evaluation.evaluate import _expand
+    from roadseg.evaluation.inputs import expand
     from roadseg.evaluation.overlay import overlay_path
     from roadseg.raster.suffixes import is_raster_file
 
     try:
-        preds = _expand(list(args.pred))
+        preds = expand(list(args.pred))
     except Exception:  # an unusable --pred is reported by the evaluation itself
         preds = list(args.pred)
     rasters = [p for p in preds if is_raster_file(p)]

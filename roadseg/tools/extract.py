@@ -67,6 +67,7 @@ FLAG_KEYS = {
     "keep_cache": "output.keep_cache",
     "summary_json": "output.summary_json",
     "quicklook": "output.quicklook",
+    "conflate": "output.conflate",
     "scheduler": "cluster.scheduler",
     "workers": "cluster.n_workers",
     "threads_per_worker": "cluster.threads_per_worker",
@@ -103,8 +104,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="the STAC imagery asset (default: the visual/RGB one, by roles and eo:bands)",
     )
+    from roadseg.vector.formats import writable_suffixes
+
     p.add_argument(
-        "-o", "--output", required=True, help="output network (.geojson, .gpkg, .parquet, .graphml)"
+        "-o",
+        "--output",
+        required=True,
+        help=f"output network; its suffix names the format ({', '.join(writable_suffixes())})",
     )
     p.add_argument("-c", "--config", help="YAML or TOML file of options (flags override it)")
     _inference_arguments(p)
@@ -147,7 +153,11 @@ def _inference_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help=f"D4 test-time augmentation (8x slower) (default: {_default('predict.tta')})",
     )
-    g.add_argument("--amp", choices=["auto", "bf16", "fp16", "off"], help="mixed precision on CUDA")
+    g.add_argument(
+        "--amp",
+        choices=["auto", "bf16", "fp16", "off"],
+        help=f"mixed precision on CUDA (default {_default('predict.amp')})",
+    )
     g.add_argument(
         "--batch-size",
         type=int,
@@ -215,13 +225,16 @@ def _vectorize_arguments(p: argparse.ArgumentParser) -> None:
 
 def _output_arguments(p: argparse.ArgumentParser) -> None:
     """Flags of OutputConfig."""
+    from roadseg.vector.formats import format_names
+
     g = p.add_argument_group("outputs")
     g.add_argument(
         "--format",
         dest="formats",
         action="append",
-        choices=["geojson", "gpkg", "parquet", "graphml"],
-        help="write this format too (repeatable; default: from the -o extension)",
+        choices=format_names(),
+        help="also write this format, beside -o with its own suffix (repeatable; -o's own "
+        "format is always written)",
     )
     g.add_argument(
         "--keep-intermediates",
@@ -251,6 +264,12 @@ def _output_arguments(p: argparse.ArgumentParser) -> None:
         "--quicklook",
         metavar="PNG",
         help="also write a PNG of the network over the imagery (labels too with --evaluate)",
+    )
+    g.add_argument(
+        "--conflate",
+        metavar="OSM",
+        help="conflate the network against these OSM roads (.osm.pbf, .osm, vector): the "
+        "roads OSM lacks go to <-o stem>.missing.geojson (options: --set conflate.FIELD=V)",
     )
 
 
@@ -325,7 +344,7 @@ def _cluster_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--seam-m",
         type=float,
-        help="join road ends of neighbouring scenes within this "
+        help="scenes within this many metres of each other are vectorised as one mosaic "
         f"(default {_default('cluster.seam_m')})",
     )
     g.add_argument(
@@ -378,6 +397,10 @@ def check_run_paths(
         outputs += [("--evaluate report", p) for p in evaluation_paths(out).values()]
     outputs.append(("--summary-json", o.summary_json))
     outputs.append(("--quicklook", o.quicklook))
+    if o.conflate:
+        from roadseg.conflate.write import missing_path
+
+        outputs.append(("--conflate", missing_path(out)))
     if o.keep_intermediates:
         for scene in scenes:
             folder = intermediates_folder(o.keep_intermediates, scene, scenes)
@@ -388,6 +411,7 @@ def check_run_paths(
     inputs += [
         ("--weights", resolve_weights(config.predict.weights)),
         ("--evaluate labels", o.evaluate),
+        ("--conflate OSM", o.conflate),
         ("--config", args.config),
     ]
     # intermediates go to a folder that may not exist yet: checked by the pre-flight checks

@@ -6,11 +6,11 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from roadseg.inference.predictor import PredictConfig
+    from roadseg.inference.config import PredictConfig
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from roadseg.inference.predictor import PredictConfig
+    from roadseg.inference.config import PredictConfig  # not the predictor: no torch for --help
     from roadseg.tools import config_default, weights_help
 
     def default(name: str) -> object:

@@ -1,4 +1,4 @@
-"""``roadseg vectorize``: probability/mask GeoTIFF → road network (GeoJSON, GPKG, GeoParquet, GraphML)."""
+"""``roadseg vectorize``: probability/mask GeoTIFF → road network (every export format)."""
 
 from __future__ import annotations
 
@@ -24,16 +24,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "raster", help="probability GeoTIFF (uint8 0..255 or float 0..1) or mask ({0,255} / {0,1})"
     )
+    from roadseg.vector.formats import format_names, writable_suffixes
+
     p.add_argument(
-        "-o", "--output", "--out", dest="out", required=True,
-        help="output: .geojson, .gpkg, .parquet or .graphml",
+        "-o",
+        "--output",
+        "--out",
+        dest="out",
+        required=True,
+        help=f"output network; its suffix names the format ({', '.join(writable_suffixes())})",
     )
     p.add_argument(
         "--format",
         action="append",
         dest="formats",
-        metavar="FMT",
-        help="also/instead write these formats (geojson, gpkg, parquet, graphml); repeatable",
+        choices=format_names(),
+        help="also write this format, beside -o with its own suffix (repeatable; -o's own "
+        "format is always written)",
     )
     p.add_argument(
         "--threshold",

@@ -59,6 +59,7 @@ from roadseg.atomic import atomic_path
 from roadseg.errors import InputError
 from roadseg.evaluation.slack import DEFAULT_SLACK_M, PAPER_GSD_M, slack_px
 from roadseg.inference.device import resolve_device
+from roadseg.inference.engine import DEFAULT_BATCH_SIZE
 from roadseg.models import (
     CheckpointMeta,
     Normalisation,
@@ -196,7 +197,7 @@ def validate(
     meta: CheckpointMeta,
     tiles: list[ValidationTile],
     device: torch.device,
-    batch_size: int = 8,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     slack_m: float = DEFAULT_SLACK_M,
     rho: int | None = None,
     exclude_white: bool = True,
@@ -253,6 +254,7 @@ def validation_metrics(scores: dict[str, Any], epoch: int | None = None) -> dict
         "heldout_breakeven_threshold": scores["breakeven_threshold"],
         "heldout_tiles": list(scores["tiles"]),
         "rho_px": scores["rho_px"],
+        "slack_m": scores.get("slack_m"),  # None: the slack was given in pixels (--rho)
         "white_excluded": scores["white_excluded"],
     }
     if epoch is not None:

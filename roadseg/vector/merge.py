@@ -1,4 +1,10 @@
-"""Merging road networks across block or scene seams.
+"""Merging road networks across seams: for networks already vectorised apart.
+
+Many scenes no longer need it: the many-scene runner vectorises the mosaic of
+their probability rasters (:mod:`roadseg.pipeline.mosaic`), which sees every road
+whole and once. This heuristic stays for networks that only exist as vectors
+(e.g. produced by separate runs); it cannot remove the duplicates of scenes that
+overlap by more than the seam.
 
 Two rules, so that scenes tiling a region merge into the region's network:
 

@@ -8,8 +8,14 @@ GeoJSON.
 Edge columns: ``geometry`` (LineString, first point at node ``u``), ``u``, ``v``,
 ``length_m`` (metres, on the pixel grid scaled by the GSD), ``mean_prob`` (mean
 probability of the skeleton pixels along the edge; bridged gaps excluded; NaN if
-none), ``width_m`` (median over the edge of ``2 d - 1`` pixels, ``d`` the Euclidean
-distance from the skeleton pixel to the nearest background pixel), ``bridged``.
+none; it can lie below the threshold the network was cut at: cleanup fills holes
+up to ``max_hole_m2``, making road of pixels below the level, and the centre line of
+a wide road runs through such a filled hole, so a short edge there averages below
+the level -- an edge the imagery supports only through the hole filling),
+``width_m`` (median over the edge of ``2 d - 1`` pixels, ``d`` the Euclidean
+distance from the skeleton pixel to the nearest background pixel), ``bridged``;
+a many-scene network adds ``scene`` (the scenes the edge came from, ``;``-separated,
+see :mod:`roadseg.pipeline.mosaic`).
 Node columns: ``geometry`` (Point), ``node_id``, ``degree`` (a self-loop counts 2),
 ``border`` (touches the raster border).
 """
@@ -18,10 +24,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
+
+if TYPE_CHECKING:  # graphs are passed in, never built here: the formats' help needs no networkx
+    import networkx as nx
 
 EDGE_COLUMNS = ["u", "v", "length_m", "mean_prob", "width_m", "bridged"]
 NODE_COLUMNS = ["node_id", "degree", "border"]
@@ -133,10 +141,11 @@ def _node_frame(g: nx.MultiGraph, ids: dict[Any, int], transform: Any, crs: Any)
     pos = np.empty((n, 2), np.float64)
     border = np.zeros(n, bool)
     degree = np.zeros(n, np.int64)
+    degrees = dict(g.degree())  # one pass (a multigraph's degree view sums edge keys per call)
     for node, i in ids.items():
         pos[i] = g.nodes[node]["pos"]
         border[i] = g.nodes[node]["border"]
-        degree[i] = g.degree(node)
+        degree[i] = degrees[node]
     x, y = pixel_to_map(transform, pos[:, 0], pos[:, 1])
     return gpd.GeoDataFrame(
         {"node_id": np.arange(n, dtype=np.int64), "degree": degree, "border": border},

@@ -137,6 +137,9 @@ def test_cli_many_scenes_on_a_local_cluster(mosaic, capfd):
     edges = gpd.read_file(out, layer="edges")
     nodes = gpd.read_file(out, layer="nodes")
     _assert_same_network(RoadNetwork(edges, nodes, edges.crs, 2.0), mosaic["reference"])
+    # each edge names the scenes it came from (the corrupt one gave none)
+    named = set(";".join(edges["scene"]).split(";"))
+    assert named == set(map(str, mosaic["parts"]))
     summary = json.loads((mosaic["dir"] / "sum.json").read_text())
     assert list(summary["failed"]) == [str(corrupt)] and summary["scenes"] == 5
     assert not (mosaic["dir"] / ".roadseg-cache").exists()

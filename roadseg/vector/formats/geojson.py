@@ -1,0 +1,96 @@
+"""GeoJSON (RFC 7946): edges in ``<out>.geojson``, nodes in ``<out>.nodes.geojson``.
+
+Coordinates are EPSG:4326 lon/lat (pyproj, ``always_xy=True``): GeoJSON has no
+other CRS, so the format carries none. A network without CRS is written in its
+own (pixel) coordinates and says so: the collection's ``roadseg`` member has
+``"coordinates": "pixel"`` and so does each feature. The run's provenance is the
+``roadseg`` foreign member of each collection.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from roadseg.atomic import atomic_path
+from roadseg.vector.formats.common import ExportFormat, clean, provenance, sibling
+from roadseg.vector.network import EDGE_COLUMNS, NODE_COLUMNS, RoadNetwork
+
+
+def to_wgs84(gdf: Any) -> Any:
+    """Geometries of ``gdf`` as lon/lat (always_xy) or unchanged if it has no CRS."""
+    if gdf.crs is None or len(gdf) == 0:
+        return gdf.geometry.values
+    import pyproj
+    import shapely
+
+    tr = pyproj.Transformer.from_crs(gdf.crs, "EPSG:4326", always_xy=True)
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    coords = shapely.get_coordinates(geoms)
+    lon, lat = tr.transform(coords[:, 0], coords[:, 1])
+    return shapely.set_coordinates(
+        shapely.from_wkb(shapely.to_wkb(geoms)), np.stack([lon, lat], axis=1)
+    )
+
+
+def _features(gdf: Any, columns: list[str], pixel: bool) -> list[dict]:
+    import shapely
+
+    geoms = to_wgs84(gdf)
+    feats = []
+    records = gdf[columns].to_dict("records") if len(gdf) else []
+    for geom, props in zip(geoms, records):
+        p = {k: clean(v) for k, v in props.items()}
+        if pixel:
+            p["coordinates"] = "pixel"
+        feats.append(
+            {"type": "Feature", "geometry": json.loads(shapely.to_geojson(geom)), "properties": p}
+        )
+    return feats
+
+
+def _columns(base: list[str], gdf: Any) -> list[str]:
+    """The table's columns in the written order (``scene`` after the fixed ones, when present)."""
+    return base + [c for c in ("scene",) if c in gdf.columns and c not in base]
+
+
+def write(network: RoadNetwork, path: Path) -> list[Path]:
+    pixel = network.crs is None
+    meta = provenance(network, "pixel" if pixel else "EPSG:4326 lon/lat")
+    written = []
+    for target, gdf, cols in (
+        (path, network.edges, EDGE_COLUMNS),
+        (sibling(path, "nodes"), network.nodes, NODE_COLUMNS),
+    ):
+        feats = _features(gdf, _columns(cols, gdf), pixel)
+        fc = {"type": "FeatureCollection", "roadseg": meta, "features": feats}
+        with atomic_path(target) as tmp:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump(fc, fh, allow_nan=False, separators=(",", ":"))
+        written.append(target)
+    return written
+
+
+def read(path: Path, layer: str | None = None) -> Any:
+    """The edges; a file without CRS is EPSG:4326 lon/lat, as RFC 7946 defines GeoJSON."""
+    import geopandas as gpd
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        gdf = gpd.read_file(path)
+    return gdf if gdf.crs is not None else gdf.set_crs("EPSG:4326")
+
+
+FORMAT = ExportFormat(
+    name="geojson",
+    suffixes=(".geojson", ".json"),
+    write=write,
+    read=read,
+    carries_crs=False,
+    siblings=("nodes",),
+    description="RFC 7946 GeoJSON in EPSG:4326 lon/lat; nodes in <out>.nodes.geojson",
+)
