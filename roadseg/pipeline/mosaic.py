@@ -35,12 +35,7 @@ from typing import Any
 
 from roadseg.pipeline.cache import StageCache, read_cached_network, stage_key, write_cached_network
 from roadseg.pipeline.config import RUNTIME_ONLY_VECTORIZE, ExtractConfig, stage_params
-from roadseg.pipeline.stages import (
-    PredictStage,
-    _georef_tags,
-    choose_run_threshold,
-    vectorize_config,
-)
+from roadseg.pipeline.stages import PredictStage, choose_run_threshold, vectorize_config
 from roadseg.postprocess.level import ChosenThreshold, stored_threshold
 from roadseg.raster.tags import THRESHOLD_TAG
 from roadseg.vector import RoadNetwork
@@ -141,8 +136,8 @@ def _describe(
     meta["weights"] = stages[0].weights.name
     meta["threshold_from"] = threshold.origin
     meta["model_gsd_m"] = stages[0].result.model_gsd_m
-    notes = sorted({n for n in (_georef_tags(s.scene) for s in stages) if n})
-    if notes:
+    notes = sorted({s.georeferencing for s in stages if s.georeferencing})
+    if notes and network.crs is not None:  # without CRS the vectoriser's local-grid note stays
         meta["georeferencing"] = notes[0] if len(notes) == 1 else notes
 
 

@@ -65,7 +65,11 @@ def _same(net, ref):
 def test_three_copies_of_a_scene_give_the_scene_once(setup):
     d = setup["dir"]
     copies = [shutil.copy(setup["scene"], d / f"copy{k}.tif") for k in "abc"]
+    for c in copies:  # a note on how the scenes were georeferenced travels to the network
+        with rasterio.open(c, "r+") as ds:
+            ds.update_tags(GEOREFERENCING="derived-from-tile-name")
     result = run_scenes(copies, setup["cfg"], client=setup["client"])
+    assert result.network.metadata["georeferencing"] == "derived-from-tile-name"
     assert not result.failed
     _same(result.network, setup["alone"])
     assert set(result.network.edges["scene"]) == {";".join(map(str, copies))}
