@@ -58,6 +58,9 @@ def measure(det: str, osm: str) -> None:
     """Run in a child: conflate and print wall seconds, peak RSS (MiB) and the summary."""
     import roadseg.osm.load  # noqa: F401  (imports are not the work measured)
     from roadseg.conflate.conflation import conflate
+    from roadseg.vector.formats import formats
+
+    formats()  # the format readers load_roads uses, imported here rather than inside the timing
 
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t0 = time.perf_counter()

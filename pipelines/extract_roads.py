@@ -17,7 +17,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from roadseg.cli import configure_logging, handle_sigterm, interrupted_status
+from roadseg.cli import configure_logging, handle_sigterm, interrupted_status, wrapped_interrupt
 from roadseg.errors import RoadsegError
 from roadseg.tools import HelpFormatter
 from roadseg.tools import extract as tool
@@ -41,8 +41,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        print("interrupted; completed stages are cached and a rerun resumes", file=sys.stderr)
-        return interrupted_status(exc)
+        return _interrupted(exc)
+    except Exception as exc:
+        interrupt = wrapped_interrupt(exc)  # a signal inside a library's class creation
+        if interrupt is None:
+            raise
+        return _interrupted(interrupt)
+
+
+def _interrupted(exc: KeyboardInterrupt) -> int:
+    print("interrupted; completed stages are cached and a rerun resumes", file=sys.stderr)
+    return interrupted_status(exc)
 
 
 if __name__ == "__main__":

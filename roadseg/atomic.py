@@ -28,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -142,13 +143,37 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         os.replace(tmp, target)
         fsync_path(parent)
     except OSError as exc:
+        # a full disk often shows only as a driver's "read failed": look before freeing it
+        full = None if isinstance(exc, OutputError) else no_space_left(parent, exc)
         _remove(tmp)
         if isinstance(exc, OutputError):
             raise
-        raise OutputError(f"{target}: could not write output ({exc.strerror or exc})") from exc
+        raise OutputError(
+            f"{target}: could not write output ({full or exc.strerror or exc}); "
+            "nothing was left behind"
+        ) from exc
     except BaseException:
         _remove(tmp)
         raise
+
+
+#: below this many free bytes a failed write is reported as a full disk
+_FULL_BYTES = 1 << 20
+
+
+def no_space_left(folder: str | os.PathLike[str], exc: BaseException | None = None) -> str | None:
+    """``"no space left on the device of <folder>"`` when the write failed for that reason
+    (``ENOSPC``, or less than 1 MiB free there), else ``None``."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return f"no space left on the device of {folder}"
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):
+        return None
+    free = st.f_bavail * st.f_frsize
+    if free >= _FULL_BYTES:
+        return None
+    return f"no space left on the device of {folder}: {free // 1024} KiB free"
 
 
 def _remove(path: Path) -> None:

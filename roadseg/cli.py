@@ -141,6 +141,23 @@ def handle_sigterm() -> None:
         signal.signal(signal.SIGTERM, _on_sigterm)
 
 
+def wrapped_interrupt(exc: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C / SIGTERM inside ``exc``, when a library turned it into another error.
+
+    A signal that lands while Python creates a class (matplotlib's first import, say) comes
+    out as ``RuntimeError: Error calling __set_name__`` with the interrupt as its cause; it
+    is still an interruption, to be reported as one, not as a crash with a traceback.
+    """
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
 def interrupted_status(exc: KeyboardInterrupt) -> int:
     """130 for SIGINT (Ctrl-C), 143 for SIGTERM: the shell's 128 + signal number."""
     return 128 + signal.SIGTERM if isinstance(exc, Terminated) else 128 + signal.SIGINT
@@ -157,10 +174,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("%s", exc)
         return 2
     except KeyboardInterrupt as exc:
-        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
-        note = getattr(args, "interrupt_note", None)  # a command's word on what it kept
-        log.error("%s; no partial output was kept%s", what, f"; {note}" if note else "")
-        return interrupted_status(exc)
+        return _interrupted(exc, args)
+    except Exception as exc:
+        interrupt = wrapped_interrupt(exc)
+        if interrupt is None:
+            raise
+        return _interrupted(interrupt, args)
+
+
+def _interrupted(exc: KeyboardInterrupt, args: argparse.Namespace) -> int:
+    what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+    note = getattr(args, "interrupt_note", None)  # a command's word on what it kept
+    log.error("%s; no partial output was kept%s", what, f"; {note}" if note else "")
+    return interrupted_status(exc)
 
 
 if __name__ == "__main__":

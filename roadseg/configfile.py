@@ -43,16 +43,37 @@ from typing import Any, TypeVar
 
 import yaml
 
-from roadseg.errors import InputError
+from roadseg.errors import InputError, why_missing
 
 T = TypeVar("T")
+
+
+def check_regular_config(path: Path) -> None:
+    """Refuse a config path that is a folder, a FIFO, a socket or a device (reading a FIFO
+    would block until something writes to it)."""
+    import stat
+
+    mode = path.stat().st_mode
+    if stat.S_ISREG(mode):
+        return
+    kind = (
+        "a folder"
+        if stat.S_ISDIR(mode)
+        else "a FIFO (named pipe)"
+        if stat.S_ISFIFO(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "a device file"
+    )
+    raise InputError(f"{path}: is {kind}, not a config file")
 
 
 def load_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a YAML (``.yaml``/``.yml``) or TOML (``.toml``) file into a dict."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: config file not found")
+    if not path.exists():
+        raise InputError(f"{path}: {why_missing(path, 'config file')}")
+    check_regular_config(path)
     text = path.read_text(encoding="utf-8")
     try:
         if path.suffix.lower() == ".toml":

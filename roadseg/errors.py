@@ -34,3 +34,29 @@ class InputError(RoadsegError, ValueError):
 
 class OutputError(RoadsegError, OSError):
     """An output could not be written (unwritable folder, full disk, ...)."""
+
+
+def why_missing(path: object, what: str = "file") -> str:
+    """Why ``path`` cannot be opened, in words: a symbolic link that loops or points
+    nowhere is said to be one (not "not found"); else ``"<what> not found"``.
+
+    >>> import os, tempfile
+    >>> d = tempfile.mkdtemp(); a, b = os.path.join(d, "a"), os.path.join(d, "b")
+    >>> os.symlink(b, a); os.symlink(a, b)
+    >>> why_missing(a)
+    'is a symbolic link that loops back on itself'
+    >>> why_missing(os.path.join(d, "c"), "config file")
+    'config file not found'
+    """
+    import errno
+    import os
+
+    p = os.fspath(path)  # type: ignore[call-overload]
+    if os.path.islink(p):
+        try:
+            os.stat(p)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return "is a symbolic link that loops back on itself"
+            return f"is a symbolic link to {os.readlink(p)}, which does not exist"
+    return f"{what} not found"

@@ -33,7 +33,7 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-from roadseg.errors import InputError, OutputError
+from roadseg.errors import InputError, OutputError, why_missing
 from roadseg.uri import RemotePath, is_remote, scene_path
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,10 @@ def _identity(path: Path | RemotePath) -> tuple:
     try:
         st = path.stat()  # follows links
     except OSError:
-        return ("path", str(path.resolve()))
+        try:
+            return ("path", str(path.resolve()))
+        except (OSError, RuntimeError):  # a symbolic link loop (RuntimeError before 3.13)
+            return ("path", os.path.abspath(path))
     return ("inode", st.st_dev, st.st_ino)
 
 
@@ -81,6 +84,8 @@ def check_not_special(path: str | os.PathLike[str], what: str = "input") -> None
     try:
         mode = path.stat().st_mode
     except OSError:
+        if path.is_symlink():  # a loop or a link to nothing: say so, not "not found" later
+            raise InputError(f"{path}: the {what} {why_missing(path)}") from None
         return  # missing or unreadable: reported by the stage that opens it
     kind = (
         "a FIFO (named pipe)"

@@ -91,3 +91,10 @@ def _foreign_and_old(f: Path) -> bool:
         return time.time() - f.stat().st_mtime > FOREIGN_LEASE_S
     except OSError:
         return True
+
+
+def remove_stale_leases(root: str | os.PathLike[str]) -> None:
+    """Remove the leases of processes that have ended, and the lease folder when empty."""
+    held_by_others(root)  # removes stale leases as it reads them
+    with contextlib.suppress(OSError):
+        (Path(root) / LEASES).rmdir()

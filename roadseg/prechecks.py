@@ -31,10 +31,28 @@ from typing import Any
 
 from roadseg.errors import InputError
 from roadseg.io_guard import check_creatable_dir, check_writable
-from roadseg.raster.georef import check_georeferenced
+from roadseg.raster.georef import (
+    check_georeferenced,
+    geojson_without_crs,
+    raster_crs,
+    warn_gsd_ignored,
+)
 from roadseg.uri import RemotePath, is_remote, scene_path
 
 log = logging.getLogger(__name__)
+
+
+def check_geojson_crs(
+    raster: str | os.PathLike[str], out: str | os.PathLike[str], formats: Sequence[str] | None
+) -> None:
+    """Refuse GeoJSON output of a raster without CRS (GeoJSON is lon/lat by definition)."""
+    from roadseg.vector.export import export_targets
+
+    if raster_crs(raster) is not None:
+        return  # georeferenced, or unreadable (reported by the stage that opens it)
+    for fmt, target in export_targets(Path(out), list(formats) if formats else None):
+        if fmt.name == "geojson":
+            raise InputError(geojson_without_crs(target, raster))
 
 
 def check_single_band(path: str | os.PathLike[str], band: int | None) -> None:
@@ -117,7 +135,8 @@ def _check_vector_labels(labels: Path | RemotePath, grids: list[Any]) -> None:
 
 def check_extract(scenes: Sequence[Path | RemotePath], out: Path, config: Any) -> None:
     """Everything an ``extract`` run can be refused for before inference (see the module doc)."""
-    from roadseg.pipeline.extract import CACHE_FOLDER
+    from roadseg.pipeline.cache import check_cache_dir
+    from roadseg.pipeline.extract import CACHE_FOLDER, output_targets
 
     o = config.output
     gsd = getattr(config.predict, "gsd_m", None)
@@ -126,6 +145,10 @@ def check_extract(scenes: Sequence[Path | RemotePath], out: Path, config: Any) -
         # extract_scene checks it first thing, and with several scenes a scene without
         # CRS fails alone (checked per scene before its inference)
         check_georeferenced(scenes[0], gsd)
+    if len(scenes) == 1 and scene_path(scenes[0]).is_file():
+        warn_gsd_ignored(scenes[0], gsd)
+        if gsd is not None:  # without one the missing --gsd is the first thing to say
+            check_geojson_crs(scenes[0], out, o.formats)  # lon/lat cannot hold a local grid
     if o.summary_json:
         check_writable(Path(o.summary_json), "--summary-json output")
     if o.quicklook:
@@ -136,5 +159,24 @@ def check_extract(scenes: Sequence[Path | RemotePath], out: Path, config: Any) -
         check_creatable_dir(Path(o.keep_intermediates), "--keep-intermediates folder")
     cache = Path(o.cache_dir) if o.cache_dir else out.parent / CACHE_FOLDER
     check_creatable_dir(cache, "cache folder")
+    check_cache_dir(cache, [*output_targets(out, o.formats), o.summary_json, o.quicklook])
+    if not o.evaluate:
+        _warn_unused_evaluation_options(config)
     if o.evaluate:
         check_labels(o.evaluate, [s for s in scenes if scene_path(s).is_file()])
+
+
+def _warn_unused_evaluation_options(config: Any) -> None:
+    """Evaluation options changed without ``--evaluate`` do nothing: say so, once."""
+    import dataclasses
+
+    ev = getattr(config, "evaluation", None)
+    if ev is None:
+        return
+    changed = [
+        f"--{f.name.replace('_', '-')}"
+        for f in dataclasses.fields(ev)
+        if getattr(ev, f.name) != f.default
+    ]
+    if changed:
+        log.warning("%s only matter with --evaluate LABELS; ignored", ", ".join(changed))

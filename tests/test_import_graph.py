@@ -12,7 +12,7 @@ The layers, lowest first (decided from what each part needs):
 0.4 ``hashing`` -- the one SHA-256 of a file's bytes;
 0.5 ``atomic``, ``configfile``, ``validate``, ``io_guard``, ``paths`` -- atomic writes, config
     files, one-line number checks, outputs checked against inputs and writability, the
-    names of kept intermediates;
+    names of kept intermediates, ``sizeguard`` -- the size limits of a run's plan;
 0.6 ``leases`` -- cache entries held by live runs (owner-named, from ``atomic``);
 0.7 ``staging`` -- outputs published together (owner-named staging folders from ``atomic``);
 1. ``raster`` -- scene I/O, the pixel grid (``SceneGrid``), the GSD, resampling;
@@ -53,6 +53,7 @@ LAYERS: dict[str, float] = {
     "validate": 0.5,
     "io_guard": 0.5,
     "paths": 0.5,
+    "sizeguard": 0.5,
     "leases": 0.6,
     "staging": 0.7,
     "raster": 1,

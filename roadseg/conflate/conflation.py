@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from roadseg.conflate.config import ConflateConfig
-from roadseg.conflate.inputs import local_utm, read_network, read_osm, valid_area
+from roadseg.conflate.inputs import local_utm, provenance_of, read_network, read_osm, valid_area
 from roadseg.conflate.match import ReferenceSegments, uncovered_parts
 from roadseg.conflate.snap import snap_ends
 from roadseg.errors import InputError
@@ -158,7 +158,7 @@ def _source_tag(cfg: ConflateConfig, network: Any) -> str:
     """The ``source`` tag: the configured one, else roadseg and the model the network records."""
     if cfg.source:
         return cfg.source
-    weights = getattr(network, "metadata", {}).get("weights")
+    weights = provenance_of(network).get("weights")
     return f"roadseg ({weights})" if weights else "roadseg"
 
 

@@ -52,6 +52,26 @@ def local_utm(gdf: Any) -> Any:
     return pyproj.CRS.from_authority(infos[0].auth_name, infos[0].code)
 
 
+def provenance_of(network: Any) -> dict[str, Any]:
+    """The run metadata a network carries (its model under ``weights``): a RoadNetwork's own,
+    or what roadseg stored in the file (GeoPackage, GeoParquet, FlatGeobuf, GraphML; ``{}``
+    for a GeoJSON, whose header would mean reading the whole file, or another tool's file)."""
+    import importlib
+
+    if hasattr(network, "metadata"):
+        return dict(network.metadata)
+    from roadseg.vector.formats import format_for_path
+
+    fmt = format_for_path(network)
+    if fmt is None:
+        return {}
+    read = getattr(importlib.import_module(f"roadseg.vector.formats.{fmt.name}"), "metadata", None)
+    try:
+        return dict(read(Path(network))) if read is not None else {}
+    except Exception:  # the provenance only names the model in the source tag
+        return {}
+
+
 def read_network(network: Any, what: str = "network") -> Any:
     """The detected lines as a GeoDataFrame with ``mean_prob``/``width_m`` where present.
 

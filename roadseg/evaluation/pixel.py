@@ -254,7 +254,9 @@ def relaxed_counts(
         lab = lab & vmask
     else:
         vmask = None
-    size = 2 * rho + 1
+    # a window wider than twice the image covers all of it from any pixel; wider ones only
+    # overflow the filter's sizes (--slack-m 1e9 gave 0.0 where 5000 gives 1.0)
+    size = 2 * min(rho, max(levels.shape)) + 1
     # square dilation of the label; constant 0 outside clips windows at the border
     near_label = ndimage.maximum_filter(lab.view(np.uint8), size=size, mode="constant", cval=0)
     near_label = near_label.astype(bool, copy=False)

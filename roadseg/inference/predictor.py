@@ -58,6 +58,7 @@ from roadseg.raster.resample import (
 )
 from roadseg.raster.scene import band_hint, open_scene
 from roadseg.raster.write import BackgroundWriter, StripWriter, verify_written
+from roadseg.sizeguard import SizeLimits, check_predict_plan
 from roadseg.uri import RemotePath
 from roadseg.uri import scene_path as as_scene
 
@@ -231,7 +232,10 @@ def predict_scene(
         stack.enter_context(rasterio.Env(GDAL_CACHEMAX=scene.block_cache_bytes()))
         meta.check_bands(scene.count, scene_path, band_hint(scene.dataset, meta.in_bands))
         plan = _plan_grid(scene, meta, config, tile, str(device), scene_path)
-        warn_if_huge(plan.grid, forward, config.batch_size, scene.count, device, scene_path)
+        warn_if_huge(
+            plan.grid, forward, config.batch_size, scene.count, device, scene_path,
+            int(SizeLimits.from_env().warn_tiles),
+        )  # fmt: skip
 
         def run(view: Any, sink: Any, factor: int = 1, tensor_sink: bool = True) -> RunStats:
             with tqdm(
@@ -334,6 +338,9 @@ def _plan_grid(
             f" (area average {factor}x{factor} on {device})" if factor else " (GDAL warper)",
         )
     shape: tuple[int, int] = (mgrid.height, mgrid.width) if mgrid else (scene.height, scene.width)
+    # before anything is allocated: a plan that cannot fit is refused with its estimate
+    est = check_predict_plan(path, shape, tile, config.overlap, scene.count, config.batch_size)
+    log.info("%s: plan: %s", path, est.describe())
     grid = TileGrid(shape[0], shape[1], tile, config.overlap)
     return _GridPlan(resample, mgrid, factor, shape, grid)
 

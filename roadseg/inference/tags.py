@@ -31,12 +31,14 @@ from roadseg.hashing import file_sha256
 from roadseg.models import CheckpointMeta
 from roadseg.raster.grid import TileGrid
 from roadseg.raster.tags import THRESHOLD_TAG
+from roadseg.sizeguard import WARN_TILES
 
 log = logging.getLogger(__name__)
 
 VALUE_SCALE = "p = v/255"
 #: scenes with more tiles than this get a warning with an estimate of the time first
-HUGE_TILES = 100_000
+#: (one home with the other size limits: roadseg.sizeguard, ROADSEG_WARN_TILES)
+HUGE_TILES = WARN_TILES
 
 
 def probability_tags(meta: CheckpointMeta, weights: Path | None) -> dict[str, str]:

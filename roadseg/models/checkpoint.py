@@ -38,11 +38,16 @@ from torch import nn
 
 from roadseg.atomic import atomic_path
 from roadseg.errors import InputError
-from roadseg.models.metaschema import DEFAULT_TILE, check_parameter_count, parse_meta
+from roadseg.models.metaschema import (
+    DEFAULT_TILE,
+    MAX_FORMAT_VERSION,
+    check_parameter_count,
+    parse_meta,
+)
 from roadseg.models.registry import build_model
 from roadseg.models.shipped import DEFAULT_MODEL, SHIPPED_MODELS, WEIGHTS_DIR
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = MAX_FORMAT_VERSION  # one home: the schema knows what it reads
 _META_KEY = "roadseg"
 
 

@@ -27,7 +27,12 @@ MAX_DEPTH = 32
 MAX_BANDS = 64
 MAX_WIDTH = 4096  # channels of any layer named in arch_args
 MAX_PARAMETERS = 500_000_000  # 2 GB of float32
-MAX_GSD_M = 10_000.0
+#: the pixel sizes a real sensor has: 5 mm (close-range drone) to 1 km (MODIS-class
+#: satellites); outside them the metadata is wrong, not the sensor (issue 22 item 5)
+MIN_GSD_M = 0.005
+MAX_GSD_M = 1_000.0
+#: the newest checkpoint format this version reads (roadseg.models.checkpoint.FORMAT_VERSION)
+MAX_FORMAT_VERSION = 1
 
 
 def parse_meta(text: str, source: str) -> dict[str, Any]:
@@ -96,8 +101,8 @@ def check_fields(raw: dict[str, Any], source: str) -> None:
     if not isinstance(names, list) or len(names) > MAX_BANDS or not all(isinstance(n, str) for n in names):
         raise bad("band_names", "expected a list of band names")
     gsd = raw.get("gsd_m", 1.0)
-    if not _is_number(gsd) or not 0 < gsd <= MAX_GSD_M:
-        raise bad("gsd_m", f"expected metres per pixel, a number > 0 and <= {MAX_GSD_M:g}")
+    if not _is_number(gsd) or not MIN_GSD_M <= gsd <= MAX_GSD_M:
+        raise bad("gsd_m", f"expected metres per pixel, from {MIN_GSD_M:g} to {MAX_GSD_M:g}")
     thr = raw.get("threshold")
     if thr is not None and (not _is_number(thr) or not 0.0 <= thr <= 1.0):
         raise bad("threshold", "expected a probability from 0 to 1, or null")
@@ -110,6 +115,12 @@ def check_fields(raw: dict[str, Any], source: str) -> None:
     version = raw.get("format_version", 1)
     if not _is_int(version) or version < 1:
         raise bad("format_version", "expected a whole number >= 1")
+    if version > MAX_FORMAT_VERSION:
+        raise bad(
+            "format_version",
+            f"written by a newer roadseg (this one reads formats up to {MAX_FORMAT_VERSION}); "
+            "upgrade roadseg to use this checkpoint",
+        )
     _check_normalisation(raw.get("normalisation", {}), bands, source)
 
 

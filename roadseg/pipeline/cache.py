@@ -13,6 +13,15 @@ entry that exists is complete; a run that was interrupted finds the entries of
 the stages it finished and resumes after the last of them. Changing any
 parameter of stage *k* changes the keys of stages *k, k+1, ...* only.
 
+Ownership: the cache folder is roadseg's own. A folder it creates gets a
+``CACHEDIR.TAG`` marker (the cache-directory tagging standard, so backup tools
+skip it too); a folder that exists without the marker is used only if it is
+empty or holds nothing but cache entries, and is refused otherwise (it is then
+somebody's folder of data). Clearing removes only entries it wrote itself:
+names of the form ``<scene>.<stage>-<16 hex digits>...`` that carry a seal
+(below), and the names this run gave its own entries (its lease), never anything
+found by a looser name pattern (issue 22, item 1).
+
 Integrity and sharing (see :mod:`roadseg.atomic` and :mod:`roadseg.leases`):
 each entry's size and SHA-256 are recorded beside it (``<entry>.sha256``) when it
 is written; an entry that does not match is recomputed with a warning. Runs
@@ -32,15 +41,20 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
+import re
+import shutil
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from roadseg.atomic import check_seal, remove_stale_partials, seal
-from roadseg.leases import Lease, held_by_others
+from roadseg.errors import InputError, OutputError
+from roadseg.leases import LEASES, Lease, held_by_others
 from roadseg.uri import RemotePath, gdal_name, scene_path
 
 log = logging.getLogger(__name__)
@@ -75,6 +89,98 @@ def _remote_identity(path: str | os.PathLike[str]) -> dict[str, Any]:
             "nodata": ds.nodata,
         }
     return {"url": os.fspath(scene_path(path)), "structure": structure}
+#: the marker that makes a folder roadseg's cache (https://bford.info/cachedir/)
+CACHE_TAG = "CACHEDIR.TAG"
+_TAG_TEXT = (
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This folder is a cache of roadseg's resumable stage outputs; it can be removed.\n"
+)
+#: ``<scene>.<stage>-<key>...``: the name of every entry (and seal) the cache writes
+_ENTRY = re.compile(r"^(?P<scene>.+)\.(?P<stage>[a-z_]+)-(?P<key>[0-9a-f]{16})(?P<rest>\..*)?$")
+
+
+def _is_entry_name(name: str) -> bool:
+    return _ENTRY.match(name) is not None
+
+
+def _is_own_name(name: str) -> bool:
+    """A name the cache itself may have put in its folder (entries, seals, marker, leases,
+    temporary files of a write in progress)."""
+    return (
+        name in (CACHE_TAG, LEASES)
+        or _is_entry_name(name)
+        or (name.startswith(".") and ".partial" in name)
+    )
+
+
+def _within(path: Path, other: Path) -> bool:
+    return path == other or other in path.parents
+
+
+def check_cache_dir(
+    root: str | os.PathLike[str], outputs: Iterable[str | os.PathLike[str] | None] = ()
+) -> None:
+    """Refuse a cache folder that is not roadseg's own, or that is (or is inside) an output.
+
+    Creates nothing. A folder that does not exist yet, is empty, carries the
+    :data:`CACHE_TAG` marker or holds only cache entries is accepted.
+
+    Raises:
+        InputError: the folder holds other files, or coincides with an output path.
+        OutputError: the path is a file.
+    """
+    root = Path(root)
+    resolved = root.resolve()
+    for out in outputs:
+        if out is not None and _within(resolved, Path(out).resolve()):
+            raise InputError(
+                f"{root}: the cache folder cannot be the output {out} or inside it; "
+                "give --cache-dir a folder of its own"
+            )
+    if not root.exists():
+        return
+    if not root.is_dir():
+        raise OutputError(f"{root}: the cache folder is a file")
+    if (root / CACHE_TAG).is_file():
+        return
+    try:
+        foreign = sorted(p.name for p in root.iterdir() if not _is_own_name(p.name))
+    except OSError as exc:
+        raise OutputError(f"{root}: cannot list the cache folder ({exc.strerror})") from exc
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise InputError(
+            f"{root}: not a roadseg cache folder (it holds {shown}); the cache removes what it "
+            f"writes, so it needs a folder of its own: give a new or empty folder, "
+            f"e.g. --cache-dir {root / 'roadseg-cache'}"
+        )
+
+
+def claim_cache_dir(root: str | os.PathLike[str]) -> Path:
+    """Create (if need be) and mark the cache folder ``root`` as roadseg's, after
+    :func:`check_cache_dir` accepts it."""
+    root = Path(root)
+    check_cache_dir(root)
+    root.mkdir(parents=True, exist_ok=True)
+    tag = root / CACHE_TAG
+    if not tag.exists():
+        with contextlib.suppress(FileExistsError):  # another run claims it at the same moment
+            with open(tag, "x", encoding="utf-8") as f:
+                f.write(_TAG_TEXT)
+    return root
+
+
+def remove_cache_dir_if_empty(root: Path) -> None:
+    """Remove the folder if nothing but the marker is left in it (other files keep it)."""
+    try:
+        rest = [p.name for p in root.iterdir() if p.name != CACHE_TAG]
+    except OSError:
+        return
+    if rest:
+        return
+    with contextlib.suppress(OSError):
+        (root / CACHE_TAG).unlink()
+        root.rmdir()
 
 
 def stage_key(*parts: Any) -> str:
@@ -113,6 +219,10 @@ class StageCache:
         a damaged entry is reported (it is then recomputed and replaced)."""
         if not entry.exists():
             return False
+        if entry.is_dir():  # an entry's name taken by a folder: recompute into its place
+            log.warning("%s: cache entry is a folder; removing it and recomputing", entry)
+            shutil.rmtree(entry, ignore_errors=True)
+            return False
         problem = check_seal(entry)
         if problem is not None:
             log.warning("%s: cache entry not usable (%s); recomputing it", entry, problem)
@@ -125,41 +235,51 @@ class StageCache:
         seal(entry)
 
     def ensure(self) -> Path:
-        self.root.mkdir(parents=True, exist_ok=True)
+        """Create and mark the folder (refused when it is not a cache, see :func:`check_cache_dir`)."""
+        claim_cache_dir(self.root)
         remove_stale_partials(self.root)  # left by runs that were killed
         return self.root
 
     def entries(self) -> list[Path]:
-        """Every complete entry of this scene (partial files start with a dot)."""
+        """Every entry of this scene that the cache wrote itself: an entry name with a seal
+        beside it (and the seals); other files in the folder are never listed."""
         if not self.root.is_dir():
             return []
-        return sorted(self.root.glob(f"{self.scene_name}.*-*"))
+        mine = []
+        for p in self.root.iterdir():
+            m = _ENTRY.match(p.name)
+            if m is not None and m["scene"] == self.scene_name and p.is_file():
+                mine.append(p)
+        sealed = {p.name.removesuffix(".sha256") for p in mine if p.name.endswith(".sha256")}
+        # an entry, its seal, or a side-car a driver wrote beside it (GDAL's .aux.xml)
+        return sorted(
+            p
+            for p in mine
+            if p.name.removesuffix(".sha256") in sealed
+            or any(p.name.startswith(e + ".") for e in sealed)
+        )
 
     def remove_if_empty(self) -> None:
         """Remove the cache folder if nothing is in it (e.g. after a run that failed early)."""
         self.lease.release()
-        try:
-            self.root.rmdir()
-        except OSError:
-            pass  # holds entries, or is already gone
+        remove_cache_dir_if_empty(self.root)
 
     def clear(self, keep: set[Path] | None = None) -> None:
         """Remove this scene's entries (all but ``keep`` and those another live run holds),
         and the folder when it is empty."""
         keep = {p.resolve() for p in keep or set()}
+        # this run's own record of what it named (its lease), beside the sealed entries
+        named = [self.root / f"{n}{s}" for n in self.lease.names for s in ("", ".sha256")]
         # release first: two runs clearing at once each see the other's lease gone or
         # still there, and at least the later one removes the entries they shared (checking
         # before releasing, each could see the other's lease and both would keep them)
         self.lease.release()
         others = held_by_others(self.root, self.lease)
-        for p in self.entries():
+        for p in sorted({*self.entries(), *named}):
             if p.resolve() in keep or p.name.removesuffix(".sha256") in others:
                 continue
             p.unlink(missing_ok=True)
-        try:
-            self.root.rmdir()
-        except OSError:
-            pass  # not empty (other scenes, kept entries) or already gone
+        remove_cache_dir_if_empty(self.root)  # kept when other scenes' entries or files remain
 
 
 # ----------------------------------------------------------------------------- networks

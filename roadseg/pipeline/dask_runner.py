@@ -39,7 +39,7 @@ from typing import Any
 
 from roadseg.errors import InputError, RoadsegError
 from roadseg.paths import scene_config
-from roadseg.pipeline.cache import StageCache
+from roadseg.pipeline.cache import StageCache, claim_cache_dir
 from roadseg.pipeline.config import ExtractConfig
 from roadseg.pipeline.summary import RunSummary
 from roadseg.postprocess.level import ChosenThreshold
@@ -387,8 +387,7 @@ def _cache_root(root: str | os.PathLike[str] | None, scheduler: str | None) -> t
                 f"{scheduler}: a remote cluster needs --cache-dir on storage every worker sees"
             )
         root = tempfile.mkdtemp(prefix="roadseg-cache-")  # removed at the end, results in memory
-    path = Path(root).resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    path = claim_cache_dir(Path(root).resolve())  # refused when it is somebody's folder
     return str(path), own
 
 

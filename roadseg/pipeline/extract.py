@@ -51,7 +51,7 @@ from tqdm import tqdm
 from roadseg.atomic import atomic_path
 from roadseg.errors import InputError, OutputError
 from roadseg.io_guard import check_writable
-from roadseg.pipeline.cache import StageCache
+from roadseg.pipeline.cache import StageCache, check_cache_dir
 from roadseg.pipeline.config import ExtractConfig
 from roadseg.pipeline.evaluate import (
     evaluate_outputs,
@@ -242,6 +242,7 @@ def extract_scene(
     labels = labels_of(config)
     osm = conflate_source(config, scene)
     cache = cache_for(scene, out, config)
+    check_cache_dir(cache.root, targets)
     try:
         cache.ensure()
     except OSError as exc:
@@ -268,7 +269,8 @@ def _run_stages(
     done = vectorize_and_summarise(stage, config, cache)
     network, summary = done.network, done.summary
     if network.crs is None:
-        summary.notes.append(local_grid_note(run_gsd_m(config)))
+        note = network.metadata.get("georeferencing")
+        summary.notes.append(str(note) if note else local_grid_note(run_gsd_m(config)))
     if len(network.edges) == 0:
         summary.notes.append("no roads found: the network is empty")
         log.warning("%s: no roads found; writing an empty network", scene)

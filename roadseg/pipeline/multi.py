@@ -18,7 +18,13 @@ from pathlib import Path
 from roadseg.atomic import atomic_path
 from roadseg.errors import InputError, OutputError
 from roadseg.io_guard import check_writable
-from roadseg.pipeline.cache import StageCache
+from roadseg.leases import remove_stale_leases
+from roadseg.pipeline.cache import (
+    StageCache,
+    check_cache_dir,
+    claim_cache_dir,
+    remove_cache_dir_if_empty,
+)
 from roadseg.pipeline.config import ExtractConfig
 from roadseg.pipeline.dask_runner import MultiSceneResult, SceneOutcome, run_scenes
 from roadseg.pipeline.evaluate import (
@@ -68,11 +74,28 @@ def extract_scenes(
     for t in targets:
         check_writable(t)
     root = cache_root(out, config)
+    check_cache_dir(root, targets)
     try:
-        root.mkdir(parents=True, exist_ok=True)
+        claim_cache_dir(root)
     except OSError as exc:
         raise OutputError(f"{root}: cannot create the cache folder ({exc.strerror})") from exc
     labels = labels_of(config)
+    try:
+        return _run_and_export(scenes, out, config, root, labels)
+    finally:
+        # the workers are gone: their leases are stale; a cache left empty goes too
+        # (every scene failed, or SIGTERM/Ctrl-C in the middle)
+        remove_stale_leases(root)
+        remove_cache_dir_if_empty(root)
+
+
+def _run_and_export(
+    scenes: Sequence[Path | RemotePath],
+    out: Path,
+    config: ExtractConfig,
+    root: Path,
+    labels: Path | RemotePath | None,
+) -> tuple[MultiSceneResult, list[Path]]:
     osm = conflate_source(config)
     cl = config.cluster
     result = run_scenes(

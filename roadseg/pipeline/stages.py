@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from roadseg.atomic import atomic_path
-from roadseg.errors import InputError, RoadsegError
+from roadseg.errors import InputError, RoadsegError, why_missing
 from roadseg.inference import PredictResult
 from roadseg.io_guard import check_not_special, check_writable
 from roadseg.paths import intermediate_paths
@@ -43,6 +43,7 @@ from roadseg.pipeline.summary import RunSummary
 from roadseg.postprocess.level import ChosenThreshold, choose_threshold, stored_threshold
 from roadseg.raster.georef import (
     RasterHeader,
+    SceneGrid,
     check_georeferenced,
     local_grid_note,
     raster_header,
@@ -83,7 +84,7 @@ def check_scene_path(scene: Path | RemotePath) -> None:
     """Refuse a missing path or a folder before any work starts (a remote scene's presence
     is learnt when it is opened)."""
     if not scene.exists():
-        raise InputError(f"{scene}: file not found")
+        raise InputError(f"{scene}: {why_missing(scene)}")
     if scene.is_dir():
         raise InputError(f"{scene}: is a folder, not a raster file")
     check_not_special(scene, "scene")  # a FIFO or device would block or never end
@@ -243,7 +244,8 @@ def _describe_network(
     meta["threshold_from"] = threshold.origin
     meta["model_gsd_m"] = stage.result.model_gsd_m
     if network.crs is None:
-        meta["georeferencing"] = local_grid_note(run_gsd_m(config))
+        grid = SceneGrid.from_raster(stage.scene)  # its own geotransform, if any, was kept
+        meta["georeferencing"] = local_grid_note(run_gsd_m(config), grid.transform)
     elif stage.georeferencing:
         meta["georeferencing"] = stage.georeferencing
 

@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from roadseg.errors import InputError
-from roadseg.raster.georef import pixel_size_m
+from roadseg.errors import InputError, why_missing
+from roadseg.raster.georef import local_transform, pixel_size_m
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,21 @@ def _gsd_metres(transform: Any, crs: Any, height: int, width: int) -> tuple[floa
     return size or (math.hypot(transform.a, transform.d), math.hypot(transform.b, transform.e))
 
 
+def read_window(ds: Any, band: int, window: Any, path: Path) -> np.ndarray:
+    """One window of ``band``; a block GDAL cannot decode (a truncated or damaged file)
+    is one line naming the file and the rows, not the driver's traceback."""
+    from rasterio.errors import RasterioIOError
+
+    try:
+        return np.asarray(ds.read(band, window=window))
+    except RasterioIOError as exc:
+        rows = f"rows {int(window.row_off)}-{int(window.row_off + window.height) - 1}"
+        cause = exc.__cause__ or exc.__context__  # GDAL's own words, when it gave them
+        raise InputError(
+            f"{path}: cannot read {rows} (truncated or damaged file?): {cause or exc}"
+        ) from None
+
+
 def open_source(
     path: str | Path,
     block_size: int = 2048,
@@ -93,7 +108,7 @@ def open_source(
 
     path = Path(path)
     if not path.exists():
-        raise InputError(f"{path}: no such file")
+        raise InputError(f"{path}: {why_missing(path) if path.is_symlink() else 'no such file'}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
@@ -115,9 +130,8 @@ def open_source(
         transform = ds.transform
         pixel_coords = crs is None
         if pixel_coords and gsd_m is not None:
-            from affine import Affine
-
-            transform = Affine.scale(gsd_m, gsd_m)  # a local metric grid (see roadseg.prechecks)
+            # its own geotransform when it has one, else a local metric grid (roadseg.prechecks)
+            transform = local_transform(transform, gsd_m)
         elif pixel_coords:
             log.warning(
                 "%s: raster has no CRS; the network is in the raster's own (pixel) coordinates "
@@ -125,6 +139,8 @@ def open_source(
                 path,
             )
         gx, gy = _gsd_metres(transform, crs, ds.height, ds.width)
+        if pixel_coords and gsd_m is not None:
+            gx = gy = gsd_m  # lengths in metres whatever units the geotransform has
         if not (gx > 0 and gy > 0 and math.isfinite(gx) and math.isfinite(gy)):
             raise InputError(f"{path}: degenerate geotransform {tuple(transform)[:6]}")
         info = RasterInfo(
@@ -158,7 +174,7 @@ def _scan(ds: Any, info: RasterInfo, block_size: int) -> None:
             win = Window(
                 c0, r0, min(block_size, info.width - c0), min(block_size, info.height - r0)
             )
-            a = ds.read(info.band, window=win)
+            a = read_window(ds, info.band, win, info.path)
             valid = _valid(a, info.nodata)
             v = a[valid] if not valid.all() else a.ravel()
             if v.size == 0:
@@ -242,7 +258,8 @@ class WindowReader:
         p, h, w = self.pad, self.info.height, self.info.width
         r0, r1, c0, c1 = vr0 - p, vr1 - p, vc0 - p, vc1 - p
         rr0, rr1, cc0, cc1 = max(r0, 0), min(r1, h), max(c0, 0), min(c1, w)
-        a = self._ds.read(self.info.band, window=Window(cc0, rr0, cc1 - cc0, rr1 - rr0))
+        window = Window(cc0, rr0, cc1 - cc0, rr1 - rr0)
+        a = read_window(self._ds, self.info.band, window, self.info.path)
         a = self._to_values(a)
         if (rr0, rr1, cc0, cc1) != (r0, r1, c0, c1):
             a = np.pad(a, ((rr0 - r0, r1 - rr1), (cc0 - c0, c1 - cc1)), mode="edge")

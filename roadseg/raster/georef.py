@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import warnings
@@ -162,13 +163,58 @@ def same_grid(a: SceneGrid, b: SceneGrid) -> bool:
 # ----------------------------------------------------------------------------- rasters without CRS
 
 
-def local_grid_note(gsd_m: float | None) -> str:
-    """The ``georeferencing`` note of a network made from a raster without CRS."""
+def has_geotransform(transform: Any) -> bool:
+    """Whether a raster carries a geotransform of its own (GDAL reports none as the identity)."""
+    return not Affine(*tuple(transform)[:6]).almost_equals(Affine.identity(), 1e-12)
+
+
+def local_transform(transform: Any, gsd_m: float | None) -> Any:
+    """The grid of a raster without CRS: its own geotransform whenever it has one (``gsd_m``
+    then only says how many metres a pixel measures), else the local metric grid
+    ``x = column * gsd_m, y = row * gsd_m``; the raster's transform when ``gsd_m`` is None.
+
+    >>> local_transform(Affine(2, 0, 100, 0, -2, 50), 2.0) == Affine(2, 0, 100, 0, -2, 50)
+    True
+    >>> local_transform(Affine.identity(), 0.5) == Affine.scale(0.5, 0.5)
+    True
+    """
+    if gsd_m is None or has_geotransform(transform):
+        return transform
+    return Affine.scale(gsd_m, gsd_m)
+
+
+def local_grid_note(gsd_m: float | None, transform: Any = None) -> str:
+    """The ``georeferencing`` note of a network made from a raster without CRS: a sentence
+    that says what the coordinates are (``transform``: the raster's own, when it has one).
+
+    >>> local_grid_note(2.0)
+    'The scene has no CRS: coordinates are on a local grid of 2 m pixels (x = column x 2 m, y = row x 2 m from the top-left corner, y downwards); they are not longitude/latitude.'
+    """
+    if transform is not None and has_geotransform(transform):
+        size = f"; a pixel measures {gsd_m:g} m" if gsd_m is not None else ""
+        return (
+            "The scene has no CRS: coordinates are in the units of its own geotransform "
+            f"(origin {transform.c:g}, {transform.f:g}{size}); they are not longitude/latitude."
+        )
     if gsd_m is None:
-        return "none: the scene has no CRS; coordinates are pixel (col, row)"
+        return (
+            "The scene has no CRS: coordinates are pixel (column, row) positions; "
+            "they are not longitude/latitude."
+        )
     return (
-        f"none: the scene has no CRS; coordinates are pixel (col, row) x {gsd_m:g} m, "
-        "a local grid in metres (origin at the top-left corner, y downwards)"
+        f"The scene has no CRS: coordinates are on a local grid of {gsd_m:g} m pixels "
+        f"(x = column x {gsd_m:g} m, y = row x {gsd_m:g} m from the top-left corner, "
+        "y downwards); they are not longitude/latitude."
+    )
+
+
+def geojson_without_crs(target: str | os.PathLike[str], source: str | os.PathLike[str]) -> str:
+    """Why a network without CRS cannot be written as GeoJSON (one line, naming both files)."""
+    return (
+        f"{target}: GeoJSON coordinates are longitude/latitude (RFC 7946), but {source} has no "
+        "CRS, so every GIS would read its local grid as degrees; write a GeoPackage (.gpkg) or "
+        "GeoParquet (.parquet), which can hold a local grid, or give the raster a CRS first "
+        "(gdal_edit.py -a_srs EPSG:...)"
     )
 
 
@@ -198,6 +244,19 @@ def raster_header(path: str | os.PathLike[str]) -> RasterHeader:
                 return RasterHeader(ds.crs if ds.crs else None, dict(ds.tags()))
     except (RasterioIOError, OSError):
         return RasterHeader("unreadable")
+
+
+def warn_gsd_ignored(path: str | os.PathLike[str], gsd_m: float | None) -> None:
+    """Say so when ``--gsd`` is given for a raster that has a CRS (the CRS decides)."""
+    crs = raster_crs(path)
+    if gsd_m is None or crs is None or crs == "unreadable":
+        return
+    logging.getLogger(__name__).warning(
+        "%s: has a CRS, which gives its pixel size; --gsd %g is ignored "
+        "(it is for rasters without georeferencing)",
+        path,
+        gsd_m,
+    )
 
 
 def raster_crs(path: str | os.PathLike[str]) -> Any | None:

@@ -81,13 +81,12 @@ from typing import Any
 
 import numpy as np
 import rasterio
-from affine import Affine
 from rasterio.enums import ColorInterp, MaskFlags, Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
-from roadseg.errors import InputError
-from roadseg.raster.georef import pixel_size_m
+from roadseg.errors import InputError, why_missing
+from roadseg.raster.georef import local_transform, pixel_size_m
 from roadseg.uri import RemotePath, configure_remote_access, http_status, open_error, scene_path
 
 log = logging.getLogger(__name__)
@@ -305,7 +304,10 @@ def _choose_scaling(
         valid &= np.all(np.isfinite(data), axis=0)
     values = data[:, valid].astype(np.float64)
     if values.size == 0:
-        raise InputError(f"{path}: has no valid pixels (everything is nodata)")
+        # one rule for every data type (uint8 never gets here): nothing to see, an empty
+        # result with a warning, not an error
+        log.warning("%s: has no valid pixels (everything is nodata); the result is empty", path)
+        return BandScaling("none")
     lo_all, hi_all = float(values.min()), float(values.max())
     if dtype.kind == "f" and lo_all >= 0.0 and hi_all <= 1.0:
         n = len(bands)
@@ -502,14 +504,15 @@ def open_scene(
 
     Raises:
         InputError: missing file, not a raster, no bands, more than 4 bands,
-            a band index out of range, an unsupported data type, or no valid pixel.
+            a band index out of range or an unsupported data type (a raster with no valid
+            pixel gives a warning and an empty result, whatever its type).
     """
     path = scene_path(path)
     remote = isinstance(path, RemotePath)
     if remote:
         configure_remote_access()
     elif not path.exists():
-        raise InputError(f"{path}: file not found")
+        raise InputError(f"{path}: {why_missing(path)}")
     elif path.is_dir():
         raise InputError(f"{path}: is a folder, not a raster file")
     try:
@@ -573,9 +576,10 @@ def _validate(
     crs = dataset.crs
     transform = dataset.transform
     if crs is None and gsd_m is not None:
-        # a local metric grid: what --gsd promises for rasters without georeferencing
-        transform = Affine.scale(gsd_m, gsd_m)
-        log.info("%s: no CRS; pixels taken as %g m (local grid)", path, gsd_m)
+        # --gsd says how large a pixel is; the raster's own geotransform, when it has one,
+        # stays its grid (outputs overlay it), else a local metric grid (issue 22, item 2)
+        transform = local_transform(transform, gsd_m)
+        log.info("%s: no CRS; pixels taken as %g m", path, gsd_m)
     elif crs is None:
         log.warning(
             "%s: no CRS; working in pixel coordinates and assuming the model's GSD "

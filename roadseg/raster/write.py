@@ -48,6 +48,7 @@ import rasterio
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
+from roadseg.atomic import no_space_left
 from roadseg.errors import OutputError
 from roadseg.raster.quantise import quantise
 
@@ -295,6 +296,8 @@ def verify_written(
                 ds.read(1, window=Window(0, row, ds.width, min(step, ds.height - row)))
     except RasterioError as exc:
         reason = str(exc).split(": ", 1)[-1]
+        full = no_space_left(Path(path).parent)
+        why = full or f"is the disk full?: {reason}"
         raise OutputError(
-            f"{label}: the raster was not written completely (is the disk full?): {reason}"
+            f"{label}: the raster was not written completely ({why}); nothing was left behind"
         ) from exc

@@ -50,8 +50,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "network",
         type=Path,
         metavar="NETWORK",
-        help="detected road lines: roadseg's output (.geojson, .gpkg, .parquet, "
-        ".graphml) or any line layer",
+        help="detected road lines: roadseg's output in any of its formats, or any line layer",
     )
     p.add_argument(
         "--osm",

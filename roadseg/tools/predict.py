@@ -112,12 +112,13 @@ def main(args: argparse.Namespace) -> int:
     from roadseg.inference.predictor import predict_scene
     from roadseg.io_guard import check_paths
     from roadseg.models import resolve_weights
-    from roadseg.raster.georef import check_georeferenced
+    from roadseg.raster.georef import check_georeferenced, warn_gsd_ignored
 
     check_paths(
         [("-o", args.output)],
         [("scene", args.scene), ("--weights", resolve_weights(args.weights))],
     )
     check_georeferenced(args.scene, args.gsd)
+    warn_gsd_ignored(args.scene, args.gsd)
     predict_scene(args.scene, args.output, config_from_args(args))  # logs what it wrote (the path once)
     return 0

@@ -36,6 +36,7 @@ from roadseg.postprocess.source import RasterInfo, WindowReader, open_source
 from roadseg.postprocess.threshold import resolve_threshold
 from roadseg.raster.cog import cog_file
 from roadseg.raster.georef import local_grid_note
+from roadseg.sizeguard import check_vectorize_plan
 from roadseg.vector.config import VectorizeConfig
 from roadseg.vector.network import RoadNetwork, graph_to_network
 
@@ -103,6 +104,9 @@ def skeleton_of_raster(
         path, config.block_size, scanned, band=config.band, gsd_m=config.gsd_m
     )
     params = block_params(info, config)
+    check_vectorize_plan(
+        info.path, (info.height, info.width), info.gsd, config.block_size, config.halo, params.pad
+    )
     with contextlib.ExitStack() as stack:
         mask_sink = _tiff_sink(stack, Path(mask_out), info) if mask_out else None
         skel_sink = _tiff_sink(stack, Path(skeleton_out), info) if skeleton_out else None
@@ -207,7 +211,7 @@ def vectorize_raster(
         "config": cfg,
     }
     if info.pixel_coords:
-        meta["georeferencing"] = local_grid_note(config.gsd_m)
+        meta["georeferencing"] = local_grid_note(config.gsd_m, info.transform)
     net = graph_to_network(g, info.transform, crs, gsd_rc, meta)
     log.info(  # no path: the caller names its input and output once
         "vectorised: %d edges, %d nodes, %.0f m of road (skeleton %.1f s, graph %.1f s)",

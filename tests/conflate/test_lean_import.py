@@ -6,10 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-import roadseg
-
 HELSINKI = Path(__file__).resolve().parents[1] / "data" / "osm" / "helsinki_car_roads.geojson"
 
 CHILD = """
@@ -25,11 +21,6 @@ print("HEAVY", heavy)
 """
 
 
-@pytest.mark.skipif(
-    not hasattr(roadseg, "lazy_exports"),
-    reason="the package re-exports (roadseg.raster, roadseg.vector) import torch until the "
-    "lean start-up (branch lean, issue 17) is merged",
-)
 def test_conflate_imports_neither_torch_nor_dask(tmp_path):
     argv = [str(HELSINKI), "--osm", str(HELSINKI), "-o", str(tmp_path / "m.geojson")]
     res = subprocess.run(

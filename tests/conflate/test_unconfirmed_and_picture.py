@@ -127,7 +127,7 @@ def test_quicklook_without_a_scene(tmp_path, case, run_cli):
 
 
 def test_graphml_network(tmp_path, run_cli):
-    """roadseg's GraphML output is a network conflate reads (with its mean_prob)."""
+    """roadseg's GraphML output is a network conflate reads (with its mean_prob and model)."""
     import geopandas as gpd
 
     from roadseg.vector.formats.graphml import write as write_graphml
@@ -151,8 +151,9 @@ def test_graphml_network(tmp_path, run_cli):
         crs="EPSG:32633",
     )
     net = tmp_path / "net.graphml"
-    write_graphml(RoadNetwork(edges, nodes, edges.crs, 1.0), net)
+    write_graphml(RoadNetwork(edges, nodes, edges.crs, 1.0, {"weights": "m.safetensors"}), net)
     osm = write_osm(tmp_path / "osm.gpkg", [line((0, 0), (200, 0))])
     assert run_cli("conflate", net, "--osm", osm, "-o", tmp_path / "m.geojson")[0] == 0
     props = json.loads((tmp_path / "m.geojson").read_text())["features"][0]["properties"]
     assert props["mean_prob"] == 0.7 and props["length_m"] == pytest.approx(100, abs=0.1)
+    assert props["source"] == "roadseg (m.safetensors)"  # the model the file records

@@ -254,9 +254,7 @@ def test_cli_logs_the_throughput(tmp_path, weights, caplog):
 
 
 def test_huge_scene_warns_with_an_estimate(tmp_path, weights, caplog, monkeypatch):
-    import roadseg.inference.tags as tags
-
-    monkeypatch.setattr(tags, "HUGE_TILES", 5)
+    monkeypatch.setenv("ROADSEG_WARN_TILES", "5")  # the limit's home: roadseg.sizeguard
     scene = write_raster(tmp_path / "scene.tif", random_rgb(150, 170), transform=utm_transform())
     with caplog.at_level("WARNING"):
         predict_scene(scene, tmp_path / "out.tif", config(weights))

@@ -66,14 +66,16 @@ def test_no_crs_runs_in_pixel_coordinates_and_says_so(tmp_path, capfd, brightnes
     rc, err = _run(capfd, scene, "-o", out, "--weights", brightness_model)
     assert rc == 2 and "--gsd" in err  # refused: which scale? (see tests/tools)
     rc, err = _run(capfd, scene, "-o", out, "--weights", brightness_model, "--gsd", "1")
+    assert rc == 2 and "GeoPackage" in err  # GeoJSON is lon/lat: a local grid would lie
+    out = tmp_path / "r.gpkg"
+    rc, err = _run(capfd, scene, "-o", out, "--weights", brightness_model, "--gsd", "1")
     assert rc == 0
-    assert "no CRS" in err  # the note
-    fc = json.loads(out.read_text())
-    assert fc["roadseg"]["coordinates"] == "pixel"
-    assert "pixel" in fc["roadseg"]["georeferencing"]
-    assert fc["features"] and all(f["properties"]["coordinates"] == "pixel" for f in fc["features"])
-    xs = np.array([c for f in fc["features"] for c in f["geometry"]["coordinates"]])
-    assert xs[:, 0].min() >= 0 and xs[:, 0].max() <= 384  # columns, not degrees or metres
+    assert "note: The scene has no CRS: coordinates are on a local grid of 1 m pixels" in err
+    import geopandas as gpd
+
+    edges = gpd.read_file(out, layer="edges")
+    xs = np.concatenate([np.asarray(g.coords)[:, 0] for g in edges.geometry])
+    assert len(edges) and xs.min() >= 0 and xs.max() <= 384  # 1 m local grid, not degrees
 
 
 def test_all_nodata_scene_gives_an_empty_network(tmp_path, capfd, brightness_model):

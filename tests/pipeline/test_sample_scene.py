@@ -6,7 +6,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -45,9 +44,9 @@ def test_sample_scene_is_a_georeferenced_crop_of_the_holdout_tile():
 
 
 def test_readme_command_on_the_sample(tmp_path):
-    """The README's main command: shipped model, CPU, well under a minute, sensible roads."""
+    """The pipeline script (the same job as ``roadseg extract``): shipped model, CPU, sensible
+    roads (timings live in benchmarks/, not here)."""
     out = tmp_path / "roads.geojson"
-    t0 = time.perf_counter()
     proc = subprocess.run(
         [
             sys.executable,
@@ -63,9 +62,7 @@ def test_readme_command_on_the_sample(tmp_path):
         timeout=180,
         cwd=tmp_path,
     )
-    seconds = time.perf_counter() - t0
     assert proc.returncode == 0, proc.stderr
-    assert seconds < 60, f"took {seconds:.0f} s"
     summary = re.search(r"network: ([\d.]+) km of road, (\d+) edges, (\d+) nodes", proc.stderr)
     assert summary, proc.stderr
     km, edges, nodes = float(summary[1]), int(summary[2]), int(summary[3])

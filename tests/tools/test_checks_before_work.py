@@ -143,24 +143,25 @@ def test_gsd_is_one_scale_for_every_stage(tmp_path, model, capsys):
     plain = write_road_scene(tmp_path / "plain.tif", ROADS, 128, 192, crs=None)
     assert main([str(a) for a in _extract(tmp_path, geo, model)]) == 0
     geo_fc = json.loads((tmp_path / "roads.geojson").read_text())
-    out = tmp_path / "plain.geojson"
+    # GeoJSON is lon/lat: the local grid goes to a GeoPackage (issue 18 item 4)
+    import geopandas as gpd
+
+    out = tmp_path / "plain.gpkg"
     argv = ["extract", plain, "-o", out, "--weights", model, *FAST, "--gsd", "2"]
     assert main([str(a) for a in argv]) == 0
-    capsys.readouterr()
-    fc = json.loads(out.read_text())
-    assert "x 2 m" in fc["roadseg"]["georeferencing"]
-    length = sum(f["properties"]["length_m"] for f in fc["features"])
+    assert "local grid of 2 m pixels (x = column x 2 m" in capsys.readouterr().err
+    edges = gpd.read_file(out, layer="edges")
+    length = float(edges.length_m.sum())
     geo_length = sum(f["properties"]["length_m"] for f in geo_fc["features"])
     assert length == pytest.approx(geo_length, rel=1e-6)
-    xy = np.array([c for f in fc["features"] for c in f["geometry"]["coordinates"]])
+    xy = np.concatenate([np.asarray(g.coords) for g in edges.geometry])
     assert xy[:, 0].max() <= 192 * 2 and xy[:, 0].max() > 192  # metres, not pixels
     # --gsd 1: half the size on the ground; inference resamples to the model's 2 m
     shutil.rmtree(tmp_path / ".roadseg-cache", ignore_errors=True)
-    out1 = tmp_path / "plain1.geojson"
+    out1 = tmp_path / "plain1.gpkg"
     argv = ["extract", plain, "-o", out1, "--weights", model, *FAST, "--gsd", "1"]
     assert main([str(a) for a in argv]) == 0
-    fc1 = json.loads(out1.read_text())
-    length1 = sum(f["properties"]["length_m"] for f in fc1["features"])
+    length1 = float(gpd.read_file(out1, layer="edges").length_m.sum())
     assert length1 == pytest.approx(length / 2, rel=0.1)
 
 

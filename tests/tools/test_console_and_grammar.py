@@ -89,3 +89,22 @@ def test_ctrl_c_says_the_cache_is_kept_for_resume(tmp_path, scene, model, monkey
     err = capsys.readouterr().err
     assert "interrupted; no partial output was kept" in err
     assert "run the same command to resume" in err and ".roadseg-cache" in err
+
+
+def test_an_interrupt_wrapped_by_a_library_is_still_an_interrupt(tmp_path, scene, model,
+                                                                  monkeypatch, capsys):
+    """Ctrl-C while Python creates a class (matplotlib's first import) arrives as a
+    RuntimeError caused by the KeyboardInterrupt: reported as an interruption, no traceback."""
+    import roadseg.pipeline.extract as extract
+
+    class Interrupting:
+        def __set_name__(self, owner, name):
+            raise KeyboardInterrupt
+
+    def interrupted_in_a_class_body(*_args, **_kwargs):
+        type("Formatter", (), {"locs": Interrupting()})  # __set_name__ runs here
+
+    monkeypatch.setattr(extract, "extract_scene", interrupted_in_a_class_body)
+    rc = main(["extract", str(scene), "-o", str(tmp_path / "r.geojson"), "--weights", str(model)])
+    assert rc == 130
+    assert "interrupted; no partial output was kept" in capsys.readouterr().err

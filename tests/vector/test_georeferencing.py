@@ -10,6 +10,7 @@ import pyproj
 import pytest
 from rasterio.transform import Affine, from_origin
 
+from roadseg.errors import InputError
 from roadseg.vector import VectorizeConfig, export_network, pixel_to_map, vectorize_raster
 from tests.postprocess.rasters import paris_grid, write_tif
 
@@ -92,9 +93,12 @@ def test_raster_without_crs_is_in_pixel_coordinates_and_says_so(tmp_path, caplog
         net = vectorize_raster(path)
     assert "no CRS" in caplog.text
     assert net.crs is None and net.metadata["coordinates"] == "pixel"
-    export_network(net, tmp_path / "o.geojson")
-    fc = json.loads((tmp_path / "o.geojson").read_text())
-    assert fc["roadseg"]["coordinates"] == "pixel"
-    assert fc["features"][0]["properties"]["coordinates"] == "pixel"
-    xs = [c[0] for c in fc["features"][0]["geometry"]["coordinates"]]
+    # GeoJSON is lon/lat by definition: pixel coordinates there would be read as degrees
+    with pytest.raises(InputError, match="GeoPackage"):
+        export_network(net, tmp_path / "o.geojson")
+    assert not (tmp_path / "o.geojson").exists()
+    export_network(net, tmp_path / "o.gpkg")
+    import geopandas as gpd
+
+    xs = [c[0] for c in gpd.read_file(tmp_path / "o.gpkg", layer="edges").geometry[0].coords]
     assert min(xs) == 0.5 and max(xs) == 99.5

@@ -1,10 +1,10 @@
 """GeoJSON (RFC 7946): edges in ``<out>.geojson``, nodes in ``<out>.nodes.geojson``.
 
 Coordinates are EPSG:4326 lon/lat (pyproj, ``always_xy=True``): GeoJSON has no
-other CRS, so the format carries none. A network without CRS is written in its
-own (pixel) coordinates and says so: the collection's ``roadseg`` member has
-``"coordinates": "pixel"`` and so does each feature. The run's provenance is the
-``roadseg`` foreign member of each collection.
+other CRS, so the format carries none. A network without CRS is refused (every GIS
+would read its local grid as degrees; issue 18 item 4): GeoPackage and GeoParquet
+can hold it. The run's provenance is the ``roadseg`` foreign member of each
+collection.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from roadseg.atomic import atomic_path
+from roadseg.errors import InputError
+from roadseg.raster.georef import geojson_without_crs
 from roadseg.vector.formats.common import ExportFormat, clean, provenance, sibling
 from roadseg.vector.network import EDGE_COLUMNS, NODE_COLUMNS, RoadNetwork
 
@@ -60,6 +62,8 @@ def _columns(base: list[str], gdf: Any) -> list[str]:
 
 def write(network: RoadNetwork, path: Path) -> list[Path]:
     pixel = network.crs is None
+    if pixel:  # lon/lat by definition: a local grid would be read as degrees
+        raise InputError(geojson_without_crs(path, network.metadata.get("source", "the raster")))
     meta = provenance(network, "pixel" if pixel else "EPSG:4326 lon/lat")
     written = []
     for target, gdf, cols in (
