@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from roadseg.atomic import partial_name
+from roadseg.atomic import no_space_left, partial_name
 from roadseg.errors import OutputError
 
 #: Options of GDAL's COG driver for every raster roadseg writes.
@@ -72,9 +72,13 @@ def write_cog(
         with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
             rasterio.shutil.copy(os.fspath(src), os.fspath(dst), driver="COG", **COG_OPTIONS)
     except (RasterioError, CPLE_BaseError, OSError) as exc:
-        reason = str(exc).replace(os.fspath(src), "").replace(os.fspath(dst), "").strip(" :'")
+        # as raster.write.verify_written says it: the strips were cut short (a full disk,
+        # a file-size limit) or the copy could not be written
+        reason = str(exc).replace(os.fspath(src), "").replace(os.fspath(dst), "").strip(" :'.")
+        why = no_space_left(Path(dst).parent, exc) or f"is the disk full?: {reason}"
         raise OutputError(
-            f"{name or dst}: the raster was not written completely (is the disk full?): {reason}"
+            f"{name or dst}: the raster was not written completely ({why}); "
+            "nothing was left behind"
         ) from exc
 
 

@@ -248,8 +248,10 @@ def raster_header(path: str | os.PathLike[str]) -> RasterHeader:
 
 def warn_gsd_ignored(path: str | os.PathLike[str], gsd_m: float | None) -> None:
     """Say so when ``--gsd`` is given for a raster that has a CRS (the CRS decides)."""
+    if gsd_m is None:
+        return  # nothing to ignore (and no need to open the raster)
     crs = raster_crs(path)
-    if gsd_m is None or crs is None or crs == "unreadable":
+    if crs is None or crs == "unreadable":
         return
     logging.getLogger(__name__).warning(
         "%s: has a CRS, which gives its pixel size; --gsd %g is ignored "
