@@ -33,6 +33,7 @@ TOOLS: tuple[str, ...] = (
     "data",
     "evaluate",
     "conflate",
+    "export",
 )
 
 log = logging.getLogger("roadseg")

@@ -40,9 +40,19 @@ class PredictConfig:
         bbox: predict only the part of the scene inside ``(west, south, east, north)``
             (WGS 84 degrees; ``"W,S,E,N"``): the output is that window of the scene's grid,
             and only its blocks are read (see :func:`roadseg.raster.open_scene`).
+        backend: ``auto`` (ONNX Runtime on the CPU, torch on CUDA) or a registered
+            backend (:mod:`roadseg.inference.backends`: torch, onnxruntime, openvino).
+        precision: ``fp32`` (exact); ``bf16`` (openvino) or ``int8`` (onnxruntime,
+            shipped models), measured to keep quality (docs/backends.md).
+        quality: ``fast``, ``default`` or ``best``: the models and TTA when no
+            ``weights`` are given (:mod:`roadseg.inference.quality`).
+
+    ``weights`` may name several models (a list, or comma-separated): an ensemble
+    whose probabilities are averaged (:mod:`roadseg.inference.ensemble`); an
+    ``.onnx`` file runs on an ONNX backend.
     """
 
-    weights: str | os.PathLike[str] | None = None
+    weights: str | os.PathLike[str] | list[str] | None = None
     tile: int | None = None
     overlap: int = 14
     blend: BlendMode | str = DEFAULT_BLEND
@@ -58,9 +68,15 @@ class PredictConfig:
     progress: bool = True
     gsd_m: float | None = None
     bbox: tuple[float, float, float, float] | str | None = None
+    backend: str = "auto"
+    precision: str = "fp32"
+    quality: str = "default"
 
     def __post_init__(self) -> None:
+        from roadseg.inference.backend_names import check_backend_options
         from roadseg.validate import check_number
+
+        check_backend_options(self.backend, self.precision, self.quality)
 
         check_number("gsd_tolerance", self.gsd_tolerance, minimum=0.0)
         check_number("gsd", self.gsd_m, minimum=0.0, inclusive=False, optional=True)
@@ -95,6 +111,7 @@ class PredictResult:
     device: str
     tile: int
     overlap: int
+    backend: str = "torch"
 
     @property
     def mpix_per_s(self) -> float:

@@ -41,9 +41,10 @@ from roadseg.atomic import atomic_path, owner_token  # owner-named: a later run 
 from roadseg.errors import InputError
 from roadseg.inference.blending import BlendMode
 from roadseg.inference.config import PredictConfig, PredictResult  # light to import
-from roadseg.inference.device import make_forward, prepare_model, resolve_amp, resolve_device
+from roadseg.inference.device import make_forward, resolve_amp, resolve_device
 from roadseg.inference.engine import Prepare, RunStats, array_reader, run_tiles
-from roadseg.inference.tags import probability_tags, warn_if_huge
+from roadseg.inference.runner import load_runner
+from roadseg.inference.tags import warn_if_huge
 from roadseg.models import CheckpointMeta, Normalisation, load_checkpoint, resolve_weights
 from roadseg.raster.cog import cog_file
 from roadseg.raster.grid import TileGrid, check_tile_overlap
@@ -87,7 +88,7 @@ def _check_tile(tile: int, overlap: int, model: Any, source: str) -> None:
 
 
 def predict_array(
-    model: torch.nn.Module,
+    model: Any,
     meta: CheckpointMeta,
     image: np.ndarray,
     config: PredictConfig | None = None,
@@ -101,7 +102,11 @@ def predict_array(
     is not used: the caller owns the model), in eval mode; its training mode is
     restored afterwards. Pixels where ``valid`` is ``False`` come out as 0.
     """
+    from roadseg.inference.backends import Runner
+
     config = config or PredictConfig()
+    if isinstance(model, Runner):
+        return _predict_array_runner(model, meta, image, config, valid)
     if image.ndim != 3:
         raise ValueError(f"image must be (bands, height, width), got shape {image.shape}")
     meta.check_bands(image.shape[0], "image")
@@ -143,6 +148,35 @@ def predict_array(
     finally:
         if was_training:
             model.train()
+    return out
+
+
+def _predict_array_runner(
+    runner: Any, meta: CheckpointMeta, image: np.ndarray, config: PredictConfig, valid: Any
+) -> np.ndarray:
+    """:func:`predict_array` with a backend's runner (on the CPU) instead of a torch model."""
+    meta.check_bands(image.shape[0], "image")
+    tile = int(config.tile or meta.tile)
+    _check_tile(tile, config.overlap, runner, "image")
+    device = torch.device("cpu")
+    forward = make_forward(runner.run, device=device, outputs=runner.outputs, tta=config.tta)
+    h, w = image.shape[1:]
+    out = np.zeros((h, w), dtype=np.float32)
+
+    def sink(row_off: int, values: np.ndarray, _valid: np.ndarray) -> None:
+        out[row_off : row_off + values.shape[0]] = values
+
+    run_tiles(
+        TileGrid(h, w, tile, config.overlap),
+        array_reader(image, valid),
+        forward,
+        sink,
+        blend=config.blend,
+        batch_size=config.batch_size,
+        prefetch=config.prefetch,
+        prepare=None if runner.normalised else torch_normaliser(meta.normalisation, device),
+        device=device,
+    )
     return out
 
 
@@ -204,20 +238,20 @@ def predict_scene(
     config = config or PredictConfig()
     scene_path, out_path = as_scene(scene_path), Path(out_path)
     blend, device = _checked_options(config, scene_path, out_path)
-    weights_file = None if model is not None else resolve_weights(config.weights)
-    net, meta = model if model is not None else load_model(config.weights, device)
+    loaded = load_runner(config, device, model)
+    runner, meta = loaded.runner, loaded.meta
     tile = int(config.tile or meta.tile)
-    _check_tile(tile, config.overlap, net, str(scene_path))
-    net = prepare_model(net, device, channels_last=config.channels_last, compile=config.compile)
+    _check_tile(tile, config.overlap, runner, str(scene_path))
     forward = make_forward(
-        net,
+        runner.run,
         device=device,
-        outputs="logits",
-        tta=config.tta,
-        amp=resolve_amp(config.amp, device),
-        channels_last=config.channels_last,
+        outputs=runner.outputs,
+        tta=loaded.tta,
+        amp=resolve_amp(config.amp, device) if runner.name == "torch" else None,
+        channels_last=config.channels_last and runner.name == "torch",
         fixed_batch=config.batch_size if (config.compile or device.type == "cuda") else None,
     )
+    prepare = None if runner.normalised else torch_normaliser(meta.normalisation, device)
     with contextlib.ExitStack() as stack:
         scene = stack.enter_context(
             open_scene(
@@ -251,14 +285,15 @@ def predict_scene(
                     config.batch_size,
                     config.prefetch,
                     bar,
-                    prepare=torch_normaliser(meta.normalisation, device),
+                    prepare=prepare,
                     device=device,
                     factor=factor,
                     tensor_sink=tensor_sink,
                 )
 
-        tags = probability_tags(meta, weights_file)
-        stats = _write_probabilities(scene, plan, run, out_path, tags, device, meta.gsd_m, stack)
+        stats = _write_probabilities(
+            scene, plan, run, out_path, loaded.tags, device, meta.gsd_m, stack
+        )
         result = PredictResult(
             out_path=out_path,
             shape=(scene.height, scene.width),
@@ -272,14 +307,16 @@ def predict_scene(
             device=str(device),
             tile=tile,
             overlap=config.overlap,
+            backend=runner.name,
         )
     log.info(
-        "%s: %d tiles (%d predicted) in %.1f s on %s (%.2f MPix/s) -> %s",
+        "%s: %d tiles (%d predicted) in %.1f s on %s/%s (%.2f MPix/s) -> %s",
         scene_path,
         result.tiles,
         result.tiles_predicted,
         result.seconds,
         result.device,
+        result.backend,
         result.mpix_per_s,
         out_path,
     )

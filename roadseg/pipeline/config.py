@@ -41,7 +41,7 @@ from roadseg.vector.config import VectorizeConfig
 
 #: PredictConfig fields that change how fast, not what, is computed (left out of cache keys).
 RUNTIME_ONLY_PREDICT = frozenset(
-    {"device", "channels_last", "compile", "batch_size", "prefetch", "progress"}
+    {"device", "channels_last", "compile", "batch_size", "prefetch", "progress", "backend"}
 )
 #: VectorizeConfig fields left out of cache keys (the result is identical for any value).
 RUNTIME_ONLY_VECTORIZE = frozenset({"block_size", "halo", "show_progress"})

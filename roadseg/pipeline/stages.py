@@ -91,10 +91,20 @@ def check_scene_path(scene: Path | RemotePath) -> None:
 
 
 def resolve_weights(config: ExtractConfig) -> Path:
-    """The checkpoint file the run will use (the installed default when none is given)."""
+    """The checkpoint file the run will use (the installed default when none is given;
+    the first model of an ensemble)."""
+    return model_files(config)[0]
+
+
+def model_files(config: ExtractConfig) -> list[Path]:
+    """Every model file the run will use (several for an ensemble or a ``quality`` level)."""
+    from roadseg.inference.ensemble import split_weights
+    from roadseg.inference.quality import resolve_quality
     from roadseg.models import resolve_weights as resolve
 
-    return resolve(config.predict.weights)
+    p = config.predict
+    weights, _ = resolve_quality(p.quality, p.weights, p.tta)
+    return [resolve(w) for w in split_weights(weights)]
 
 
 def _result_to_json(result: PredictResult) -> str:
@@ -139,11 +149,12 @@ def predict_stage(
     if header is None:
         header = check_scene(scene, config)
     note = header.tags.get(GEOREFERENCING_TAG)
-    weights = resolve_weights(config)
+    files = model_files(config)
+    weights = files[0]
     key = stage_key(
         "predict",
         file_identity(scene),
-        file_identity(weights) if weights.is_file() else str(weights),
+        *[file_identity(w) if w.is_file() else str(w) for w in files],
         stage_params(config.predict, RUNTIME_ONLY_PREDICT | {"weights"}),
     )
     prob = cache.path("probability", key, ".tif")
@@ -155,7 +166,12 @@ def predict_stage(
             return PredictStage(scene, prob, key, weights, cached, True, 0.0, note)
     cache.ensure()
     t0 = time.perf_counter()
-    pcfg = dataclasses.replace(config.predict, weights=str(weights), progress=config.progress)
+    one = len(files) == 1 and config.predict.quality == "default"
+    pcfg = dataclasses.replace(
+        config.predict,
+        weights=str(weights) if one else config.predict.weights,
+        progress=config.progress,
+    )
     try:
         result = predict_scene(scene, prob, pcfg)
     except OSError as exc:  # e.g. a full disk inside GDAL
@@ -181,7 +197,11 @@ def choose_run_threshold(
     if config.threshold is not None:
         return choose_threshold(config.threshold)
     stored = stored_threshold(probability) if probability is not None else None
-    calibrated = read_meta(weights).threshold if stored is None else None
+    calibrated = (
+        read_meta(weights).threshold
+        if stored is None and weights.suffix.lower() != ".onnx"
+        else None
+    )
     return choose_threshold(None, stored, calibrated, what=str(weights))
 
 

@@ -112,6 +112,7 @@ def weights_help() -> str:
     from roadseg.models.shipped import DEFAULT_MODEL, SHIPPED_MODELS  # no torch for --help
 
     return (
-        "checkpoint .safetensors or a shipped model's name: "
-        f"{', '.join(SHIPPED_MODELS)} (default: {DEFAULT_MODEL})"
+        "checkpoint .safetensors, .onnx (docs/backends.md) or a shipped model's name: "
+        f"{', '.join(SHIPPED_MODELS)}; several comma-separated: an ensemble "
+        f"(default: {DEFAULT_MODEL})"
     )

@@ -44,6 +44,9 @@ FLAG_KEYS = {
     "bands": "predict.bands",
     "gsd": "predict.gsd_m",
     "bbox": "predict.bbox",
+    "backend": "predict.backend",
+    "precision": "predict.precision",
+    "quality": "predict.quality",
     "exclude_nodata": "evaluation.exclude_nodata",
     "slack_m": "evaluation.slack_m",
     "label_width_m": "evaluation.label_width_m",
@@ -137,6 +140,9 @@ def _inference_arguments(p: argparse.ArgumentParser) -> None:
 
     g = p.add_argument_group("inference")
     g.add_argument("--weights", help=weights_help())
+    from roadseg.tools.predict import add_backend_arguments
+
+    add_backend_arguments(g, defaults=False)  # unset flags do not override a config file
     g.add_argument("--device", help=f"auto | cpu | cuda[:N] (default {_default('predict.device')})")
     g.add_argument("--tile", type=int, help="tile size in px (default: the model's)")
     g.add_argument(
@@ -408,8 +414,10 @@ def check_run_paths(
                 ("--keep-intermediates", p) for p in intermediate_paths(folder, scene).values()
             ]
     inputs: list[tuple[str, os.PathLike[str] | str | None]] = [("scene", s) for s in scenes]
+    from roadseg.inference.ensemble import split_weights
+
+    inputs += [("--weights", resolve_weights(w)) for w in split_weights(config.predict.weights)]
     inputs += [
-        ("--weights", resolve_weights(config.predict.weights)),
         ("--evaluate labels", o.evaluate),
         ("--conflate OSM", o.conflate),
         ("--config", args.config),

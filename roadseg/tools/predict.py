@@ -28,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("scene", help="input raster (GeoTIFF or any GDAL-readable file, 1-4 bands)")
     p.add_argument("-o", "--output", required=True, help="output probability GeoTIFF")
     p.add_argument("--weights", default=default("weights"), help=weights_help())
+    add_backend_arguments(p)
     p.add_argument(
         "--tile", type=int, default=default("tile"), help="tile size in px (default: the model's)"
     )
@@ -83,6 +84,43 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
+def add_backend_arguments(
+    p: argparse.ArgumentParser | argparse._ArgumentGroup, defaults: bool = True
+) -> None:
+    """``--backend``, ``--precision`` and ``--quality`` (also ``extract``'s, without defaults
+    there so that a config file is not overridden); defaults and choices from their homes."""
+    from roadseg.inference.backend_names import PRECISIONS, backend_choices
+    from roadseg.inference.config import PredictConfig
+    from roadseg.inference.quality import QUALITY
+    from roadseg.tools import config_default
+
+    def default(name: str) -> object:
+        return config_default(PredictConfig, name) if defaults else None
+
+    def named(name: str) -> str:
+        return "" if defaults else f" (default: {config_default(PredictConfig, name)})"
+
+    p.add_argument(
+        "--backend",
+        choices=backend_choices(),
+        default=default("backend"),
+        help="inference backend; auto: onnxruntime on the CPU, torch on CUDA" + named("backend"),
+    )
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=default("precision"),
+        help="numeric precision; reduced ones only where measured to keep quality "
+        "(docs/backends.md)" + named("precision"),
+    )
+    p.add_argument(
+        "--quality",
+        choices=tuple(QUALITY),
+        default=default("quality"),
+        help="models and TTA when no --weights are given (docs/backends.md)" + named("quality"),
+    )
+
+
 def config_from_args(args: argparse.Namespace) -> PredictConfig:
     """The PredictConfig of the parsed arguments (every default is PredictConfig's own)."""
     from roadseg.inference.predictor import PredictConfig
@@ -105,10 +143,14 @@ def config_from_args(args: argparse.Namespace) -> PredictConfig:
         progress=not args.no_progress and on_terminal(),
         gsd_m=args.gsd,
         bbox=args.bbox,
+        backend=args.backend,
+        precision=args.precision,
+        quality=args.quality,
     )
 
 
 def main(args: argparse.Namespace) -> int:
+    from roadseg.inference.ensemble import split_weights
     from roadseg.inference.predictor import predict_scene
     from roadseg.io_guard import check_paths
     from roadseg.models import resolve_weights
@@ -116,7 +158,8 @@ def main(args: argparse.Namespace) -> int:
 
     check_paths(
         [("-o", args.output)],
-        [("scene", args.scene), ("--weights", resolve_weights(args.weights))],
+        [("scene", args.scene)]
+        + [("--weights", resolve_weights(w)) for w in split_weights(args.weights)],
     )
     check_georeferenced(args.scene, args.gsd)
     warn_gsd_ignored(args.scene, args.gsd)
