@@ -39,6 +39,7 @@ class RangeServer:
     @property
     def base(self) -> str:
         host, port = self._server.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
         return f"http://{host}:{port}"
 
     def url(self, name: str) -> str:
