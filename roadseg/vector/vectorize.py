@@ -32,7 +32,7 @@ from roadseg.errors import InputError
 from roadseg.postprocess import clean
 from roadseg.postprocess.graph import skeleton_to_graph
 from roadseg.postprocess.skeleton import BlockParams, SkeletonPixels, skeletonize_blocks
-from roadseg.postprocess.source import RasterInfo, WindowReader, open_source
+from roadseg.raster.source import RasterInfo, WindowReader, open_source
 from roadseg.postprocess.threshold import resolve_threshold
 from roadseg.raster.georef import local_grid_note
 from roadseg.sizeguard import check_vectorize_plan

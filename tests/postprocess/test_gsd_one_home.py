@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from roadseg.postprocess.source import open_source
+from roadseg.raster.source import open_source
 from roadseg.raster import SceneGrid, gsd_m, open_scene
 from roadseg.sample import sample_labels_path
 from roadseg.training.tiles import _read
