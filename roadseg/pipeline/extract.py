@@ -115,8 +115,10 @@ def conflate_source(config: ExtractConfig, scene: Path | None = None) -> Path | 
     if scene is not None:
         import rasterio
 
+        from roadseg.raster.io import open_raster
+
         try:
-            with rasterio.open(scene) as ds:
+            with open_raster(scene) as ds:
                 crs = ds.crs
         except rasterio.errors.RasterioIOError:
             return osm  # an unreadable scene is reported by the scene's own check

@@ -29,12 +29,13 @@ log = logging.getLogger(__name__)
 
 def vrt_sources(vrt: str | os.PathLike[str]) -> list[Path]:
     """The source rasters a VRT mosaic reads, in the VRT's order."""
-    import rasterio
     from rasterio.errors import RasterioIOError
+
+    from roadseg.raster.io import open_raster
 
     vrt = Path(vrt)
     try:
-        with rasterio.open(vrt) as ds:
+        with open_raster(vrt) as ds:
             files = [Path(f) for f in ds.files]
     except RasterioIOError as exc:
         raise InputError(f"{vrt}: not a readable VRT ({exc})") from exc
