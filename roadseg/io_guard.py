@@ -34,6 +34,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from roadseg.errors import InputError, OutputError, why_missing
+from roadseg.uri import RemotePath, is_remote, scene_path
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,11 @@ log = logging.getLogger(__name__)
 Labelled = Iterable[tuple[str, "str | os.PathLike[str] | None"]]
 
 
-def _identity(path: Path) -> tuple:
-    """What makes two paths the same file: (device, inode) if it exists, else the resolved path."""
+def _identity(path: Path | RemotePath) -> tuple:
+    """What makes two paths the same file: (device, inode) if it exists, else the resolved path;
+    a remote input is its URL (as GDAL opens it: ``s3://b/k`` and ``/vsis3/b/k`` are one file)."""
+    if isinstance(path, RemotePath):
+        return ("url", path.gdal)
     try:
         st = path.stat()  # follows links
     except OSError:
@@ -53,14 +57,17 @@ def _identity(path: Path) -> tuple:
     return ("inode", st.st_dev, st.st_ino)
 
 
-def _expand_inputs(inputs: Labelled) -> list[tuple[str, Path]]:
-    """Inputs as paths; a folder also stands for the files directly inside it."""
-    out: list[tuple[str, Path]] = []
+def _expand_inputs(inputs: Labelled) -> list[tuple[str, Path | RemotePath]]:
+    """Inputs as paths (URLs as :class:`~roadseg.uri.RemotePath`); a folder also stands for
+    the files directly inside it."""
+    out: list[tuple[str, Path | RemotePath]] = []
     for what, p in inputs:
         if p is None:
             continue
-        path = Path(p)
+        path = scene_path(p)
         out.append((what, path))
+        if isinstance(path, RemotePath):
+            continue
         if path.is_dir():
             try:
                 out += [(what, f) for f in sorted(path.iterdir()) if f.is_file()]
@@ -71,6 +78,8 @@ def _expand_inputs(inputs: Labelled) -> list[tuple[str, Path]]:
 
 def check_not_special(path: str | os.PathLike[str], what: str = "input") -> None:
     """Refuse a FIFO, socket or device file as ``what`` (reading it could block forever)."""
+    if is_remote(path):
+        return
     path = Path(path)
     try:
         mode = path.stat().st_mode
@@ -92,7 +101,13 @@ def check_not_special(path: str | os.PathLike[str], what: str = "input") -> None
 
 
 def check_writable(path: str | os.PathLike[str], what: str = "output") -> None:
-    """Refuse an output whose folder is missing or read-only, or that is a folder."""
+    """Refuse an output whose folder is missing or read-only, or that is a folder (or a URL:
+    outputs are written locally, atomically; copy them to a bucket afterwards)."""
+    if is_remote(path):
+        raise OutputError(
+            f"{path}: the {what} is a URL; outputs are written to local files (copy them "
+            "to the bucket afterwards)"
+        )
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
@@ -137,7 +152,7 @@ def check_paths(outputs: Labelled, inputs: Labelled, check_dirs: bool = True) ->
     ins = _expand_inputs(inputs)
     for what, path in ins:
         check_not_special(path, what)
-    in_ids: dict[tuple, tuple[str, Path]] = {}
+    in_ids: dict[tuple, tuple[str, Path | RemotePath]] = {}
     for what, path in ins:
         if path.is_file():
             in_ids.setdefault(_identity(path), (what, path))
@@ -145,6 +160,8 @@ def check_paths(outputs: Labelled, inputs: Labelled, check_dirs: bool = True) ->
     for what, p in outputs:
         if p is None:
             continue
+        if is_remote(p):
+            check_writable(p, f"output ({what})")
         path = Path(p)
         ident = _identity(path)
         if ident in in_ids:

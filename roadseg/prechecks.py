@@ -37,6 +37,7 @@ from roadseg.raster.georef import (
     raster_crs,
     warn_gsd_ignored,
 )
+from roadseg.uri import RemotePath, is_remote, scene_path
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +84,12 @@ def check_labels(labels: str | os.PathLike[str], scenes: Sequence[str | os.PathL
     from roadseg.raster.georef import SceneGrid, same_grid
     from roadseg.raster.suffixes import is_raster_file
 
-    labels = Path(labels)
+    labels = scene_path(labels)
     if not labels.exists():
         raise InputError(f"{labels}: labels file not found")
-    grids = [SceneGrid.from_raster(Path(s)) for s in scenes if Path(s).is_file()]
+    # remote scenes of a many-scene run are opened on the workers only (checked there)
+    local = [s for s in map(scene_path, scenes) if len(scenes) == 1 or not is_remote(s)]
+    grids = [SceneGrid.from_raster(s) for s in local if s.is_file()]
     if not grids:
         return
     if is_raster_file(labels):
@@ -107,7 +110,7 @@ def _describe(grid: Any) -> str:
     return f"{grid.width}x{grid.height} px, {crs}, origin {grid.transform.c:g},{grid.transform.f:g}"
 
 
-def _check_vector_labels(labels: Path, grids: list[Any]) -> None:
+def _check_vector_labels(labels: Path | RemotePath, grids: list[Any]) -> None:
     from shapely.ops import unary_union
 
     from roadseg.osm.load import RoadLoadConfig, load_roads
@@ -131,19 +134,19 @@ def _check_vector_labels(labels: Path, grids: list[Any]) -> None:
         raise InputError(f"{labels}: no road inside the {where} area; wrong file or wrong place?")
 
 
-def check_extract(scenes: Sequence[Path], out: Path, config: Any) -> None:
+def check_extract(scenes: Sequence[Path | RemotePath], out: Path, config: Any) -> None:
     """Everything an ``extract`` run can be refused for before inference (see the module doc)."""
     from roadseg.pipeline.cache import check_cache_dir
     from roadseg.pipeline.extract import CACHE_FOLDER, output_targets
 
     o = config.output
     gsd = getattr(config.predict, "gsd_m", None)
-    if len(scenes) == 1 and Path(scenes[0]).is_file() and config.cluster.scheduler:
+    if len(scenes) == 1 and scene_path(scenes[0]).is_file() and config.cluster.scheduler:
         # one scene on a cluster: refused here, before any work; without a scheduler
         # extract_scene checks it first thing, and with several scenes a scene without
         # CRS fails alone (checked per scene before its inference)
         check_georeferenced(scenes[0], gsd)
-    if len(scenes) == 1 and Path(scenes[0]).is_file():
+    if len(scenes) == 1 and scene_path(scenes[0]).is_file():
         warn_gsd_ignored(scenes[0], gsd)
         if gsd is not None:  # without one the missing --gsd is the first thing to say
             check_geojson_crs(scenes[0], out, o.formats)  # lon/lat cannot hold a local grid
@@ -161,7 +164,7 @@ def check_extract(scenes: Sequence[Path], out: Path, config: Any) -> None:
     if not o.evaluate:
         _warn_unused_evaluation_options(config)
     if o.evaluate:
-        check_labels(o.evaluate, [s for s in scenes if Path(s).is_file()])
+        check_labels(o.evaluate, [s for s in scenes if scene_path(s).is_file()])
 
 
 def _warn_unused_evaluation_options(config: Any) -> None:

@@ -8,6 +8,7 @@ lower layer, never a higher one, so no cycle between subpackages is possible.
 The layers, lowest first (decided from what each part needs):
 
 0. ``errors`` -- the error model (and ``roadseg/__init__``, which imports nothing);
+0.2 ``uri`` -- inputs that are URLs or GDAL virtual paths (named and compared without a request);
 0.4 ``hashing`` -- the one SHA-256 of a file's bytes;
 0.5 ``atomic``, ``configfile``, ``validate``, ``io_guard``, ``paths`` -- atomic writes, config
     files, one-line number checks, outputs checked against inputs and writability, the
@@ -45,6 +46,7 @@ PACKAGE = Path(roadseg.__file__).resolve().parent
 LAYERS: dict[str, float] = {
     "__init__": 0,
     "errors": 0,
+    "uri": 0.2,
     "hashing": 0.4,
     "atomic": 0.5,
     "configfile": 0.5,

@@ -33,6 +33,7 @@ from roadseg.osm.load import (
 from roadseg.osm.rasterize import rasterize_roads
 from roadseg.raster.georef import SceneGrid, same_grid
 from roadseg.raster.suffixes import is_raster_file
+from roadseg.uri import RemotePath, gdal_name, is_remote, open_error, scene_path
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +72,12 @@ def read_raster(path: Path) -> Raster:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with open_raster(path) as ds:
+            with open_raster(gdal_name(path)) as ds:
                 data = ds.read()
                 grid = SceneGrid(ds.width, ds.height, ds.transform, ds.crs)
     except rasterio.errors.RasterioIOError as exc:
+        if is_remote(path):
+            raise InputError(open_error(RemotePath(str(path)), exc)) from exc
         raise InputError(f"{path}: cannot read as a raster ({exc})") from exc
     return Raster(data, grid, path)
 
@@ -150,10 +153,10 @@ def _label_mask_from_raster(r: Raster) -> np.ndarray:
 
 def expand(paths: list[Path]) -> list[Path]:
     """The files given, a folder standing for the raster and vector files it holds."""
-    out: list[Path] = []
-    for p in paths:
-        p = Path(p)
-        if p.is_dir():
+    out: list[Path] = []  # URLs as RemotePath, which answers what is asked of a Path here
+    for given in paths:
+        p = scene_path(given)  # a URL stays a URL (read through GDAL)
+        if isinstance(p, Path) and p.is_dir():
             files = sorted(
                 f
                 for f in p.iterdir()
@@ -163,7 +166,7 @@ def expand(paths: list[Path]) -> list[Path]:
                 raise InputError(f"{p}: the folder holds no raster or vector file")
             out += files
         else:
-            out.append(p)
+            out.append(p)  # type: ignore[arg-type]
     return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ def json_safe(obj: Any) -> Any:
             pass
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
-    if isinstance(obj, Path):
+    if isinstance(obj, os.PathLike):  # a Path, or a URL (roadseg.uri.RemotePath) as given
         return str(obj)
     return obj
 

@@ -40,6 +40,9 @@ class PredictConfig:
         gsd_tolerance: resample when ``|scene GSD / model GSD - 1|`` exceeds this.
         progress: show a tqdm progress bar.
         gsd_m: pixel size (m) of a scene without CRS (see :func:`roadseg.raster.open_scene`).
+        bbox: predict only the part of the scene inside ``(west, south, east, north)``
+            (WGS 84 degrees; ``"W,S,E,N"``): the output is that window of the scene's grid,
+            and only its blocks are read (see :func:`roadseg.raster.open_scene`).
         backend: ``auto`` (ONNX Runtime on the CPU, torch on CUDA) or a registered
             backend (:mod:`roadseg.inference.backends`: torch, onnxruntime, openvino).
         precision: ``fp32`` (exact); ``bf16`` (openvino) or ``int8`` (onnxruntime,
@@ -67,6 +70,7 @@ class PredictConfig:
     gsd_tolerance: float = GSD_TOLERANCE
     progress: bool = True
     gsd_m: float | None = None
+    bbox: tuple[float, float, float, float] | str | None = None
     backend: str = "auto"
     precision: str = "fp32"
     quality: str = "default"

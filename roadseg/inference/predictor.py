@@ -46,6 +46,7 @@ from roadseg.inference.engine import Prepare, RunStats, array_reader, run_tiles
 from roadseg.inference.runner import load_runner
 from roadseg.inference.tags import warn_if_huge
 from roadseg.models import CheckpointMeta, Normalisation, load_checkpoint, resolve_weights
+from roadseg.raster.cog import cog_file
 from roadseg.raster.grid import TileGrid, check_tile_overlap
 from roadseg.raster.io import open_raster
 from roadseg.raster.quantise import quantise_tensor
@@ -57,9 +58,11 @@ from roadseg.raster.resample import (
     warp_back,
     warped_view,
 )
-from roadseg.raster.scene import open_scene
+from roadseg.raster.scene import band_hint, open_scene
 from roadseg.raster.write import BackgroundWriter, StripWriter, verify_written
 from roadseg.sizeguard import SizeLimits, check_predict_plan
+from roadseg.uri import RemotePath
+from roadseg.uri import scene_path as as_scene
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +237,7 @@ def predict_scene(
     """
     t0 = time.perf_counter()
     config = config or PredictConfig()
-    scene_path, out_path = Path(scene_path), Path(out_path)
+    scene_path, out_path = as_scene(scene_path), Path(out_path)
     blend, device = _checked_options(config, scene_path, out_path)
     loaded = load_runner(config, device, model)
     runner, meta = loaded.runner, loaded.meta
@@ -251,10 +254,18 @@ def predict_scene(
     )
     prepare = None if runner.normalised else torch_normaliser(meta.normalisation, device)
     with contextlib.ExitStack() as stack:
-        scene = stack.enter_context(open_scene(scene_path, bands=config.bands, gsd_m=config.gsd_m))
+        scene = stack.enter_context(
+            open_scene(
+                scene_path,
+                bands=config.bands,
+                gsd_m=config.gsd_m,
+                model_bands=meta.in_bands,
+                bbox=config.bbox,
+            )
+        )
         # bound GDAL's block cache: its default (5 % of the RAM) would fill up on a big scene
         stack.enter_context(rasterio.Env(GDAL_CACHEMAX=scene.block_cache_bytes()))
-        meta.check_bands(scene.count, scene_path)
+        meta.check_bands(scene.count, scene_path, band_hint(scene.dataset, meta.in_bands))
         plan = _plan_grid(scene, meta, config, tile, str(device), scene_path)
         warn_if_huge(
             plan.grid, forward, config.batch_size, scene.count, device, scene_path,
@@ -314,7 +325,7 @@ def predict_scene(
 
 
 def _checked_options(
-    config: PredictConfig, scene_path: Path, out_path: Path
+    config: PredictConfig, scene_path: Path | RemotePath, out_path: Path
 ) -> tuple[BlendMode, torch.device]:
     """The blend mode and device, or one line naming the scene and the bad option."""
     try:
@@ -345,7 +356,12 @@ class _GridPlan:
 
 
 def _plan_grid(
-    scene: Any, meta: CheckpointMeta, config: PredictConfig, tile: int, device: str, path: Path
+    scene: Any,
+    meta: CheckpointMeta,
+    config: PredictConfig,
+    tile: int,
+    device: str,
+    path: Path | RemotePath,
 ) -> _GridPlan:
     resample = needs_resampling(scene.gsd_m, meta.gsd_m, config.gsd_tolerance)
     mgrid = model_grid(scene, meta.gsd_m) if resample else None
@@ -384,9 +400,10 @@ def _write_probabilities(
     through GDAL's warper and a float32 raster at the model's GSD warped back.
     """
     masked_out = scene.masked or plan.resample
+    # strips into a tiled GeoTIFF, then copied as a cloud-optimised GeoTIFF (raster.cog)
     with atomic_path(out_path) as tmp:
-        with StripWriter(
-            tmp, scene.height, scene.width, scene.crs, scene.transform,
+        with cog_file(tmp, out_path) as strips, StripWriter(
+            strips, scene.height, scene.width, scene.crs, scene.transform,
             masked=masked_out, tags=tags,
         ) as writer:  # fmt: skip
             if not plan.resample or plan.factor:

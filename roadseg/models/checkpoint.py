@@ -121,13 +121,19 @@ class CheckpointMeta:
         except (json.JSONDecodeError, TypeError, AttributeError) as exc:
             raise CheckpointError(f"{source}: unreadable roadseg metadata ({exc})") from exc
 
-    def check_bands(self, n_bands: int, scene: str | os.PathLike[str] = "scene") -> None:
-        """Refuse a scene whose (selected) band count differs from the model's."""
+    def check_bands(
+        self, n_bands: int, scene: str | os.PathLike[str] = "scene", hint: str | None = None
+    ) -> None:
+        """Refuse a scene whose (selected) band count differs from the model's.
+
+        ``hint``: the ``--bands`` choice to suggest (from the raster's colour interpretation
+        and band descriptions, :func:`roadseg.raster.scene.band_hint`); default 1..n.
+        """
         if n_bands != self.in_bands:
+            hint = hint or f"--bands {','.join(str(i + 1) for i in range(self.in_bands))}"
             raise CheckpointError(
                 f"{scene}: has {n_bands} band(s) but the model expects {self.in_bands} "
-                f"({', '.join(self.band_names)}); choose bands with --bands "
-                f"(e.g. --bands {','.join(str(i + 1) for i in range(self.in_bands))})"
+                f"({', '.join(self.band_names)}); choose bands with --bands (e.g. {hint})"
             )
 
 

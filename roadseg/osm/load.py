@@ -26,6 +26,7 @@ from shapely.geometry.base import BaseGeometry
 
 from roadseg.errors import InputError
 from roadseg.osm.highways import resolve_highway_filter
+from roadseg.uri import RemotePath, scene_path
 
 if TYPE_CHECKING:  # geopandas (with pandas, pyarrow, pyproj) is imported where it is used
     import geopandas as gpd
@@ -44,8 +45,8 @@ def vector_suffixes() -> tuple[str, ...]:
     return tuple(readable_suffixes()) + OTHER_VECTOR_SUFFIXES
 
 
-def is_osm_file(path: str | Path) -> bool:
-    name = Path(path).name.lower()
+def is_osm_file(path: str | Path | RemotePath) -> bool:
+    name = scene_path(path).name.lower()
     return any(name.endswith(s) for s in OSM_SUFFIXES)
 
 
@@ -155,15 +156,17 @@ def _read_osm(
     )
 
 
-def _read_vector(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+def _read_vector(path: Path | RemotePath, layer: str | None) -> gpd.GeoDataFrame:
     """The lines of a vector file, read by its export format's reader (else by GDAL)."""
     import geopandas as gpd
 
     from roadseg.vector.formats import format_for_path
 
-    fmt = format_for_path(path)
+    # a URL is read by GDAL (through /vsicurl/ and the like); the export formats' own
+    # readers take local files
+    fmt = format_for_path(path) if isinstance(path, Path) else None
     try:
-        if fmt is not None and fmt.read is not None:
+        if isinstance(path, Path) and fmt is not None and fmt.read is not None:
             gdf = fmt.read(path, layer)
         else:
             with warnings.catch_warnings():
@@ -184,7 +187,7 @@ def _empty(crs: Any) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"highway": [], "osm_id": []}, geometry=[], crs=crs)
 
 
-def load_roads(path: str | Path, config: RoadLoadConfig | None = None) -> gpd.GeoDataFrame:
+def load_roads(path: str | Path | RemotePath, config: RoadLoadConfig | None = None) -> gpd.GeoDataFrame:
     """Load road centrelines as LineStrings (see the module docstring).
 
     Raises:
@@ -195,10 +198,12 @@ def load_roads(path: str | Path, config: RoadLoadConfig | None = None) -> gpd.Ge
     import geopandas as gpd
 
     cfg = config or RoadLoadConfig()
-    path = Path(path)
+    path = scene_path(path)  # a URL stays a URL: vector files are read through GDAL too
     if not path.exists():
         raise InputError(f"{path}: file not found")
     if is_osm_file(path):
+        if isinstance(path, RemotePath):
+            raise InputError(f"{path}: OSM extracts are read from local files; download it first")
         bbox4326 = None
         if cfg.clip is not None and cfg.crs is not None:
             bbox4326 = gpd.GeoSeries([cfg.clip], crs=cfg.crs).to_crs("EPSG:4326").total_bounds

@@ -55,17 +55,40 @@ from typing import Any
 from roadseg.atomic import check_seal, remove_stale_partials, seal
 from roadseg.errors import InputError, OutputError
 from roadseg.leases import LEASES, Lease, held_by_others
+from roadseg.uri import RemotePath, gdal_name, scene_path
 
 log = logging.getLogger(__name__)
 
 
 def file_identity(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """What identifies an input file's content cheaply: resolved path, size and mtime (ns)."""
+    """What identifies an input file's content cheaply: resolved path, size and mtime (ns).
+
+    A remote file (:mod:`roadseg.uri`) has no cheap size and mtime through GDAL: its
+    identity is the URL and the raster's structure read from its header (grid, bands,
+    types, blocks, overviews). A file replaced in place by one on the same grid keeps
+    its key: use a fresh cache folder (or no ``--resume``) after such a change.
+    """
+    if isinstance(scene_path(path), RemotePath):
+        return _remote_identity(path)
     path = Path(path).resolve()
     st = path.stat()
     return {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
+def _remote_identity(path: str | os.PathLike[str]) -> dict[str, Any]:
+    import rasterio
+
+    with rasterio.open(gdal_name(path)) as ds:
+        structure = {
+            "shape": [ds.count, ds.height, ds.width],
+            "dtypes": list(ds.dtypes),
+            "crs": ds.crs.to_string() if ds.crs else None,
+            "transform": list(ds.transform)[:6],
+            "blocks": [list(b) for b in ds.block_shapes],
+            "overviews": ds.overviews(1),
+            "nodata": ds.nodata,
+        }
+    return {"url": os.fspath(scene_path(path)), "structure": structure}
 #: the marker that makes a folder roadseg's cache (https://bford.info/cachedir/)
 CACHE_TAG = "CACHEDIR.TAG"
 _TAG_TEXT = (

@@ -43,6 +43,7 @@ from roadseg.pipeline.cache import StageCache, claim_cache_dir
 from roadseg.pipeline.config import ExtractConfig
 from roadseg.pipeline.summary import RunSummary
 from roadseg.postprocess.level import ChosenThreshold
+from roadseg.uri import scene_path
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +133,7 @@ def predict_task(
     from roadseg.pipeline.stages import predict_stage
 
     _set_threads(config, threads)
-    path = Path(scene)
+    path = scene_path(scene)  # a URL is opened here, on the worker, never on the client
     try:
         stage = predict_stage(path, config, StageCache(cache_root, path.stem))
         return Predicted(stage, config, _worker_name())

@@ -14,7 +14,7 @@ cache is removed. The scoring options are the run's ``evaluation`` section.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from roadseg.atomic import atomic_path
 from roadseg.errors import InputError
 from roadseg.pipeline.config import EvaluationConfig, ExtractConfig
 from roadseg.postprocess.level import ChosenThreshold
+from roadseg.uri import RemotePath
 from roadseg.vector import RoadNetwork
 
 
@@ -37,8 +38,8 @@ def evaluation_paths(out: Path) -> dict[str, Path]:
 
 def evaluate_outputs(
     probabilities: list[Path],
-    scenes: list[Path],
-    labels: Path,
+    scenes: Sequence[Path | RemotePath],
+    labels: Path | RemotePath,
     out: Path,
     threshold: ChosenThreshold,
     network: RoadNetwork | None = None,
@@ -63,8 +64,8 @@ def evaluate_outputs(
     paths = evaluation_paths(out)
     cfg = EvaluateConfig(
         pred=list(probabilities),
-        labels=[labels],
-        scene=list(scenes),
+        labels=[labels],  # type: ignore[list-item]  # a RemotePath reads as a Path there
+        scene=list(scenes),  # type: ignore[arg-type]
         threshold=threshold.evaluation_level(),
         json_path=paths["json"],
         plot_path=paths["plot"],

@@ -71,6 +71,7 @@ from roadseg.pipeline.summary import RunSummary
 from roadseg.postprocess.level import ChosenThreshold
 from roadseg.raster.georef import RasterHeader, local_grid_note
 from roadseg.staging import StagedOutputs, as_output_error
+from roadseg.uri import RemotePath, gdal_name, scene_path
 from roadseg.vector import RoadNetwork
 
 log = logging.getLogger(__name__)
@@ -96,15 +97,17 @@ def output_targets(out: Path, formats: list[str] | None) -> list[Path]:
     return export_paths(out, formats)
 
 
-def labels_of(config: ExtractConfig) -> Path | None:
+def labels_of(config: ExtractConfig) -> Path | RemotePath | None:
     """The labels to evaluate against (``None``: no evaluation); refused when missing."""
-    labels = Path(config.output.evaluate) if config.output.evaluate else None
+    labels = scene_path(config.output.evaluate) if config.output.evaluate else None
     if labels is not None and not labels.exists():
         raise InputError(f"{labels}: labels file not found")
     return labels
 
 
-def conflate_source(config: ExtractConfig, scene: Path | None = None) -> Path | None:
+def conflate_source(
+    config: ExtractConfig, scene: Path | RemotePath | None = None
+) -> Path | None:
     """The OSM file to conflate against (``None``: no conflation); refused before any work
     when it is missing or the scene has no CRS (a network in pixels cannot meet OSM)."""
     osm = Path(config.output.conflate) if config.output.conflate else None
@@ -118,7 +121,7 @@ def conflate_source(config: ExtractConfig, scene: Path | None = None) -> Path | 
         from roadseg.raster.io import open_raster
 
         try:
-            with open_raster(scene) as ds:
+            with open_raster(gdal_name(scene)) as ds:
                 crs = ds.crs
         except rasterio.errors.RasterioIOError:
             return osm  # an unreadable scene is reported by the scene's own check
@@ -152,7 +155,7 @@ def cache_root(out: Path, config: ExtractConfig) -> Path:
     return Path(config.output.cache_dir) if config.output.cache_dir else out.parent / CACHE_FOLDER
 
 
-def cache_for(scene: Path, out: Path, config: ExtractConfig) -> StageCache:
+def cache_for(scene: Path | RemotePath, out: Path, config: ExtractConfig) -> StageCache:
     return StageCache(cache_root(out, config), scene.stem)
 
 
@@ -184,7 +187,7 @@ def _evaluate_scene(
     stage: PredictStage,
     staged: StagedOutputs,
     out: Path,
-    labels: Path,
+    labels: Path | RemotePath,
     config: ExtractConfig,
     done: SceneNetwork,
 ) -> dict[str, Any]:
@@ -230,7 +233,7 @@ def extract_scene(
         OutputError: an output cannot be written (nothing partial is left behind).
     """
     config = config or ExtractConfig()
-    scene, out = Path(scene), Path(out)
+    scene, out = scene_path(scene), Path(out)
     # cheap checks first: a bad output path should not cost an inference run
     header = check_scene(scene, config)
     targets = output_targets(out, config.output.formats)
@@ -256,11 +259,11 @@ def extract_scene(
 
 
 def _run_stages(
-    scene: Path,
+    scene: Path | RemotePath,
     out: Path,
     config: ExtractConfig,
     cache: StageCache,
-    labels: Path | None,
+    labels: Path | RemotePath | None,
     header: RasterHeader,
     osm: Path | None = None,
 ) -> ExtractResult:

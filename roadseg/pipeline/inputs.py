@@ -22,21 +22,22 @@ from pathlib import Path
 
 from roadseg.errors import InputError
 from roadseg.raster.suffixes import SCENE_SUFFIXES
+from roadseg.uri import RemotePath, gdal_name, scene_path
 
 log = logging.getLogger(__name__)
 
 
 
-def vrt_sources(vrt: str | os.PathLike[str]) -> list[Path]:
-    """The source rasters a VRT mosaic reads, in the VRT's order."""
+def vrt_sources(vrt: str | os.PathLike[str]) -> list[Path | RemotePath]:
+    """The source rasters a VRT mosaic reads, in the VRT's order (URLs kept as URLs)."""
     from rasterio.errors import RasterioIOError
 
     from roadseg.raster.io import open_raster
 
-    vrt = Path(vrt)
+    vrt = scene_path(vrt)
     try:
-        with open_raster(vrt) as ds:
-            files = [Path(f) for f in ds.files]
+        with open_raster(gdal_name(vrt)) as ds:
+            files = [scene_path(f) for f in ds.files]
     except RasterioIOError as exc:
         raise InputError(f"{vrt}: not a readable VRT ({exc})") from exc
     sources = [f for f in files if f.resolve() != vrt.resolve()]
@@ -47,7 +48,7 @@ def vrt_sources(vrt: str | os.PathLike[str]) -> list[Path]:
 
 def expand_scenes(
     inputs: Iterable[str | os.PathLike[str]], expand_vrt: bool | None = None
-) -> list[Path]:
+) -> list[Path | RemotePath]:
     """Expand files, folders and VRT mosaics into the list of scenes to process.
 
     Args:
@@ -56,12 +57,12 @@ def expand_scenes(
             more than one input or the input is a folder", i.e. a single VRT given
             alone is processed as one scene unless asked otherwise.
     """
-    given = [Path(p) for p in inputs]
+    given = [scene_path(p) for p in inputs]  # URLs stay URLs (opened later, per scene)
     if not given:
         raise InputError("no input scenes given")
-    out: list[Path] = []
+    out: list[Path | RemotePath] = []
     for path in given:
-        if path.is_dir():
+        if isinstance(path, Path) and path.is_dir():
             found = sorted(p for p in path.iterdir() if p.suffix.lower() in SCENE_SUFFIXES)
             if not found:
                 raise InputError(f"{path}: folder holds no rasters ({', '.join(SCENE_SUFFIXES)})")
@@ -71,7 +72,7 @@ def expand_scenes(
     expand = expand_vrt if expand_vrt is not None else len(out) > 1 or given[0].is_dir()
     if expand_vrt is None and len(given) == 1 and given[0].suffix.lower() == ".vrt":
         expand = False
-    scenes: list[Path] = []
+    scenes: list[Path | RemotePath] = []
     for path in out:
         if expand and path.suffix.lower() == ".vrt" and path.is_file():
             scenes.extend(vrt_sources(path))
@@ -80,7 +81,7 @@ def expand_scenes(
     seen: set[str] = set()
     unique = []
     for s in scenes:
-        key = str(s.resolve()) if s.exists() else str(s)
+        key = os.fspath(s.resolve()) if s.exists() else str(s)
         if key in seen:
             log.warning("%s: given twice; processed once", s)
             continue

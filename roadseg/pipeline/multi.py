@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from roadseg.atomic import atomic_path
@@ -43,6 +44,7 @@ from roadseg.pipeline.extract import (
 from roadseg.pipeline.mosaic import MOSAIC_CACHE
 from roadseg.postprocess.level import ChosenThreshold, choose_threshold
 from roadseg.staging import StagedOutputs
+from roadseg.uri import RemotePath
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,9 @@ class AllScenesFailed(InputError):
 
 
 def extract_scenes(
-    scenes: list[Path], out: str | os.PathLike[str], config: ExtractConfig | None = None
+    scenes: Sequence[Path | RemotePath],
+    out: str | os.PathLike[str],
+    config: ExtractConfig | None = None,
 ) -> tuple[MultiSceneResult, list[Path]]:
     """Run every scene on Dask (``config.cluster``), vectorise their mosaic, export to ``out``.
 
@@ -86,7 +90,11 @@ def extract_scenes(
 
 
 def _run_and_export(
-    scenes: list[Path], out: Path, config: ExtractConfig, root: Path, labels: Path | None
+    scenes: Sequence[Path | RemotePath],
+    out: Path,
+    config: ExtractConfig,
+    root: Path,
+    labels: Path | RemotePath | None,
 ) -> tuple[MultiSceneResult, list[Path]]:
     osm = conflate_source(config)
     cl = config.cluster
@@ -128,7 +136,7 @@ def _run_and_export(
 
 
 def _evaluate(
-    result: MultiSceneResult, labels: Path, staged: StagedOutputs, out: Path, config: ExtractConfig
+    result: MultiSceneResult, labels: Path | RemotePath, staged: StagedOutputs, out: Path, config: ExtractConfig
 ) -> list[Path]:
     """The report of every scene's probabilities, at the threshold the scenes were cut at;
     it names the files as they are once the run is over."""

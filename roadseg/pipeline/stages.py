@@ -50,6 +50,7 @@ from roadseg.raster.georef import (
 )
 from roadseg.raster.tags import GEOREFERENCING_TAG
 from roadseg.staging import wrap_os_error
+from roadseg.uri import RemotePath
 from roadseg.vector import RoadNetwork, VectorizeConfig
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ log = logging.getLogger(__name__)
 class PredictStage:
     """The probability raster of a scene, what inference reported and whether it was cached."""
 
-    scene: Path
+    scene: Path | RemotePath
     probability: Path
     key: str
     weights: Path
@@ -79,8 +80,9 @@ class SceneNetwork:
     kept: dict[str, Path] = field(default_factory=dict)
 
 
-def check_scene_path(scene: Path) -> None:
-    """Refuse a missing path or a folder before any work starts."""
+def check_scene_path(scene: Path | RemotePath) -> None:
+    """Refuse a missing path or a folder before any work starts (a remote scene's presence
+    is learnt when it is opened)."""
     if not scene.exists():
         raise InputError(f"{scene}: {why_missing(scene)}")
     if scene.is_dir():
@@ -122,7 +124,7 @@ def _result_from_json(text: str) -> PredictResult | None:
     return PredictResult(**kwargs)
 
 
-def check_scene(scene: Path, config: ExtractConfig) -> RasterHeader:
+def check_scene(scene: Path | RemotePath, config: ExtractConfig) -> RasterHeader:
     """The checks of a scene before its inference: a raster file, georeferenced or with a
     GSD. Returns its header (read once, for the checks and the network's metadata)."""
     check_scene_path(scene)
@@ -132,7 +134,10 @@ def check_scene(scene: Path, config: ExtractConfig) -> RasterHeader:
 
 
 def predict_stage(
-    scene: Path, config: ExtractConfig, cache: StageCache, header: RasterHeader | None = None
+    scene: Path | RemotePath,
+    config: ExtractConfig,
+    cache: StageCache,
+    header: RasterHeader | None = None,
 ) -> PredictStage:
     """Stage 1: the probability raster of ``scene``, from the cache when complete there.
 

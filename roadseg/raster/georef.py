@@ -24,13 +24,13 @@ import math
 import os
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from affine import Affine
 from shapely.geometry import Polygon, box
 
 from roadseg.errors import InputError
+from roadseg.uri import RemotePath, gdal_name, is_remote, open_error
 from roadseg.validate import check_number
 
 #: A scene whose GSD is within this fraction of the model's is predicted as it is (5 %:
@@ -91,7 +91,7 @@ class SceneGrid:
         return self.crs is not None
 
     @classmethod
-    def from_raster(cls, path: str | Path) -> SceneGrid:
+    def from_raster(cls, path: str | os.PathLike[str]) -> SceneGrid:
         """Read the grid of a raster file (GeoTIFF, PNG, ...)."""
         import rasterio
         from rasterio.errors import NotGeoreferencedWarning
@@ -99,9 +99,11 @@ class SceneGrid:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NotGeoreferencedWarning)
-                with rasterio.open(path) as ds:
+                with rasterio.open(gdal_name(path)) as ds:
                     return cls(ds.width, ds.height, ds.transform, ds.crs)
         except rasterio.errors.RasterioIOError as exc:
+            if is_remote(path):
+                raise InputError(open_error(RemotePath(str(path)), exc)) from exc
             raise InputError(f"{path}: cannot open as a raster ({exc})") from exc
 
     def footprint(self) -> Polygon:
@@ -238,7 +240,7 @@ def raster_header(path: str | os.PathLike[str]) -> RasterHeader:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(path) as ds:
+            with rasterio.open(gdal_name(path)) as ds:
                 return RasterHeader(ds.crs if ds.crs else None, dict(ds.tags()))
     except (RasterioIOError, OSError):
         return RasterHeader("unreadable")

@@ -9,7 +9,14 @@ Band selection
     ``bands`` is a list of 1-based band indices, in the order the model wants
     them (``[3, 2, 1]`` reorders BGR to RGB). By default every band except
     alpha bands is used (an RGBA GeoTIFF gives R, G, B; its alpha becomes the
-    valid mask).
+    valid mask). When the model's band count is known (``model_bands``) and the
+    scene has more bands, of which it names red, green and blue (GDAL's colour
+    interpretation, else band descriptions such as ``Red``/``Green``/``Blue``), the
+    default is those three in RGB order, with a note: a 4-band NAIP-like RGBN scene
+    uses 1,2,3, an 8-band WorldView-3 scene with band names uses 5,3,2. Otherwise a
+    mismatch is refused with a hint from :func:`band_hint` (``--bands 1,1,1`` for a
+    one-band panchromatic scene; ``--bands 5,3,2`` for an unnamed 8-band scene, the
+    WorldView-2/3 band order).
 
 Valid mask
     A pixel is valid when GDAL's mask of *every* selected band says so: the
@@ -30,6 +37,15 @@ Value scaling rule (documented choice; the models are trained on 8-bit imagery)
       decimated read (at most 1024 px on the long side; GDAL uses overviews
       when the file has them), so every tile of the scene gets the same
       mapping and no seam can come from it.
+
+Area of interest (``bbox``)
+    ``(west, south, east, north)`` in WGS 84 degrees: only the pixels of the scene
+    inside it are read and predicted. The scene is opened through GDAL's ``vrt://``
+    connection with ``srcwin`` (the smallest whole-pixel window covering the box, in
+    the scene's CRS): bands, colour interpretation, nodata and masks are those of
+    the scene, the grid is the window's, and GDAL reads only the blocks (or COG
+    tiles) the window touches, locally or over HTTP. A scene outside the box is
+    refused (:class:`~roadseg.errors.InputError`).
 
 Ground sample distance (GSD)
     In metres per pixel. Projected CRS: the pixel size times the CRS's linear
@@ -56,6 +72,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -70,6 +87,7 @@ from rasterio.windows import Window
 
 from roadseg.errors import InputError, why_missing
 from roadseg.raster.georef import local_transform, pixel_size_m
+from roadseg.uri import RemotePath, configure_remote_access, http_status, open_error, scene_path
 
 log = logging.getLogger(__name__)
 
@@ -141,9 +159,14 @@ class RasterView:
                 masks = self.dataset.read_masks(indexes=list(self.bands), window=window)
                 valid = np.all(masks > 0, axis=0)
         except RasterioError as exc:
+            rows = f"rows {window.row_off}..{window.row_off + window.height - 1}"
+            if http_status(str(exc)) is not None:  # a remote file: the server's answer
+                raise InputError(
+                    f"{open_error(RemotePath(self.path), exc)} reading {rows}"
+                ) from exc
             raise InputError(
-                f"{self.path}: could not read pixels in rows {window.row_off}.."
-                f"{window.row_off + window.height - 1}; the file looks corrupt or truncated ({exc})"
+                f"{self.path}: could not read pixels in {rows}; "
+                f"the file looks corrupt or truncated ({exc})"
             ) from exc
         if self.is_float:
             finite = np.all(np.isfinite(data), axis=0)
@@ -188,7 +211,7 @@ class Scene:
         scaling: the value scaling rule chosen for this scene.
     """
 
-    path: Path
+    path: Path | RemotePath
     dataset: Any
     bands: tuple[int, ...]
     crs: Any
@@ -254,7 +277,9 @@ class Scene:
         self.close()
 
 
-def _choose_scaling(dataset: Any, bands: tuple[int, ...], path: Path, masked: bool) -> BandScaling:
+def _choose_scaling(
+    dataset: Any, bands: tuple[int, ...], path: Path | RemotePath, masked: bool
+) -> BandScaling:
     dtype = np.dtype(dataset.dtypes[bands[0] - 1])
     if dtype == np.uint8:
         return BandScaling("none")
@@ -303,6 +328,137 @@ def _choose_scaling(dataset: Any, bands: tuple[int, ...], path: Path, masked: bo
     return BandScaling("stretch", tuple(float(v) for v in low), tuple(float(v) for v in high))
 
 
+#: The band order of WorldView-2/3 8-band multispectral products (Maxar's documentation).
+WORLDVIEW_8 = ("coastal", "blue", "green", "yellow", "red", "red edge", "nir1", "nir2")
+_COLOUR = {ColorInterp.red: "red", ColorInterp.green: "green", ColorInterp.blue: "blue"}
+
+
+def _colour_of_description(text: str | None) -> str | None:
+    """``"red"``/``"green"``/``"blue"`` when a band description names that colour alone
+    (``"Red"``, ``"B4 red"``, ``"blue band"``; not ``"Red Edge"`` or ``"Coastal blue"``)."""
+    words = set(re.findall(r"[a-z]+", (text or "").lower()))
+    found = words & {"red", "green", "blue"}
+    if len(found) != 1 or words & {"edge", "rededge", "coastal", "nir", "infrared"}:
+        return None
+    return found.pop()
+
+
+def rgb_bands(dataset: Any) -> tuple[int, int, int] | None:
+    """The 1-based (red, green, blue) bands a raster names, by colour interpretation or,
+    failing that, by band description; ``None`` when it does not name all three."""
+    for names in (
+        [_COLOUR.get(ci) for ci in dataset.colorinterp],
+        [_colour_of_description(d) for d in dataset.descriptions],
+    ):
+        found = {c: i + 1 for i, c in reversed(list(enumerate(names))) if c is not None}
+        if len(found) == 3:
+            return (found["red"], found["green"], found["blue"])
+    return None
+
+
+def band_hint(dataset: Any, model_bands: int = 3) -> str:
+    """The ``--bands`` choice to suggest for ``dataset`` and a model of ``model_bands`` bands.
+
+    >>> from types import SimpleNamespace as NS
+    >>> pan = NS(count=1, colorinterp=[ColorInterp.gray], descriptions=[None])
+    >>> band_hint(pan)
+    '--bands 1,1,1 (the one band as grey for each of red, green, blue)'
+    >>> wv3 = NS(count=8, colorinterp=[ColorInterp.undefined] * 8, descriptions=[None] * 8)
+    >>> band_hint(wv3).split(" (")[0]
+    '--bands 5,3,2'
+    """
+    default = f"--bands {','.join(str(i + 1) for i in range(model_bands))}"
+    if model_bands != 3:
+        return default
+    rgb = rgb_bands(dataset)
+    if rgb is not None:
+        return f"--bands {','.join(map(str, rgb))} (the scene's red, green, blue)"
+    if dataset.count == 1:
+        return "--bands 1,1,1 (the one band as grey for each of red, green, blue)"
+    if dataset.count == len(WORLDVIEW_8):
+        return (
+            "--bands 5,3,2 (true colour if this is a WorldView-2/3 8-band scene: "
+            f"{', '.join(WORLDVIEW_8)})"
+        )
+    return default
+
+
+def _default_bands(dataset: Any, model_bands: int | None, path: object) -> tuple[int, ...]:
+    """Every non-alpha band; or red, green, blue when the model takes three and the scene
+    has more bands and names those three (see the module docstring)."""
+    interp = list(dataset.colorinterp)
+    bands = tuple(i + 1 for i in range(dataset.count) if interp[i] != ColorInterp.alpha) or (1,)
+    if model_bands == 3 and len(bands) > 3:
+        rgb = rgb_bands(dataset)
+        if rgb is not None:
+            log.info(
+                "%s: note: %d bands; using %d,%d,%d (red, green, blue) for the RGB model "
+                "(--bands chooses others)",
+                path,
+                len(bands),
+                *rgb,
+            )
+            return rgb
+    return bands
+
+
+def parse_bbox(text: str | Sequence[float] | None) -> tuple[float, float, float, float] | None:
+    """``"W,S,E,N"`` (or four numbers) in WGS 84 degrees -> a tuple; ``None`` stays ``None``.
+
+    >>> parse_bbox("-71.1, 42.3, -71.0, 42.4")
+    (-71.1, 42.3, -71.0, 42.4)
+
+    Raises:
+        ValueError: not four numbers, or west >= east / south >= north, or not degrees.
+    """
+    if text is None:
+        return None
+    parts = [p for p in text.split(",") if p.strip()] if isinstance(text, str) else list(text)
+    try:
+        w, s, e, n = (float(v) for v in parts)
+    except (TypeError, ValueError):
+        raise ValueError(f"bbox must be four numbers W,S,E,N in degrees, got {text!r}") from None
+    if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+        raise ValueError(
+            f"bbox {text!r} is not W,S,E,N in WGS 84 degrees (west < east, south < north)"
+        )
+    return (w, s, e, n)
+
+
+def bbox_window(dataset: Any, bbox: Sequence[float]) -> Window | None:
+    """The whole-pixel window of ``dataset`` covering ``bbox`` (WGS 84 W,S,E,N), clipped to
+    the raster; ``None`` when they do not overlap."""
+    from rasterio.warp import transform_bounds
+    from rasterio.windows import from_bounds
+
+    left, bottom, right, top = transform_bounds("EPSG:4326", dataset.crs, *bbox, densify_pts=21)
+    win = from_bounds(left, bottom, right, top, transform=dataset.transform)
+    col0, row0 = max(0, math.floor(win.col_off)), max(0, math.floor(win.row_off))
+    col1 = min(dataset.width, math.ceil(win.col_off + win.width))
+    row1 = min(dataset.height, math.ceil(win.row_off + win.height))
+    if col1 <= col0 or row1 <= row0:
+        return None
+    return Window(col0, row0, col1 - col0, row1 - row0)
+
+
+def _clip_to_bbox(path: Path | RemotePath, dataset: Any, bbox: Sequence[float]) -> Any:
+    """``dataset``, or (closing it) the same raster opened on its window inside ``bbox``."""
+    if dataset.crs is None:
+        raise InputError(f"{path}: --bbox needs a georeferenced scene (this one has no CRS)")
+    win = bbox_window(dataset, bbox)
+    if win is None:
+        raise InputError(f"{path}: the scene does not overlap --bbox {','.join(map(str, bbox))}")
+    if (win.col_off, win.row_off, win.width, win.height) == (0, 0, dataset.width, dataset.height):
+        return dataset
+    name = dataset.name
+    dataset.close()
+    srcwin = f"{win.col_off},{win.row_off},{win.width},{win.height}"
+    log.info("%s: reading the window %s (x,y,w,h px) inside --bbox", path, srcwin)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        return rasterio.open(f"vrt://{name}?srcwin={srcwin}")
+
+
 def parse_bands(text: str | Sequence[int] | None) -> tuple[int, ...] | None:
     """``"1,2,3"`` or ``[1, 2, 3]`` -> ``(1, 2, 3)``; ``None`` stays ``None``.
 
@@ -330,6 +486,8 @@ def open_scene(
     path: str | os.PathLike[str],
     bands: Sequence[int] | str | None = None,
     gsd_m: float | None = None,
+    model_bands: int | None = None,
+    bbox: Sequence[float] | str | None = None,
 ) -> Scene:
     """Open ``path`` with rasterio and validate it (see the module docstring).
 
@@ -339,36 +497,52 @@ def open_scene(
             ``None``: every non-alpha band.
         gsd_m: pixel size in metres of a raster without CRS: its grid is then a local
             metric grid, x = column * gsd_m, y = row * gsd_m (ignored when it has a CRS).
+        model_bands: how many bands the model takes, for the default choice of bands
+            (``None``: every non-alpha band).
+        bbox: read only the window inside ``(west, south, east, north)`` (WGS 84
+            degrees; ``"W,S,E,N"`` accepted), see the module docstring.
 
     Raises:
         InputError: missing file, not a raster, no bands, more than 4 bands,
             a band index out of range or an unsupported data type (a raster with no valid
             pixel gives a warning and an empty result, whatever its type).
     """
-    path = Path(path)
-    if not path.exists():
+    path = scene_path(path)
+    remote = isinstance(path, RemotePath)
+    if remote:
+        configure_remote_access()
+    elif not path.exists():
         raise InputError(f"{path}: {why_missing(path)}")
-    if path.is_dir():
+    elif path.is_dir():
         raise InputError(f"{path}: is a folder, not a raster file")
     try:
         selected = parse_bands(bands)
+        area = parse_bbox(bbox)
     except ValueError as exc:
         raise InputError(f"{path}: {exc}") from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            dataset = rasterio.open(path)
+            dataset = rasterio.open(os.fspath(path))
     except RasterioError as exc:
+        if isinstance(path, RemotePath):
+            raise InputError(open_error(path, exc)) from exc
         raise InputError(f"{path}: not a raster GDAL can read ({exc})") from exc
     try:
-        return _validate(path, dataset, selected, gsd_m)
+        if area is not None:
+            dataset = _clip_to_bbox(path, dataset, area)
+        return _validate(path, dataset, selected, gsd_m, model_bands)
     except BaseException:
         dataset.close()
         raise
 
 
 def _validate(
-    path: Path, dataset: Any, selected: tuple[int, ...] | None, gsd_m: float | None = None
+    path: Path | RemotePath,
+    dataset: Any,
+    selected: tuple[int, ...] | None,
+    gsd_m: float | None = None,
+    model_bands: int | None = None,
 ) -> Scene:
     count = int(dataset.count)
     if count == 0:
@@ -378,8 +552,7 @@ def _validate(
     if dataset.width < 1 or dataset.height < 1:
         raise InputError(f"{path}: raster is empty ({dataset.width}x{dataset.height})")
     if selected is None:
-        interp = list(dataset.colorinterp)
-        selected = tuple(i + 1 for i in range(count) if interp[i] != ColorInterp.alpha) or (1,)
+        selected = _default_bands(dataset, model_bands, path)
     bad = [b for b in selected if b > count]
     if bad:
         raise InputError(
@@ -388,7 +561,7 @@ def _validate(
     if len(selected) > MAX_BANDS:
         raise InputError(
             f"{path}: {len(selected)} bands selected; at most {MAX_BANDS} are supported "
-            f"(choose some with --bands, e.g. --bands 1,2,3)"
+            f"(choose some with --bands, e.g. {band_hint(dataset, model_bands or 3)})"
         )
     dtypes = {np.dtype(dataset.dtypes[b - 1]) for b in selected}
     if len(dtypes) > 1:

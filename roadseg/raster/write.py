@@ -2,7 +2,9 @@
 
 Output format (the probability raster)
     single band ``uint8``, tiled 256 x 256, DEFLATE-compressed (horizontal
-    predictor), BigTIFF when needed, same CRS and transform as the input.
+    predictor), BigTIFF when needed, same CRS and transform as the input. The
+    predictor streams it through this writer into a tiled GeoTIFF and publishes
+    it as a cloud-optimised GeoTIFF with overviews (:mod:`roadseg.raster.cog`).
     A probability ``p`` is stored as ``round(255 · p)``, so the full 0..255
     range carries probabilities (``p = v / 255``).
 

@@ -15,6 +15,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from roadseg.uri import scene_path
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The evaluation options (shared with ``pipelines/evaluate.py``); defaults are
@@ -29,7 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--pred",
         nargs="+",
-        type=Path,
+        type=scene_path,  # files or URLs (roadseg.uri)
         required=True,
         metavar="PRED",
         help="probability raster(s) / binary mask(s) and/or road network(s) "
@@ -38,7 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--labels",
         nargs="+",
-        type=Path,
+        type=scene_path,  # files or URLs (roadseg.uri)
         required=True,
         metavar="LABELS",
         help="OSM file (.osm.pbf/.osm), vector file or label raster; one per scene or one for all",
@@ -46,7 +48,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--scene",
         nargs="+",
-        type=Path,
+        type=scene_path,  # files or URLs (roadseg.uri)
         default=[],
         metavar="SCENE",
         help="scene imagery, one per scene: the reference grid and overlay background",

@@ -19,7 +19,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from roadseg.pipeline.config import ExtractConfig
+    from roadseg.uri import RemotePath
 import argparse
 import dataclasses
 import logging
@@ -40,6 +43,7 @@ FLAG_KEYS = {
     "batch_size": "predict.batch_size",
     "bands": "predict.bands",
     "gsd": "predict.gsd_m",
+    "bbox": "predict.bbox",
     "backend": "predict.backend",
     "precision": "predict.precision",
     "quality": "predict.quality",
@@ -86,7 +90,22 @@ def _default(key: str) -> str:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "scenes", nargs="+", metavar="SCENE", help="raster(s), folder(s) or a VRT mosaic"
+        "scenes",
+        nargs="*",
+        metavar="SCENE",
+        help="raster(s), folder(s) or a VRT mosaic; files or URLs (http(s)://, s3://, gs://, "
+        "az://, /vsi...)",
+    )
+    p.add_argument(
+        "--stac",
+        metavar="ITEMS",
+        help="scenes from STAC: an item, an ItemCollection (a saved search) or a static "
+        "catalogue (file or URL), instead of SCENE arguments",
+    )
+    p.add_argument(
+        "--asset",
+        metavar="NAME",
+        help="the STAC imagery asset (default: the visual/RGB one, by roles and eo:bands)",
     )
     from roadseg.vector.formats import writable_suffixes
 
@@ -156,6 +175,12 @@ def _inference_arguments(p: argparse.ArgumentParser) -> None:
         type=float,
         metavar="METRES",
         help="pixel size of scenes without georeferencing (required for them; used by every stage)",
+    )
+    g.add_argument(
+        "--bbox",
+        metavar="W,S,E,N",
+        help="work only inside this box (WGS 84 degrees; --bbox=-71.1,42.3,-71.0,42.4 when west "
+        "is negative): only the windows of the scenes inside it are read",
     )
 
 
@@ -361,7 +386,9 @@ def config_from_args(args: argparse.Namespace) -> ExtractConfig:
     return config
 
 
-def check_run_paths(args: argparse.Namespace, config: ExtractConfig, scenes: list[Path]) -> None:
+def check_run_paths(
+    args: argparse.Namespace, config: ExtractConfig, scenes: Sequence[Path | RemotePath]
+) -> None:
     """Every file the run writes against every file it reads, before any work (exit 2)."""
     from roadseg.io_guard import check_paths
     from roadseg.models import resolve_weights
@@ -399,6 +426,28 @@ def check_run_paths(args: argparse.Namespace, config: ExtractConfig, scenes: lis
     check_paths(outputs, inputs, check_dirs=False)
 
 
+def _scene_args(args: argparse.Namespace, config: ExtractConfig) -> list[str]:
+    """The SCENE arguments, or the assets of the STAC items of ``--stac``."""
+    from roadseg.errors import InputError
+
+    if args.stac is None:
+        if args.asset is not None:
+            raise InputError("--asset chooses a STAC asset; give --stac ITEMS too")
+        if not args.scenes:
+            raise InputError("no input scenes given (SCENE arguments or --stac ITEMS)")
+        return list(args.scenes)
+    if args.scenes:
+        raise InputError(f"{args.stac}: give SCENE arguments or --stac, not both")
+    from roadseg.pipeline.stac import stac_scenes
+    from roadseg.raster.scene import parse_bbox
+
+    try:
+        bbox = parse_bbox(config.predict.bbox)
+    except ValueError as exc:
+        raise InputError(f"--bbox: {exc}") from None
+    return [s.href for s in stac_scenes(args.stac, args.asset, bbox)]
+
+
 def main(args: argparse.Namespace) -> int:
     from roadseg.pipeline.extract import cache_root
     from roadseg.pipeline.inputs import expand_scenes
@@ -408,7 +457,7 @@ def main(args: argparse.Namespace) -> int:
         # the scheduler runs in this process; its INFO chatter is not for users
         logging.getLogger("distributed").setLevel(logging.WARNING)
     config = config_from_args(args)
-    scenes = expand_scenes(args.scenes, expand_vrt=True if args.split_vrt else None)
+    scenes = expand_scenes(_scene_args(args, config), expand_vrt=True if args.split_vrt else None)
     check_run_paths(args, config, scenes)
     check_extract(scenes, Path(args.output), config)
     # read by roadseg.cli when the run is interrupted: what was done is not lost

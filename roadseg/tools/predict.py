@@ -72,6 +72,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=default("gsd_m"),
         help="pixel size of a scene without georeferencing (required for one)",
     )
+    p.add_argument(
+        "--bbox",
+        metavar="W,S,E,N",
+        help="predict only inside this box (WGS 84 degrees; write --bbox=-71.1,42.3,-71.0,42.4 "
+        "when west is negative): the output is that window, only its blocks are read",
+    )
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
     p.add_argument("--no-channels-last", action="store_true", help="keep NCHW memory format")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -136,6 +142,7 @@ def config_from_args(args: argparse.Namespace) -> PredictConfig:
         gsd_tolerance=args.gsd_tolerance,
         progress=not args.no_progress and on_terminal(),
         gsd_m=args.gsd,
+        bbox=args.bbox,
         backend=args.backend,
         precision=args.precision,
         quality=args.quality,

@@ -33,6 +33,7 @@ from roadseg.postprocess import clean
 from roadseg.postprocess.graph import skeleton_to_graph
 from roadseg.postprocess.skeleton import BlockParams, SkeletonPixels, skeletonize_blocks
 from roadseg.postprocess.threshold import resolve_threshold
+from roadseg.raster.cog import cog_file
 from roadseg.raster.georef import local_grid_note
 from roadseg.raster.source import RasterInfo, WindowReader, open_source
 from roadseg.sizeguard import check_vectorize_plan
@@ -60,7 +61,8 @@ def _tiff_sink(
 ) -> Any:
     from roadseg.raster.io import open_raster
 
-    tmp = stack.enter_context(atomic_path(path))
+    # blocks stream into a tiled GeoTIFF, copied as a cloud-optimised GeoTIFF (raster.cog)
+    tmp = stack.enter_context(cog_file(stack.enter_context(atomic_path(path)), path))
     profile = {
         "driver": "GTiff",
         "height": info.height,
