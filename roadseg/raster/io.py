@@ -1,8 +1,10 @@
 """The one door to raster files: every module outside ``roadseg.raster`` opens rasters here.
 
 :func:`open_raster` is :func:`rasterio.open` with the same arguments, return value and
-errors; what it adds is a single place where opening a raster is decided (remote paths,
-GDAL options, error wording), so that a change there reaches every reader and writer.
+errors; what it adds is a single place where opening a raster is decided, so that a change
+there reaches every reader and writer. Today that is the remote path: a URL or ``/vsi…``
+path is handed to GDAL as :func:`roadseg.uri.gdal_name` names it, remote access configured
+first (a local path is opened as before).
 The callers keep their own one-line error messages (each names its file and its role)
 and their own ``NotGeoreferencedWarning`` filters; ``tests/raster/test_one_io_layer.py``
 checks that no module outside ``roadseg.raster`` calls ``rasterio.open`` itself.
@@ -35,4 +37,8 @@ def open_raster(path: str | os.PathLike[str], mode: str = "r", **kwargs: Any) ->
     """
     import rasterio
 
+    from roadseg.uri import gdal_name
+
+    if isinstance(path, (str, os.PathLike)):
+        path = gdal_name(path)  # a local path: its text; a URL: GDAL's name, access configured
     return rasterio.open(path, mode, **kwargs)

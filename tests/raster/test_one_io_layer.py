@@ -11,6 +11,7 @@ options, error wording) has one place to go.
 from __future__ import annotations
 
 import ast
+import os
 from pathlib import Path
 
 import numpy as np
@@ -109,3 +110,17 @@ def test_open_raster_keeps_rasterios_errors(tmp_path: Path):
     (tmp_path / "not.tif").write_bytes(b"not a raster")
     with pytest.raises(RasterioIOError):
         open_raster(tmp_path / "not.tif")
+
+
+def test_open_raster_hands_gdal_a_url_as_roadseg_uri_names_it(monkeypatch: pytest.MonkeyPatch):
+    """A URL reaches GDAL as its ``/vsicurl/`` name with the remote settings applied."""
+    from roadseg.uri import REMOTE_GDAL_OPTIONS
+
+    for key in REMOTE_GDAL_OPTIONS:
+        monkeypatch.delenv(key, raising=False)
+    opened: list[object] = []
+    monkeypatch.setattr(rasterio, "open", lambda path, mode, **kw: opened.append(path))
+    open_raster("https://example.invalid/imagery/scene.tif")
+    open_raster(Path("local/scene.tif"))
+    assert opened == ["/vsicurl/https://example.invalid/imagery/scene.tif", "local/scene.tif"]
+    assert all(key in os.environ for key in REMOTE_GDAL_OPTIONS)
