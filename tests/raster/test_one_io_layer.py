@@ -116,8 +116,9 @@ def test_open_raster_hands_gdal_a_url_as_roadseg_uri_names_it(monkeypatch: pytes
     """A URL reaches GDAL as its ``/vsicurl/`` name with the remote settings applied."""
     from roadseg.uri import REMOTE_GDAL_OPTIONS
 
-    for key in REMOTE_GDAL_OPTIONS:
-        monkeypatch.delenv(key, raising=False)
+    for key in REMOTE_GDAL_OPTIONS:  # set then removed: the test's end removes what it sets
+        monkeypatch.setenv(key, "")
+        monkeypatch.delenv(key)
     opened: list[object] = []
     monkeypatch.setattr(rasterio, "open", lambda path, mode, **kw: opened.append(path))
     open_raster("https://example.invalid/imagery/scene.tif")
