@@ -57,13 +57,14 @@ def check_geojson_crs(
 
 def check_single_band(path: str | os.PathLike[str], band: int | None) -> None:
     """Refuse a multi-band raster as a probability/mask unless ``band`` picks one."""
-    import rasterio
     from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+
+    from roadseg.raster.io import open_raster
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(path) as ds:
+            with open_raster(path) as ds:
                 count = ds.count
     except (RasterioIOError, OSError):
         return  # reported by the stage that opens it

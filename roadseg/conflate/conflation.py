@@ -176,8 +176,10 @@ def _metric_crs(det: Any, scene: Path | None, name: str) -> Any:
     import rasterio
     from shapely.geometry import box
 
+    from roadseg.raster.io import open_raster
+
     try:
-        with rasterio.open(scene) as ds:
+        with open_raster(scene) as ds:
             crs, bounds = ds.crs, ds.bounds
     except rasterio.errors.RasterioIOError as exc:
         raise InputError(f"{scene}: cannot read as a raster ({exc})") from exc

@@ -129,11 +129,13 @@ def valid_area(scene: str | Path, crs: Any) -> Any:
     from rasterio.enums import Resampling
     from rasterio.features import shapes
 
+    from roadseg.raster.io import open_raster
+
     path = Path(scene)
     if not path.exists():
         raise InputError(f"{path}: file not found")
     try:
-        with rasterio.open(path) as ds:
+        with open_raster(path) as ds:
             if ds.crs is None:
                 raise InputError(f"{path}: the scene has no CRS; its valid area cannot be placed")
             f = max(1, int(np.ceil(max(ds.height, ds.width) / VALID_MAX_SIDE)))

@@ -38,18 +38,18 @@ def _background(
     result: ConflateResult, scene: Path | None, max_side: int
 ) -> tuple[np.ndarray, Any, Any]:
     """The picture's background, its affine transform and CRS."""
-    import rasterio
     from affine import Affine
     from rasterio.enums import Resampling
     from rasterio.errors import NotGeoreferencedWarning
 
     from roadseg.evaluation.overlay import to_rgb8
     from roadseg.evaluation.quicklook import quicklook_shape
+    from roadseg.raster.io import open_raster
 
     if scene is not None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(scene) as ds:
+            with open_raster(scene) as ds:
                 shape = quicklook_shape(ds.height, ds.width, max_side)
                 bands = [1, 2, 3] if ds.count >= 3 else [1]
                 image = ds.read(

@@ -321,10 +321,11 @@ def _profile(
 
 def _write_window(scene: Path, dest: Path, win: tuple[int, int, int, int] | None) -> None:
     """Write the scene (or a window of it) as a GeoTIFF keeping CRS, bands, dtype and nodata."""
-    import rasterio
     from rasterio.windows import Window
 
-    with rasterio.open(scene) as ds:
+    from roadseg.raster.io import open_raster
+
+    with open_raster(scene) as ds:
         window = None if win is None else Window(win[1], win[0], win[3], win[2])
         data = ds.read(window=window)
         transform = ds.transform if window is None else ds.window_transform(window)
@@ -332,7 +333,7 @@ def _write_window(scene: Path, dest: Path, win: tuple[int, int, int, int] | None
         if ds.nodata is not None:
             profile["nodata"] = ds.nodata
         tags = ds.tags()
-    with atomic_path(dest) as tmp, rasterio.open(tmp, "w", **profile) as out:
+    with atomic_path(dest) as tmp, open_raster(tmp, "w", **profile) as out:
         out.write(data)
         out.update_tags(**tags, source_file=scene.name)
 
@@ -345,17 +346,18 @@ def _write_label(
     road_file: Path,
     cfg: GenericConfig,
 ) -> None:
-    import rasterio
     from rasterio.windows import Window
 
-    with rasterio.open(scene) as ds:
+    from roadseg.raster.io import open_raster
+
+    with open_raster(scene) as ds:
         transform = (
             ds.transform
             if win is None
             else ds.window_transform(Window(win[1], win[0], win[3], win[2]))
         )
         profile = _profile(ds, label.shape[1], label.shape[0], transform, 1, "uint8")
-    with atomic_path(dest) as tmp, rasterio.open(tmp, "w", **profile) as out:
+    with atomic_path(dest) as tmp, open_raster(tmp, "w", **profile) as out:
         out.write(label[None])
         out.update_tags(
             label="road centrelines buffered by width_m/2; 0 = background, 255 = road",

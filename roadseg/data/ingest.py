@@ -212,13 +212,14 @@ class RasterHeader:
 
 @contextlib.contextmanager
 def _quiet_open(path: Path) -> Iterator[Any]:
-    import rasterio
     from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+
+    from roadseg.raster.io import open_raster
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         try:
-            ds = rasterio.open(path)
+            ds = open_raster(path)
         except RasterioIOError as exc:
             raise InputError(f"{path}: not a readable raster ({exc})") from exc
         with ds:
@@ -380,7 +381,7 @@ def _place(
 
 def _write_geotiff(src: Path, dest: Path, grid: tuple[Any, Any] | None, mode: str) -> None:
     """Rewrite ``src`` as a tiled, deflate-compressed GeoTIFF on ``grid`` (crs, transform)."""
-    import rasterio
+    from roadseg.raster.io import open_raster
 
     assert grid is not None
     crs, transform = grid
@@ -406,6 +407,6 @@ def _write_geotiff(src: Path, dest: Path, grid: tuple[Any, Any] | None, mode: st
     tags = {"georeferencing": mode, "source_file": src.name}
     if mode == DERIVED:
         tags["georeferencing_rule"] = RULE_TEXT
-    with atomic_path(dest) as tmp, rasterio.open(tmp, "w", **profile) as out:
+    with atomic_path(dest) as tmp, open_raster(tmp, "w", **profile) as out:
         out.write(data)
         out.update_tags(**tags)

@@ -32,9 +32,10 @@ class _GdalWarnings(logging.Handler):
 
 def check_decodes(path: str | Path) -> None:
     """Read every pixel of ``path``; raise :class:`InputError` if any part fails to decode."""
-    import rasterio
     from rasterio.errors import NotGeoreferencedWarning, RasterioError
     from rasterio.windows import Window
+
+    from roadseg.raster.io import open_raster
 
     path = Path(path)
     if not path.is_file():
@@ -45,7 +46,7 @@ def check_decodes(path: str | Path) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(path) as ds:
+            with open_raster(path) as ds:
                 # block by block: GDAL's PNG driver returns a truncated file's missing
                 # rows silently when they are read in one large window
                 step = max(1, ds.block_shapes[0][0]) if ds.block_shapes else STRIP_ROWS

@@ -65,12 +65,14 @@ def read_raster(path: Path) -> Raster:
     import rasterio
     from rasterio.errors import NotGeoreferencedWarning
 
+    from roadseg.raster.io import open_raster
+
     if not path.exists():
         raise InputError(f"{path}: file not found")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(gdal_name(path)) as ds:
+            with open_raster(gdal_name(path)) as ds:
                 data = ds.read()
                 grid = SceneGrid(ds.width, ds.height, ds.transform, ds.crs)
     except rasterio.errors.RasterioIOError as exc:

@@ -32,10 +32,11 @@ class NoData:
 
 def declared_nodata(path: Path) -> np.ndarray | None:
     """True where the raster declares no data (nodata value, alpha or mask band); None if none."""
-    import rasterio
     from rasterio.enums import MaskFlags
 
-    with rasterio.open(path) as ds:
+    from roadseg.raster.io import open_raster
+
+    with open_raster(path) as ds:
         flags = ds.mask_flag_enums  # per band; [all_valid] when nothing is declared
         if all(MaskFlags.all_valid in f for f in flags):
             return None

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import rasterio
 from affine import Affine
 from rasterio.enums import Resampling
 from rasterio.errors import NotGeoreferencedWarning
@@ -31,6 +30,7 @@ from scipy import ndimage
 from roadseg.atomic import atomic_path
 from roadseg.errors import InputError
 from roadseg.evaluation.overlay import to_rgb8
+from roadseg.raster.io import open_raster
 from roadseg.vector.network import RoadNetwork
 
 NETWORK_COLOUR = (255, 220, 0)
@@ -71,7 +71,7 @@ def _labels_mask(labels: Path, scene: Any, shape: tuple[int, int], transform: Af
     from roadseg.raster.suffixes import is_raster_file
 
     if is_raster_file(labels):
-        with rasterio.open(labels) as lab:
+        with open_raster(labels) as lab:
             if (lab.height, lab.width) != (scene.height, scene.width):
                 raise InputError(
                     f"{labels}: labels are {lab.height}x{lab.width}, the scene "
@@ -98,7 +98,7 @@ def quicklook_rgb(
     """The quicklook as an ``h x w x 3`` uint8 array (see the module docstring)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        with rasterio.open(scene_path) as scene:
+        with open_raster(scene_path) as scene:
             shape = quicklook_shape(scene.height, scene.width, max_side)
             bands = [1, 2, 3] if scene.count >= 3 else [1]
             image = scene.read(bands, out_shape=(len(bands), *shape), resampling=Resampling.average)

@@ -48,6 +48,7 @@ from roadseg.inference.tags import warn_if_huge
 from roadseg.models import CheckpointMeta, Normalisation, load_checkpoint, resolve_weights
 from roadseg.raster.cog import cog_file
 from roadseg.raster.grid import TileGrid, check_tile_overlap
+from roadseg.raster.io import open_raster
 from roadseg.raster.quantise import quantise_tensor
 from roadseg.raster.resample import (
     Upsampler,
@@ -492,7 +493,7 @@ def _valid_reader(scene: Any, stack: contextlib.ExitStack) -> Any:
     """The scene's own mask by rows, through a second handle (the reader thread uses the first)."""
     if not scene.masked:
         return None
-    view = scene.view(stack.enter_context(rasterio.open(scene.path)))
+    view = scene.view(stack.enter_context(open_raster(scene.path)))
 
     def read(row_off: int, n_rows: int) -> np.ndarray | None:
         return view.read_valid(Window(0, row_off, scene.width, n_rows))

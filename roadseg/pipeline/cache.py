@@ -76,9 +76,9 @@ def file_identity(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def _remote_identity(path: str | os.PathLike[str]) -> dict[str, Any]:
-    import rasterio
+    from roadseg.raster.io import open_raster
 
-    with rasterio.open(gdal_name(path)) as ds:
+    with open_raster(gdal_name(path)) as ds:
         structure = {
             "shape": [ds.count, ds.height, ds.width],
             "dtypes": list(ds.dtypes),

@@ -118,8 +118,10 @@ def conflate_source(
     if scene is not None:
         import rasterio
 
+        from roadseg.raster.io import open_raster
+
         try:
-            with rasterio.open(gdal_name(scene)) as ds:
+            with open_raster(gdal_name(scene)) as ds:
                 crs = ds.crs
         except rasterio.errors.RasterioIOError:
             return osm  # an unreadable scene is reported by the scene's own check

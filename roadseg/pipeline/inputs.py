@@ -30,12 +30,13 @@ log = logging.getLogger(__name__)
 
 def vrt_sources(vrt: str | os.PathLike[str]) -> list[Path | RemotePath]:
     """The source rasters a VRT mosaic reads, in the VRT's order (URLs kept as URLs)."""
-    import rasterio
     from rasterio.errors import RasterioIOError
+
+    from roadseg.raster.io import open_raster
 
     vrt = scene_path(vrt)
     try:
-        with rasterio.open(gdal_name(vrt)) as ds:
+        with open_raster(gdal_name(vrt)) as ds:
             files = [scene_path(f) for f in ds.files]
     except RasterioIOError as exc:
         raise InputError(f"{vrt}: not a readable VRT ({exc})") from exc

@@ -97,13 +97,14 @@ def choose_threshold(
 def stored_threshold(raster: str | os.PathLike[str]) -> float | None:
     """The level in ``raster``'s :data:`THRESHOLD_TAG`, or ``None`` (absent, unreadable, not a
     probability)."""
-    import rasterio
     from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+
+    from roadseg.raster.io import open_raster
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(raster) as ds:
+            with open_raster(raster) as ds:
                 text = ds.tags().get(THRESHOLD_TAG)
     except RasterioIOError:
         return None  # the stage that reads the raster reports it, with its own words

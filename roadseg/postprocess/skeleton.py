@@ -303,7 +303,7 @@ def skeletonize_blocks(
 ) -> SkeletonPixels:
     """Skeleton of the whole raster, computed block by block (see the module docstring).
 
-    ``reader`` is a :class:`roadseg.postprocess.source.WindowReader` (or anything with
+    ``reader`` is a :class:`roadseg.raster.source.WindowReader` (or anything with
     ``info.height``, ``info.width``, ``pad``, ``vshape`` and ``read(vr0, vr1, vc0, vc1)``).
     Sinks receive each block's core mask / skeleton in raster coordinates.
     """

@@ -14,6 +14,7 @@ from roadseg.raster.quantise import quantise
 if TYPE_CHECKING:
     from roadseg.raster.georef import SceneGrid, gsd_m, pixel_size_m
     from roadseg.raster.grid import TileGrid, TileWindow, crop_to, pad_to_tile, tile_starts
+    from roadseg.raster.io import open_raster
     from roadseg.raster.resample import needs_resampling, warp_back, warped_view
     from roadseg.raster.scene import BandScaling, RasterView, Scene, open_scene
     from roadseg.raster.write import StripWriter
@@ -29,6 +30,7 @@ __all__ = [
     "crop_to",
     "gsd_m",
     "needs_resampling",
+    "open_raster",
     "open_scene",
     "pad_to_tile",
     "pixel_size_m",
@@ -49,6 +51,7 @@ __getattr__, __dir__ = lazy_exports(
         "crop_to": "grid",
         "pad_to_tile": "grid",
         "tile_starts": "grid",
+        "open_raster": "io",
         "needs_resampling": "resample",
         "warp_back": "resample",
         "warped_view": "resample",

@@ -22,8 +22,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import rasterio
 from rasterio.transform import from_origin
+
+from roadseg.raster.io import open_raster
 
 TILE = "10528795_15"
 #: (col_off, row_off, width, height) in pixels of the 1500×1500 tile.
@@ -61,19 +62,19 @@ def build(subset: Path, out_dir: Path) -> None:
         zlevel=9,
         interleave="pixel",
     )
-    with rasterio.open(subset / "images" / f"{TILE}.png") as src:
+    with open_raster(subset / "images" / f"{TILE}.png") as src:
         image = src.read(window=((row, row + height), (col, col + width)))
-    with rasterio.open(subset / "masks" / f"{TILE}.png") as src:
+    with open_raster(subset / "masks" / f"{TILE}.png") as src:
         mask = src.read(1, window=((row, row + height), (col, col + width)))
     mask = np.where(mask > 127, 255, 0).astype(np.uint8)
-    with rasterio.open(
+    with open_raster(
         out_dir / "scene.tif", "w", count=3, dtype="uint8", photometric="RGB", **profile
     ) as dst:
         dst.write(image)
         dst.update_tags(**TAGS)
         for band, name in enumerate(("red", "green", "blue"), start=1):
             dst.set_band_description(band, name)
-    with rasterio.open(out_dir / "labels.tif", "w", count=1, dtype="uint8", **profile) as dst:
+    with open_raster(out_dir / "labels.tif", "w", count=1, dtype="uint8", **profile) as dst:
         dst.write(mask, 1)
         dst.update_tags(**TAGS, LABELS="roads=255 background=0 (rasterised OSM centrelines)")
 

@@ -115,8 +115,9 @@ def write_road_scene(
     square, north-up. ``crs=None`` writes a raster without georeferencing.
     Pixels where ``nodata_mask`` is true get the value ``nodata``.
     """
-    import rasterio
     from rasterio.transform import from_origin
+
+    from roadseg.raster.io import open_raster
 
     roads = draw_roads(height, width, lines, road_width_px)
     image = np.where(roads, road, ground).astype(np.uint8)
@@ -140,6 +141,6 @@ def write_road_scene(
         profile.update(crs=crs, transform=from_origin(origin[0], origin[1], gsd_m, gsd_m))
     if nodata is not None:
         profile["nodata"] = nodata
-    with rasterio.open(path, "w", **profile) as dst:
+    with open_raster(path, "w", **profile) as dst:
         dst.write(image)
     return Path(path)

@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import rasterio
 import torch
 import torch.nn.functional as F
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
 from roadseg.errors import InputError
 from roadseg.raster.georef import gsd_m as raster_gsd_m
+from roadseg.raster.io import open_raster
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def _read(path: Path) -> tuple[np.ndarray, float | None]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(path) as src:
+            with open_raster(path) as src:
                 data = src.read()
                 gsd = raster_gsd_m(src.crs, src.transform, src.width, src.height)
     except RasterioIOError as exc:

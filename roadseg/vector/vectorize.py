@@ -32,10 +32,10 @@ from roadseg.errors import InputError
 from roadseg.postprocess import clean
 from roadseg.postprocess.graph import skeleton_to_graph
 from roadseg.postprocess.skeleton import BlockParams, SkeletonPixels, skeletonize_blocks
-from roadseg.postprocess.source import RasterInfo, WindowReader, open_source
 from roadseg.postprocess.threshold import resolve_threshold
 from roadseg.raster.cog import cog_file
 from roadseg.raster.georef import local_grid_note
+from roadseg.raster.source import RasterInfo, WindowReader, open_source
 from roadseg.sizeguard import check_vectorize_plan
 from roadseg.vector.config import VectorizeConfig
 from roadseg.vector.network import RoadNetwork, graph_to_network
@@ -59,7 +59,7 @@ def block_params(info: RasterInfo, config: VectorizeConfig) -> BlockParams:
 def _tiff_sink(
     stack: contextlib.ExitStack, path: Path, info: RasterInfo, nodata: float | None = None
 ) -> Any:
-    import rasterio
+    from roadseg.raster.io import open_raster
 
     # blocks stream into a tiled GeoTIFF, copied as a cloud-optimised GeoTIFF (raster.cog)
     tmp = stack.enter_context(cog_file(stack.enter_context(atomic_path(path)), path))
@@ -77,7 +77,7 @@ def _tiff_sink(
         "compress": "deflate",
         "nodata": nodata,
     }
-    ds = stack.enter_context(rasterio.open(tmp, "w", **profile))
+    ds = stack.enter_context(open_raster(tmp, "w", **profile))
     from rasterio.windows import Window
 
     def sink(r0: int, c0: int, arr: np.ndarray) -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from roadseg.postprocess.source import open_source
 from roadseg.raster import SceneGrid, gsd_m, open_scene
+from roadseg.raster.source import open_source
 from roadseg.sample import sample_labels_path
 from roadseg.training.tiles import _read
 

@@ -8,7 +8,7 @@ from rasterio.transform import from_origin
 
 from roadseg.errors import InputError
 from roadseg.postprocess import ThresholdSpec, resolve_threshold, threshold_mask
-from roadseg.postprocess.source import open_source
+from roadseg.raster.source import open_source
 from roadseg.vector import VectorizeConfig, vectorize_raster
 from roadseg.vector.vectorize import skeleton_of_raster
 from tests.postprocess.rasters import write_tif
