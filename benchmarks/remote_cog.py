@@ -54,7 +54,7 @@ from predict_common import make_scene, report  # noqa: E402
 
 from roadseg.inference.predictor import PredictConfig, predict_scene  # noqa: E402
 from roadseg.models import CheckpointMeta, build_model, save_checkpoint  # noqa: E402
-from roadseg.uri import REMOTE_GDAL_OPTIONS  # noqa: E402
+from roadseg.uri import REMOTE_GDAL_OPTIONS, REMOTE_OPEN_OPTIONS  # noqa: E402
 from tests.raster.range_server import RangeServer  # noqa: E402
 
 MODELS = {"tiny": [4, 8], "lite": "lite"}
@@ -137,7 +137,7 @@ def main() -> None:
             "identical_output": None
             if args.read_only
             else same_raster(d / "disk.tif", d / "http.tif"),
-            "gdal_options": REMOTE_GDAL_OPTIONS,
+            "gdal_options": {**REMOTE_GDAL_OPTIONS, **REMOTE_OPEN_OPTIONS},
         }
     report(figures, args.json)
 

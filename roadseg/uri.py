@@ -60,12 +60,9 @@ SCHEMES = {
 }
 
 #: GDAL settings for reading remote rasters, applied once per process by
-#: :func:`configure_remote_access` (a value already in the environment wins):
+#: :func:`configure_remote_access` (a value already in the environment wins); they concern
+#: only remote and cached file handles, so local rasters read as before:
 #:
-#: * ``GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR`` -- do not list the "folder" of the URL
-#:   and do not probe for side-car files (``.aux.xml``, ``.ovr``, ``.msk``): on object
-#:   stores each probe is a request (often a 403/404), and a COG keeps its overviews and
-#:   mask inside the file.
 #: * ``VSI_CACHE=TRUE`` with ``VSI_CACHE_SIZE`` 64 MiB -- keep the raw byte ranges read
 #:   per file: neighbouring tile strips overlap by the tile overlap and share GeoTIFF
 #:   blocks, which are then fetched once (GDAL's block cache holds decoded blocks,
@@ -81,7 +78,6 @@ SCHEMES = {
 #: without a raster extension (signed URLs, API endpoints), and ``EMPTY_DIR`` already
 #: stops the side-car requests it is usually set to avoid.
 REMOTE_GDAL_OPTIONS = {
-    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
     "VSI_CACHE": "TRUE",
     "VSI_CACHE_SIZE": str(64 << 20),
     "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
@@ -212,6 +208,24 @@ def configure_remote_access() -> None:
     thread, a Dask worker's threads), and an environment variable reaches them all."""
     for key, value in REMOTE_GDAL_OPTIONS.items():
         os.environ.setdefault(key, value)
+
+
+#: Set only while a remote raster is being opened (:func:`remote_open_options`), never for
+#: the process: ``EMPTY_DIR`` stops GDAL listing the URL's "folder" and probing for side-car
+#: files (``.aux.xml``, ``.ovr``, ``.msk``; on object stores each probe is a request, often a
+#: 403/404, and a COG keeps its overviews and mask inside the file). Process-wide it would
+#: also hide a local raster's side-cars (a world file, an ``.aux.xml`` CRS) read later in the
+#: same process -- a many-scene run mixing URLs and local files -- and lose their
+#: georeferencing without a word. GDAL reads it when a file is opened, in the opening thread.
+REMOTE_OPEN_OPTIONS = {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"}
+
+
+def remote_open_options() -> Any:
+    """A context (``rasterio.Env``, thread-local) with :data:`REMOTE_OPEN_OPTIONS` for opening a
+    remote raster; options the user set in the environment win."""
+    import rasterio
+
+    return rasterio.Env(**{k: v for k, v in REMOTE_OPEN_OPTIONS.items() if k not in os.environ})
 
 
 def http_status(message: str) -> int | None:

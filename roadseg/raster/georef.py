@@ -30,7 +30,8 @@ from affine import Affine
 from shapely.geometry import Polygon, box
 
 from roadseg.errors import InputError
-from roadseg.uri import RemotePath, gdal_name, is_remote, open_error
+from roadseg.raster.io import open_raster
+from roadseg.uri import RemotePath, is_remote, open_error
 from roadseg.validate import check_number
 
 #: A scene whose GSD is within this fraction of the model's is predicted as it is (5 %:
@@ -99,7 +100,7 @@ class SceneGrid:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NotGeoreferencedWarning)
-                with rasterio.open(gdal_name(path)) as ds:
+                with open_raster(path) as ds:
                     return cls(ds.width, ds.height, ds.transform, ds.crs)
         except rasterio.errors.RasterioIOError as exc:
             if is_remote(path):
@@ -234,13 +235,12 @@ class RasterHeader:
 
 def raster_header(path: str | os.PathLike[str]) -> RasterHeader:
     """The header of ``path`` (see :class:`RasterHeader`)."""
-    import rasterio
     from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(gdal_name(path)) as ds:
+            with open_raster(path) as ds:
                 return RasterHeader(ds.crs if ds.crs else None, dict(ds.tags()))
     except (RasterioIOError, OSError):
         return RasterHeader("unreadable")

@@ -37,8 +37,11 @@ def open_raster(path: str | os.PathLike[str], mode: str = "r", **kwargs: Any) ->
     """
     import rasterio
 
-    from roadseg.uri import gdal_name
+    from roadseg.uri import gdal_name, is_remote, remote_open_options
 
     if isinstance(path, (str, os.PathLike)):
         path = gdal_name(path)  # a local path: its text; a URL: GDAL's name, access configured
+        if is_remote(path):
+            with remote_open_options():  # no side-car probing, for this open only
+                return rasterio.open(path, mode, **kwargs)
     return rasterio.open(path, mode, **kwargs)

@@ -87,7 +87,15 @@ from rasterio.windows import Window
 
 from roadseg.errors import InputError, why_missing
 from roadseg.raster.georef import local_transform, pixel_size_m
-from roadseg.uri import RemotePath, configure_remote_access, http_status, open_error, scene_path
+from roadseg.uri import (
+    RemotePath,
+    configure_remote_access,
+    http_status,
+    is_remote,
+    open_error,
+    remote_open_options,
+    scene_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -456,6 +464,9 @@ def _clip_to_bbox(path: Path | RemotePath, dataset: Any, bbox: Sequence[float]) 
     log.info("%s: reading the window %s (x,y,w,h px) inside --bbox", path, srcwin)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        if is_remote(name):
+            with remote_open_options():  # no side-car probing, for this open only
+                return rasterio.open(f"vrt://{name}?srcwin={srcwin}")
         return rasterio.open(f"vrt://{name}?srcwin={srcwin}")
 
 
@@ -523,7 +534,11 @@ def open_scene(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            dataset = rasterio.open(os.fspath(path))
+            if remote:
+                with remote_open_options():  # no side-car probing, for this open only
+                    dataset = rasterio.open(os.fspath(path))
+            else:
+                dataset = rasterio.open(os.fspath(path))
     except RasterioError as exc:
         if isinstance(path, RemotePath):
             raise InputError(open_error(path, exc)) from exc
