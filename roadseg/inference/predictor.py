@@ -125,42 +125,28 @@ def predict_array(
         amp=resolve_amp(config.amp, device),
         channels_last=False,
     )
-    h, w = image.shape[1:]
-    out = np.zeros((h, w), dtype=np.float32)
-
-    def sink(row_off: int, values: np.ndarray, _valid: np.ndarray) -> None:
-        out[row_off : row_off + values.shape[0]] = values
-
     was_training = bool(getattr(model, "training", False))
     if isinstance(model, torch.nn.Module):
         model.eval()
     try:
-        run_tiles(
-            TileGrid(h, w, tile, config.overlap),
-            array_reader(image, valid),
-            forward,
-            sink,
-            blend=config.blend,
-            batch_size=config.batch_size,
-            prefetch=config.prefetch,
-            prepare=torch_normaliser(meta.normalisation, device),
-            device=device,
+        return _blend_array(
+            image, valid, tile, config, forward, torch_normaliser(meta.normalisation, device), device
         )
     finally:
         if was_training:
             model.train()
-    return out
 
 
-def _predict_array_runner(
-    runner: Any, meta: CheckpointMeta, image: np.ndarray, config: PredictConfig, valid: Any
+def _blend_array(
+    image: np.ndarray,
+    valid: Any,
+    tile: int,
+    config: PredictConfig,
+    forward: Any,
+    prepare: Any,
+    device: torch.device,
 ) -> np.ndarray:
-    """:func:`predict_array` with a backend's runner (on the CPU) instead of a torch model."""
-    meta.check_bands(image.shape[0], "image")
-    tile = int(config.tile or meta.tile)
-    _check_tile(tile, config.overlap, runner, "image")
-    device = torch.device("cpu")
-    forward = make_forward(runner.run, device=device, outputs=runner.outputs, tta=config.tta)
+    """The tiled, blended forward over an in-memory image (both :func:`predict_array` paths)."""
     h, w = image.shape[1:]
     out = np.zeros((h, w), dtype=np.float32)
 
@@ -175,10 +161,23 @@ def _predict_array_runner(
         blend=config.blend,
         batch_size=config.batch_size,
         prefetch=config.prefetch,
-        prepare=None if runner.normalised else torch_normaliser(meta.normalisation, device),
+        prepare=prepare,
         device=device,
     )
     return out
+
+
+def _predict_array_runner(
+    runner: Any, meta: CheckpointMeta, image: np.ndarray, config: PredictConfig, valid: Any
+) -> np.ndarray:
+    """:func:`predict_array` with a backend's runner (on the CPU) instead of a torch model."""
+    meta.check_bands(image.shape[0], "image")
+    tile = int(config.tile or meta.tile)
+    _check_tile(tile, config.overlap, runner, "image")
+    device = torch.device("cpu")
+    forward = make_forward(runner.run, device=device, outputs=runner.outputs, tta=config.tta)
+    prepare = None if runner.normalised else torch_normaliser(meta.normalisation, device)
+    return _blend_array(image, valid, tile, config, forward, prepare, device)
 
 
 def torch_normaliser(norm: Normalisation, device: torch.device) -> Prepare:
