@@ -56,6 +56,13 @@ class ModelSource:
     def name(self) -> str:
         return self.weights_file.name if self.weights_file is not None else "<model in memory>"
 
+    def graph_io(self) -> tuple[str, bool]:
+        """``(outputs, normalised)`` of the ONNX graph an ONNX backend runs: a given ``.onnx``
+        says its own; one exported from the checkpoint returns probabilities of raw bands."""
+        if self.onnx_file is not None:
+            return self.onnx_outputs, self.onnx_normalised
+        return "probabilities", True
+
 
 @dataclass
 class BackendOptions:

@@ -123,11 +123,12 @@ def create(source: ModelSource, options: BackendOptions) -> Runner:
     )
     run = session_runner(sess, source.onnx_file or source.name)
     smoke_test(run, source)
+    outputs, normalised = source.graph_io()
     return Runner(
         name="onnxruntime",
         run=run,
-        outputs=source.onnx_outputs if source.onnx_file is not None else "probabilities",
-        normalised=source.onnx_normalised if source.onnx_file is not None else True,
+        outputs=outputs,
+        normalised=normalised,
         down_factor=source.down_factor,
         precision=options.precision,
         detail=f"onnxruntime {ort.__version__} CPU, {options.precision}, {threads} intra-op thread(s), {path}",

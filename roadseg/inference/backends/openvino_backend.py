@@ -59,11 +59,12 @@ def create(source: ModelSource, options: BackendOptions) -> Runner:
         return t.to(x.device)
 
     smoke_test(run, source)
+    outputs, normalised = source.graph_io()
     return Runner(
         name="openvino",
         run=run,
-        outputs=source.onnx_outputs if source.onnx_file is not None else "probabilities",
-        normalised=source.onnx_normalised if source.onnx_file is not None else True,
+        outputs=outputs,
+        normalised=normalised,
         down_factor=source.down_factor,
         precision=options.precision,
         detail=f"openvino {ov.__version__} CPU, {options.precision}, {threads} thread(s), {path}",
