@@ -68,6 +68,9 @@ def write_cog(
     from rasterio._err import CPLE_BaseError
     from rasterio.errors import RasterioError
 
+    from roadseg.raster.libtiff_log import route_libtiff_messages
+
+    route_libtiff_messages()  # a full disk: one error from us, no raw libtiff lines
     try:
         with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
             rasterio.shutil.copy(os.fspath(src), os.fspath(dst), driver="COG", **COG_OPTIONS)

@@ -50,6 +50,7 @@ from rasterio.windows import Window
 
 from roadseg.atomic import no_space_left
 from roadseg.errors import OutputError
+from roadseg.raster.libtiff_log import route_libtiff_messages
 from roadseg.raster.quantise import quantise
 
 BLOCK = 256
@@ -112,6 +113,7 @@ class StripWriter:
         }
         if dtype == "float32":
             profile["nodata"] = float("nan")
+        route_libtiff_messages()  # a full disk: one error from us, no raw libtiff lines
         self._env = rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True)
         self._env.__enter__()
         try:

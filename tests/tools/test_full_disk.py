@@ -4,7 +4,8 @@ Before: ``predict scene.tif -o /full/prob.tif`` ended with GDAL's words
 (``could not write output (Read failed. See previous exception for details.)`` on
 the resampling path, ``not written completely (is the disk full?)`` on the plain
 one). Now both say ``no space left on the device of <folder>`` and ``nothing was
-left behind``. The real check needs a small tmpfs (root only); the message logic
+left behind``, and libtiff's own lines (``_tiffWriteProc: No space left on device.``,
+printed straight to stderr) go to logging at DEBUG instead. The real check needs a small tmpfs (root only); the message logic
 is checked everywhere with an ``ENOSPC`` error.
 """
 
@@ -54,7 +55,7 @@ def full_disk(tmp_path):
 
 
 @pytest.mark.parametrize("gsd", [2, 1, 3])  # plain, device resampling, GDAL warper
-def test_predict_on_a_full_disk(tmp_path, full_disk, model, capsys, gsd):
+def test_predict_on_a_full_disk(tmp_path, full_disk, model, capfd, gsd):
     scene = tmp_path / "noise.tif"
     data = np.random.default_rng(0).integers(0, 255, (3, 384, 384), dtype=np.uint8)
     profile = dict(driver="GTiff", width=384, height=384, count=3, dtype="uint8")
@@ -63,10 +64,14 @@ def test_predict_on_a_full_disk(tmp_path, full_disk, model, capsys, gsd):
         ds.write(data)  # noise: the probabilities do not compress into 64 KiB
     out = full_disk / "prob.tif"
     rc = main(["predict", str(scene), "-o", str(out), "--weights", str(model), *FAST])
-    err = capsys.readouterr().err
+    err = capfd.readouterr().err  # file-descriptor level: where libtiff writes
     last = err.strip().splitlines()[-1]
     assert rc == 2, err
     assert last.startswith(f"ERROR roadseg: {out}: ") and "Traceback" not in err
+    # no raw libtiff/GDAL line (``_tiffWriteProc: No space left on device.``) before it
+    logged = ("INFO ", "WARNING ", "ERROR ")
+    raw = [line for line in err.splitlines() if not line.startswith(logged)]
+    assert raw == [], raw
     assert f"no space left on the device of {full_disk}" in last, last
     assert last.endswith("nothing was left behind")
     assert list(Path(full_disk).iterdir()) == []

@@ -1,0 +1,56 @@
+"""libtiff's process-wide messages go to logging, not to the terminal (issue 22 item 6).
+
+GDAL's I/O hooks report a failed write through libtiff's process-wide handler, which by
+default prints ``_tiffWriteProc: No space left on device.`` on stderr. The checks run in a
+subprocess so that stderr is seen at the file-descriptor level, where libtiff writes.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SCRIPT = """
+import ctypes, logging, sys
+logging.basicConfig(level=logging.DEBUG, stream=sys.stdout, format="%(levelname)s %(message)s")
+from roadseg.raster import libtiff_log
+path = libtiff_log._libtiff_path()
+if path is None:
+    print("NO-LIBTIFF"); sys.exit(0)
+if sys.argv[1] == "route":
+    assert libtiff_log.route_libtiff_messages()
+lib = ctypes.CDLL(path)
+lib.TIFFErrorExt(None, b"_tiffWriteProc", b"%s (%d)", b"No space left on device", 28)
+lib.TIFFWarningExt(None, b"TIFFReadDirectory", b"%s", b"Unknown field with tag 1")
+sys.stdout.flush()
+"""
+
+
+def _run(mode: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, mode], capture_output=True, text=True,
+                          env=env, timeout=120)  # fmt: skip
+    if "NO-LIBTIFF" in proc.stdout:
+        pytest.skip("GDAL's libtiff is not a separate library here")
+    return proc
+
+
+def test_libtiff_default_handler_prints_raw_lines():
+    """Control: what the routing replaces (so the next test can fail)."""
+    proc = _run("plain")
+    assert proc.returncode == 0, proc.stderr
+    assert "_tiffWriteProc: No space left on device (28)" in proc.stderr
+
+
+def test_libtiff_messages_go_to_logging_at_debug():
+    proc = _run("route")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert "DEBUG libtiff error: _tiffWriteProc: No space left on device (28)" in proc.stdout
+    assert "DEBUG libtiff warning: TIFFReadDirectory: Unknown field with tag 1" in proc.stdout
