@@ -186,6 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _interrupted(exc: KeyboardInterrupt, args: argparse.Namespace) -> int:
     what = "terminated" if isinstance(exc, Terminated) else "interrupted"
     note = getattr(args, "interrupt_note", None)  # a command's word on what it kept
+    if callable(note):  # decided once the command has unwound (and cleaned up)
+        note = note()
     log.error("%s; no partial output was kept%s", what, f"; {note}" if note else "")
     return interrupted_status(exc)
 

@@ -112,6 +112,44 @@ def _set_threads(config: ExtractConfig, threads: int) -> None:
         torch.set_num_threads(threads)
 
 
+class _ShutdownNotice(logging.Filter):
+    """Drops Dask's notices of a shutdown roadseg asked for (logged at DEBUG instead): a run
+    that is interrupted closes its LocalCluster without waiting for the running tasks."""
+
+    TEXTS = (
+        "still alive after",  # the nanny kills a worker busy with a cancelled task
+        "ended with CancelledError",  # a worker closing: "should exclusively happen" then
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(t in message for t in self.TEXTS):
+            log.debug("dask (%s): %s", record.name, message)
+            return False
+        return True
+
+
+def _quiet_shutdown(*loggers: str) -> None:
+    """Put :class:`_ShutdownNotice` on Dask's ``loggers`` of this process (idempotent)."""
+    for name in loggers:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _ShutdownNotice) for f in logger.filters):
+            logger.addFilter(_ShutdownNotice())
+
+
+def _prepare_worker() -> None:
+    """Once per worker process (idempotent): its shutdown notices quiet, and tqdm's lock a
+    thread lock. tqdm would otherwise create a multiprocessing lock, a semaphore that a
+    worker killed at shutdown leaves to the ``resource_tracker``, which then warns about it."""
+    import threading
+
+    from tqdm import tqdm
+
+    _quiet_shutdown("distributed.worker.state_machine")
+    if getattr(tqdm, "_lock", None) is None:
+        tqdm.set_lock(threading.RLock())
+
+
 def _scene_config(config: ExtractConfig) -> ExtractConfig:
     """Per-scene config on workers: no progress bars."""
     return dataclasses.replace(config, progress=False)
@@ -132,6 +170,7 @@ def predict_task(
     """Inference of one scene on a worker; a failed outcome instead of raising."""
     from roadseg.pipeline.stages import predict_stage
 
+    _prepare_worker()
     _set_threads(config, threads)
     path = scene_path(scene)  # a URL is opened here, on the worker, never on the client
     try:
@@ -162,6 +201,7 @@ def island_task(
     from roadseg.pipeline.stages import keep_intermediates, vectorize_config
     from roadseg.vector import write_mask_and_skeleton
 
+    _prepare_worker()
     _set_threads(config, threads)
     try:
         done = vectorize_mosaic(
@@ -252,6 +292,7 @@ def _client(scheduler: str | None, n_workers: int, threads_per_worker: int, gpu:
         dashboard_address=":0",  # a free port: no "port in use" notice
         silence_logs=logging.WARNING,
     )
+    _quiet_shutdown("distributed.nanny")  # the nanny kills workers busy when interrupted
     return Client(cluster)
 
 

@@ -15,7 +15,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from roadseg.atomic import atomic_path
+from roadseg.atomic import atomic_path, remove_stale_partials
 from roadseg.errors import InputError, OutputError
 from roadseg.io_guard import check_writable
 from roadseg.leases import remove_stale_leases
@@ -83,8 +83,10 @@ def extract_scenes(
     try:
         return _run_and_export(scenes, out, config, root, labels)
     finally:
-        # the workers are gone: their leases are stale; a cache left empty goes too
-        # (every scene failed, or SIGTERM/Ctrl-C in the middle)
+        # the workers are gone: their leases are stale, and so are the partial files of
+        # those killed in the middle of a write (SIGTERM/Ctrl-C: the cluster is closed
+        # without waiting for their tasks); a cache left empty goes too
+        remove_stale_partials(root)
         remove_stale_leases(root)
         remove_cache_dir_if_empty(root)
 

@@ -448,6 +448,16 @@ def _scene_args(args: argparse.Namespace, config: ExtractConfig) -> list[str]:
     return [s.href for s in stac_scenes(args.stac, args.asset, bbox)]
 
 
+def _holds_entries(root: Path) -> bool:
+    """Whether the cache folder still holds an entry (one that is empty is removed)."""
+    from roadseg.pipeline.cache import CACHE_TAG
+
+    try:
+        return any(p.name != CACHE_TAG for p in root.iterdir())
+    except OSError:
+        return False
+
+
 def main(args: argparse.Namespace) -> int:
     from roadseg.pipeline.extract import cache_root
     from roadseg.pipeline.inputs import expand_scenes
@@ -462,9 +472,11 @@ def main(args: argparse.Namespace) -> int:
     check_extract(scenes, Path(args.output), config)
     # read by roadseg.cli when the run is interrupted: what was done is not lost
     again = "the same command" if config.output.resume else "it without --no-resume"
-    args.interrupt_note = (
-        f"the stages already done are kept in {cache_root(Path(args.output), config)}: "
-        f"run {again} to resume from them"
+    root = cache_root(Path(args.output), config)
+    args.interrupt_note = lambda: (  # asked once the run has unwound: is anything kept?
+        f"the stages already done are kept in {root}: run {again} to resume from them"
+        if _holds_entries(root)
+        else None
     )
     if len(scenes) == 1 and not config.cluster.scheduler:
         from roadseg.pipeline.extract import extract_scene
