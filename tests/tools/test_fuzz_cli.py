@@ -12,7 +12,13 @@ or absent geotransforms -- and option combinations for ``predict``, ``vectorize`
 * leave its inputs byte-identical;
 * on exit 0: write outputs that read back, a probability raster on the scene's
   own grid (its transform, its CRS, its size);
-* on exit 2: leave nothing in the output folder.
+* on exit 2: leave nothing in the output folder;
+* say what the other issues' audit findings promise (item 8), where a case reaches
+  them: ``vectorize`` and ``extract`` warn when they write an empty network (and only
+  then); a scene of 1 or 8 bands for the 3-band model is refused with the band hint
+  (``--bands 1,1,1``, ``--bands 5,3,2``); ``evaluate`` reports its slack in metres
+  (3 m and 7 m wide labels by default) and a slack in pixels that is those metres at
+  the scene's GSD (1 m a pixel, with a warning, when it has none).
 
 Budget: CI runs :data:`EXAMPLES` generated cases plus the explicit examples
 (about a minute on two loaded cores); ``ROADSEG_FUZZ_EXAMPLES=200`` (and
@@ -264,6 +270,22 @@ def _run(argv: list[str]) -> tuple[int, str, float]:
     return rc, err.getvalue(), time.perf_counter() - t0
 
 
+def _edges(t: Path) -> int:
+    """The number of road edges in the network file ``t`` (read back: it must be readable)."""
+    import geopandas as gpd
+
+    if t.suffix == ".geojson":
+        fc = json.loads(t.read_text())
+        assert fc["type"] == "FeatureCollection"
+        for f in fc["features"]:  # lon/lat, by definition of GeoJSON
+            xy = np.asarray(f["geometry"]["coordinates"], float).reshape(-1, 2)
+            assert np.all(np.abs(xy[:, 0]) <= 180) and np.all(np.abs(xy[:, 1]) <= 90)
+        return len(fc["features"])
+    if t.suffix == ".gpkg":
+        return len(gpd.read_file(t, layer="edges"))
+    return len(gpd.read_parquet(t))
+
+
 def _check_outputs(case: Case, src: Path, targets: list[Path]) -> None:
     for t in targets:
         assert t.exists(), f"{t} missing after exit 0"
@@ -279,19 +301,46 @@ def _check_outputs(case: Case, src: Path, targets: list[Path]) -> None:
     elif case.command == "evaluate":
         json.loads(targets[0].read_text())
     else:
-        import geopandas as gpd
+        _edges(targets[0])
 
-        t = targets[0]
-        if t.suffix == ".geojson":
-            fc = json.loads(t.read_text())
-            assert fc["type"] == "FeatureCollection"
-            for f in fc["features"]:  # lon/lat, by definition of GeoJSON
-                xy = np.asarray(f["geometry"]["coordinates"], float).reshape(-1, 2)
-                assert np.all(np.abs(xy[:, 0]) <= 180) and np.all(np.abs(xy[:, 1]) <= 90)
-        elif t.suffix == ".gpkg":
-            gpd.read_file(t, layer="edges")
-        else:
-            gpd.read_parquet(t)
+
+#: the band hint for a scene of this many bands and the 3-band model (raster/scene.py)
+BAND_HINTS = {1: "--bands 1,1,1", 8: "--bands 5,3,2"}
+
+
+def _check_findings(case: Case, argv: list[str], rc: int, err: str, targets: list[Path]) -> None:
+    """What the GIS-path audit's findings promise (issue 22 item 8), where ``case`` reaches it."""
+    opts = {a: v for a, v in zip(argv, argv[1:]) if a.startswith("--")}  # option -> value
+    if rc == 0 and case.command in ("vectorize", "extract"):
+        empty = _edges(targets[0]) == 0
+        said = "no roads found" in err and "writing an empty network" in err
+        assert said == empty, f"{_edges(targets[0])} edges, and the log says:\n{err}"
+    if case.command in ("predict", "extract", "extract-many") and case.raster.bands in BAND_HINTS:
+        if "--bands" not in opts:  # the 3-band model cannot take 1 or 7-8 bands as they are
+            assert rc != 0, f"a {case.raster.bands}-band scene accepted:\n{err}"
+        if "e.g. --bands" in err:  # a suggestion (wrong count, too many bands): the hint
+            assert f"e.g. {BAND_HINTS[case.raster.bands]}" in err, err
+    if case.command == "evaluate" and rc == 0:
+        _check_slack(opts, json.loads(targets[0].read_text()), err)
+
+
+def _check_slack(opts: dict[str, str], report: dict[str, Any], err: str) -> None:
+    """The slack in metres (3 m, labels 7 m wide, unless given), in pixels at the scene's GSD."""
+    params = report["inputs"]["parameters"]
+    assert params["label_width_m"] == 7.0, params
+    if "--rho" in opts:
+        assert params["slack_m"] is None and params["rho"] == int(opts["--rho"]), params
+    else:
+        assert params["slack_m"] == float(opts.get("--slack-m", 3.0)), params
+    for scene in report["inputs"]["scenes"]:
+        if "--rho" in opts:
+            assert scene["rho_px"] == int(opts["--rho"]), scene
+            continue
+        gsd = scene["gsd_m"]
+        if gsd is None:  # no georeferencing: the paper's 1 m a pixel, said in a warning
+            assert "no georeferencing, so the" in err, err
+        expected = params["slack_m"] / (gsd or 1.0)
+        assert abs(scene["rho_px"] - expected) <= 0.5 + 1e-9 * expected, (scene, params)
 
 
 def check_case(case: Case, model: Path) -> None:
@@ -312,6 +361,7 @@ def check_case(case: Case, model: Path) -> None:
         elif rc in (2, 4):
             left = sorted(p.name for p in out.iterdir())
             assert left == [], f"exit {rc} left {left}:\n{err}"
+        _check_findings(case, argv, rc, err, targets)
 
 
 def _spec(**kw: Any) -> RasterSpec:
@@ -338,5 +388,11 @@ def _spec(**kw: Any) -> RasterSpec:
 @example(case=Case("extract", _spec(dtype="uint16", nodata="zero", content="nodata"), None,
               ".gpkg", ()))  # all nodata, one rule (item 6)  # fmt: skip
 @example(case=Case("extract-many", _spec(), None, ".gpkg", ()))  # several scenes
+# the GIS-path findings (item 8): empty network, band hints, evaluation defaults
+@example(case=Case("vectorize", _spec(dtype="float32"), None, ".gpkg", ("--threshold", "0.95")))
+@example(case=Case("predict", _spec(bands=1), None, ".gpkg", ()))  # --bands 1,1,1
+@example(case=Case("extract", _spec(bands=8, dtype="uint16"), None, ".gpkg", ()))  # 5,3,2
+@example(case=Case("evaluate", _spec(), None, ".gpkg", ()))  # 3 m slack, 7 m labels
+@example(case=Case("evaluate", _spec(crs=None, geotransform="none"), None, ".gpkg", ()))
 def test_the_cli_survives_generated_inputs(case: Case, model: Path) -> None:
     check_case(case, model)
