@@ -32,7 +32,7 @@ import shutil
 import tempfile
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,17 @@ from roadseg.postprocess.level import ChosenThreshold
 from roadseg.uri import scene_path
 
 log = logging.getLogger(__name__)
+
+#: a run's own LocalCluster that has had no worker for this long (its worker processes
+#: died, or never started) fails the run; an existing scheduler's is only reported, once
+#: (its workers may still be on their way: an adaptive cluster starting from none)
+NO_WORKERS_S = 60.0
+#: how often a wait on the cluster looks at its workers (s)
+POLL_S = 0.5
+
+
+class NoWorkersError(RoadsegError):
+    """The run's own Dask cluster has had no worker for :data:`NO_WORKERS_S`."""
 
 
 @dataclass
@@ -268,6 +279,55 @@ def _network_metadata(outcomes: Sequence[SceneOutcome], islands: Sequence[Any]) 
 # ----------------------------------------------------------------------------- runner
 
 
+def _n_workers(client: Any) -> int:
+    try:
+        return len(client.nthreads())
+    except Exception:  # noqa: BLE001  (a scheduler that cannot answer has no worker for us)
+        return 0
+
+
+@dataclass
+class _Watch:
+    """Waits on the futures of ``client`` without waiting for ever on a cluster with no
+    worker (``as_completed`` alone would: tasks with no worker to run them just wait)."""
+
+    client: Any
+    own: bool  # the run's own LocalCluster: no worker for NO_WORKERS_S fails the run
+
+    def completed(self, futures: Sequence[Any]) -> Iterator[Any]:
+        """``futures`` as they complete (see :data:`NO_WORKERS_S`)."""
+        from distributed import wait
+
+        pending, idle_since, said = set(futures), None, False
+        while pending:
+            try:
+                done, pending = wait(pending, timeout=POLL_S, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                done = set()
+            yield from done
+            if done or _n_workers(self.client) > 0:
+                idle_since = None
+                continue
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since < NO_WORKERS_S:
+                continue
+            if self.own:
+                raise NoWorkersError(
+                    f"the Dask cluster of this run has had no worker for {NO_WORKERS_S:g} s "
+                    "(its worker processes died or never started); nothing was written"
+                )
+            if not said:
+                log.warning("the Dask scheduler has had no worker for %g s; waiting for one",
+                            NO_WORKERS_S)  # fmt: skip
+                said = True
+
+    def result(self, future: Any) -> Any:
+        """``future.result()``, once it is done (see :meth:`completed`)."""
+        for _ in self.completed([future]):
+            pass
+        return future.result()
+
+
 def log_predicted(outcome: Any, scene: str, done: int, total: int) -> None:
     """One line per scene predicted: the progress of a many-scene run in a log file."""
     if isinstance(outcome, Predicted):
@@ -333,6 +393,7 @@ def run_scenes(
     t0 = time.perf_counter()
     own_client = client is None
     client = client or _client(scheduler, n_workers, threads_per_worker, gpu_resources)
+    watch = _Watch(client, own=own_client and not scheduler)
     log.info("Dask dashboard: %s", getattr(client, "dashboard_link", None) or "none")
     try:
         futures = [
@@ -348,8 +409,8 @@ def run_scenes(
             )
             for i, scene in enumerate(names)
         ]
-        predicted = _collect(futures, names, config.progress)
-        done, islands = _mosaics(client, predicted, base_config, root, threads_per_worker)
+        predicted = _collect(futures, names, config.progress, watch)
+        done, islands = _mosaics(client, predicted, base_config, root, threads_per_worker, watch)
     finally:
         if own_client:
             cluster = getattr(client, "cluster", None)
@@ -377,6 +438,7 @@ def _mosaics(
     config: ExtractConfig,
     root: str,
     threads: int,
+    watch: _Watch,
 ) -> tuple[list[SceneOutcome], list[Any]]:
     """Every scene's outcome and the islands' networks (``MosaicNetwork``), in order."""
     ok = [p for p in predicted if isinstance(p, Predicted)]
@@ -385,7 +447,7 @@ def _mosaics(
     groups: list[list[int]] = []
     if ok:
         probs = [str(p.stage.probability) for p in ok]
-        found = client.submit(islands_task, probs, config.cluster.seam_m, pure=False).result()
+        found = watch.result(client.submit(islands_task, probs, config.cluster.seam_m, pure=False))
         if isinstance(found, str):  # e.g. scenes with and without a CRS
             outcomes = {
                 str(p.stage.scene): SceneOutcome(str(p.stage.scene), error=found) for p in ok
@@ -402,7 +464,9 @@ def _mosaics(
         log.info("vectorising %d mosaic(s) of %d scene(s)", len(groups), len(ok))
     for g, fut in zip(groups, futures):
         try:
-            island = fut.result()
+            island = watch.result(fut)
+        except NoWorkersError:
+            raise
         except Exception as exc:  # a worker died ...
             island = _error_text(exc)
         for i in g:
@@ -450,16 +514,15 @@ def _submit(
 
 
 def _collect(
-    futures: list[Any], names: list[str], progress: bool
+    futures: list[Any], names: list[str], progress: bool, watch: _Watch
 ) -> list[Predicted | SceneOutcome]:
     """The scenes' probability rasters (or failures) in the order of ``names``."""
-    from distributed import as_completed
     from tqdm import tqdm
 
     out: list[Predicted | SceneOutcome | None] = [None] * len(names)
     index = {f.key: i for i, f in enumerate(futures)}
     with tqdm(total=len(names), desc="scenes", unit="scene", disable=not progress) as bar:
-        for fut in as_completed(futures):
+        for fut in watch.completed(futures):
             i = index[fut.key]
             try:
                 out[i] = fut.result()
