@@ -51,6 +51,7 @@ import torch
 from roadseg.inference.blending import DEFAULT_BLEND, BlendMode, profile
 from roadseg.inference.config import DEFAULT_BATCH_SIZE, DEFAULT_PREFETCH
 from roadseg.inference.device import ForwardFn, make_forward, pipeline_threads, resolve_device
+from roadseg.raster.gdal_messages import gdal_thread
 from roadseg.raster.grid import TileGrid, TileWindow, pad_to_tile
 from roadseg.raster.resample import area_pool, pool_valid
 
@@ -428,7 +429,7 @@ def run_tiles(
     q: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
     stop = threading.Event()
     reader = threading.Thread(
-        target=_producer,
+        target=gdal_thread(_producer),  # GDAL's messages on it logged, not printed raw
         args=(grid, read_strip, q, stop, factor, device.type == "cuda"),
         name="roadseg-reader",
         daemon=True,

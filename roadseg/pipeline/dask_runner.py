@@ -149,14 +149,18 @@ def _quiet_shutdown(*loggers: str) -> None:
 
 
 def _prepare_worker() -> None:
-    """Once per worker process (idempotent): its shutdown notices quiet, and tqdm's lock a
-    thread lock. tqdm would otherwise create a multiprocessing lock, a semaphore that a
-    worker killed at shutdown leaves to the ``resource_tracker``, which then warns about it."""
+    """Once per worker process (idempotent): its shutdown notices quiet, libtiff's raw lines
+    to logging (a full disk), and tqdm's lock a thread lock. tqdm would otherwise create a
+    multiprocessing lock, a semaphore that a worker killed at shutdown leaves to the
+    ``resource_tracker``, which then warns about it."""
     import threading
 
     from tqdm import tqdm
 
+    from roadseg.raster.gdal_messages import route_libtiff_messages
+
     _quiet_shutdown("distributed.worker.state_machine")
+    route_libtiff_messages()  # the mosaic's writer opens rasters without open_raster
     if getattr(tqdm, "_lock", None) is None:
         tqdm.set_lock(threading.RLock())
 
@@ -188,7 +192,8 @@ def predict_task(
         stage = predict_stage(path, config, StageCache(cache_root, path.stem))
         return Predicted(stage, config, _worker_name())
     except Exception as exc:  # reported per scene, never raised: the other scenes go on
-        log.warning("%s: failed: %s", scene, _error_text(exc))
+        # the client logs each failed scene (run_scenes); here it is the worker's own log
+        log.info("%s: failed: %s", scene, _error_text(exc))
         return SceneOutcome(scene=scene, error=_error_text(exc), worker=_worker_name())
 
 
@@ -231,7 +236,7 @@ def island_task(
                 done.kept[str(p.stage.scene)] = kept
         return done
     except Exception as exc:
-        log.warning("mosaic of %d scene(s) failed: %s", len(predicted), _error_text(exc))
+        log.info("mosaic of %d scene(s) failed: %s", len(predicted), _error_text(exc))
         return _error_text(exc)
 
 

@@ -68,7 +68,7 @@ def write_cog(
     from rasterio._err import CPLE_BaseError
     from rasterio.errors import RasterioError
 
-    from roadseg.raster.libtiff_log import route_libtiff_messages
+    from roadseg.raster.gdal_messages import route_libtiff_messages
 
     route_libtiff_messages()  # a full disk: one error from us, no raw libtiff lines
     try:

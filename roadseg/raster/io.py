@@ -37,7 +37,7 @@ def open_raster(path: str | os.PathLike[str], mode: str = "r", **kwargs: Any) ->
     """
     import rasterio
 
-    from roadseg.raster.libtiff_log import route_libtiff_messages
+    from roadseg.raster.gdal_messages import route_libtiff_messages
     from roadseg.uri import gdal_name, is_remote, remote_open_options
 
     route_libtiff_messages()  # libtiff's raw lines (a full disk) to logging, not the terminal

@@ -50,7 +50,7 @@ from rasterio.windows import Window
 
 from roadseg.atomic import no_space_left
 from roadseg.errors import OutputError
-from roadseg.raster.libtiff_log import route_libtiff_messages
+from roadseg.raster.gdal_messages import gdal_thread, route_libtiff_messages
 from roadseg.raster.quantise import quantise
 
 BLOCK = 256
@@ -231,7 +231,9 @@ class BackgroundWriter:
         self.convert = convert
         self._q: queue.Queue = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="roadseg-writer", daemon=True)
+        self._thread = threading.Thread(
+            target=gdal_thread(self._run), name="roadseg-writer", daemon=True
+        )
         self._thread.start()
 
     def _run(self) -> None:

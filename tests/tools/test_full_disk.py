@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -26,6 +27,9 @@ from roadseg.cli import main
 from roadseg.errors import OutputError
 
 from .conftest import FAST
+
+#: a line of roadseg's log (GDAL's own lines look like ``ERROR 1: ...``)
+LOGGED = re.compile(r"(INFO|WARNING|ERROR) [A-Za-z_][\w.]*: ")
 
 
 def test_enospc_names_the_output(tmp_path):
@@ -69,9 +73,33 @@ def test_predict_on_a_full_disk(tmp_path, full_disk, model, capfd, gsd):
     assert rc == 2, err
     assert last.startswith(f"ERROR roadseg: {out}: ") and "Traceback" not in err
     # no raw libtiff/GDAL line (``_tiffWriteProc: No space left on device.``) before it
-    logged = ("INFO ", "WARNING ", "ERROR ")
-    raw = [line for line in err.splitlines() if not line.startswith(logged)]
+    raw = [line for line in err.splitlines() if not LOGGED.match(line)]
     assert raw == [], raw
     assert f"no space left on the device of {full_disk}" in last, last
     assert last.endswith("nothing was left behind")
+    assert list(Path(full_disk).iterdir()) == []
+
+
+def test_many_scenes_on_a_full_disk(tmp_path, full_disk, model, capfd):
+    """The scenes' workers write on their own threads: no raw GDAL line from them either
+    (``ERROR 1: TIFFWriteDirectorySec:IO error writing directory``, seen before)."""
+    data = np.random.default_rng(0).integers(0, 255, (3, 384, 384), dtype=np.uint8)
+    profile = dict(driver="GTiff", width=384, height=384, count=3, dtype="uint8")
+    scenes = []
+    for i, (x0, gsd) in enumerate([(0, 2), (5000, 1)]):  # apart; plain and resampled
+        scene = tmp_path / f"noise{i}.tif"
+        with rasterio.open(scene, "w", crs="EPSG:32633", transform=from_origin(x0, 1000, gsd, gsd),
+                           **profile) as ds:  # fmt: skip
+            ds.write(data)
+        scenes.append(str(scene))
+    out = full_disk / "roads.gpkg"
+    argv = ["extract", *scenes, "-o", str(out), "--weights", str(model), *FAST,
+            "--workers", "2", "--no-progress"]  # fmt: skip
+    rc = main(argv)
+    err = capfd.readouterr().err
+    assert rc == 4, err
+    assert "Traceback" not in err
+    raw = [line for line in err.splitlines() if not LOGGED.match(line)]
+    assert raw == [], raw
+    assert f"no space left on the device of {full_disk}" in err.strip().splitlines()[-1]
     assert list(Path(full_disk).iterdir()) == []

@@ -1,4 +1,17 @@
-"""libtiff's own messages go to :mod:`logging` (DEBUG), not straight to the terminal.
+"""GDAL's and libtiff's messages go to :mod:`logging`, never straight to the terminal.
+
+Two ways they escaped (a full disk printed up to seven raw lines before roadseg's one
+error):
+
+* libtiff's process-wide handler (below, :func:`route_libtiff_messages`);
+* GDAL's own default handler, which prints ``ERROR 1: ...`` on stderr for a message raised
+  on a thread where rasterio has not installed its logging handler: rasterio installs it
+  per thread, in :class:`rasterio.Env`. roadseg's own I/O threads (the strip reader of the
+  inference engine, the background writer) run inside :func:`gdal_thread`, so their
+  messages reach the ``rasterio._env`` logger like those of the calling thread.
+
+libtiff
+-------
 
 GDAL gives each TIFF it opens its own error handler (libtiff >= 4.5 open options), which
 turns libtiff's complaints into GDAL errors. But GDAL's I/O hooks (``tif_vsi.c``) report a
@@ -20,6 +33,8 @@ to memory (``/vsimem/``), so they do not call it in practice.
 Example:
     >>> route_libtiff_messages()  # rasterio's wheels: libtiff found and routed
     True
+    >>> gdal_thread(sum)([1, 2])  # what the thread runs, inside a rasterio.Env
+    3
 """
 
 from __future__ import annotations
@@ -30,7 +45,10 @@ import glob
 import logging
 import os
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -118,3 +136,16 @@ def route_libtiff_messages() -> bool:
 def _restore(previous: list[tuple[Any, int | None]]) -> None:
     for setter, old in previous:
         setter(old)
+
+
+def gdal_thread(target: Callable[..., T]) -> Callable[..., T]:
+    """``target`` run inside a :class:`rasterio.Env`: for the target of a thread that reads
+    or writes rasters, so that GDAL's messages on it are logged, not printed raw."""
+
+    def run(*args: Any, **kwargs: Any) -> T:
+        import rasterio
+
+        with rasterio.Env():  # installs rasterio's logging error handler on this thread
+            return target(*args, **kwargs)
+
+    return run
