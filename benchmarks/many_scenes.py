@@ -114,6 +114,7 @@ def main() -> None:
     ap.add_argument("--tile", type=Path, default=TILE)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--layouts", nargs="+", choices=sorted(LAYOUTS), default=list(LAYOUTS))
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     cfg = load_extract_config(None, {"progress": False})
@@ -122,7 +123,8 @@ def main() -> None:
         d = Path(tmp)
         whole = write_scene(args.tile, d / "whole.tif", 0, 1500, 0, 1500)
         ref = run_scenes([whole], cfg, n_workers=1).network
-        for name, (wins, cols, rows) in LAYOUTS.items():
+        for name in args.layouts:
+            wins, cols, rows = LAYOUTS[name]
             (d / name).mkdir()
             parts = [
                 write_scene(args.tile, d / name / f"part{i}.tif", *w) for i, w in enumerate(wins)

@@ -126,16 +126,30 @@ class Predicted:
     worker: str | None = None
 
 
+def contexts_task(scenes: list[str], config: ExtractConfig) -> list[Any]:
+    """Each scene's context window (:func:`roadseg.pipeline.context.plan_contexts`), planned
+    on a worker: the files are where the workers see them."""
+    from roadseg.pipeline.context import plan_contexts
+
+    try:
+        return plan_contexts(scenes, config)
+    except Exception as exc:  # noqa: BLE001 - a context is a refinement: predict alone
+        log.warning("scenes predicted alone, without their neighbours: %s", _error_text(exc))
+        return [None] * len(scenes)
+
+
 def predict_task(
-    scene: str, config: ExtractConfig, cache_root: str, threads: int = 0
+    scene: str, config: ExtractConfig, cache_root: str, threads: int = 0, context: Any = None
 ) -> Predicted | SceneOutcome:
-    """Inference of one scene on a worker; a failed outcome instead of raising."""
+    """Inference of one scene on a worker (``context``: its neighbours' window, see
+    :mod:`roadseg.pipeline.context`); a failed outcome instead of raising."""
     from roadseg.pipeline.stages import predict_stage
 
     _set_threads(config, threads)
     path = scene_path(scene)  # a URL is opened here, on the worker, never on the client
     try:
-        stage = predict_stage(path, config, StageCache(cache_root, path.stem))
+        cache = StageCache(cache_root, path.stem)
+        stage = predict_stage(path, config, cache, context=context)
         return Predicted(stage, config, _worker_name())
     except Exception as exc:  # reported per scene, never raised: the other scenes go on
         log.warning("%s: failed: %s", scene, _error_text(exc))
@@ -294,6 +308,7 @@ def run_scenes(
     client = client or _client(scheduler, n_workers, threads_per_worker, gpu_resources)
     log.info("Dask dashboard: %s", getattr(client, "dashboard_link", None) or "none")
     try:
+        contexts = client.submit(contexts_task, names, base_config, pure=False).result()
         futures = [
             # each scene its own intermediates folder (scenes sharing a file name kept apart)
             _submit(
@@ -304,6 +319,7 @@ def run_scenes(
                 root,
                 threads_per_worker,
                 gpu_resources,
+                contexts[i],
             )
             for i, scene in enumerate(names)
         ]
@@ -399,13 +415,15 @@ def _submit(
     root: str,
     threads: int,
     gpu: bool,
+    context: Any = None,
 ) -> Any:
     """The future of one scene's probability raster (on a GPU worker with ``gpu``)."""
     key = f"predict-roadseg-{Path(scene).name}-{index}"
     resources = {"GPU": 1} if gpu else None
     return client.submit(
-        predict_task, scene, config, root, threads, key=key, resources=resources, pure=False
-    )
+        predict_task, scene, config, root, threads, context,
+        key=key, resources=resources, pure=False,
+    )  # fmt: skip
 
 
 def _collect(

@@ -59,7 +59,7 @@ from shapely.geometry import Polygon
 
 from roadseg.atomic import atomic_path
 from roadseg.errors import InputError
-from roadseg.raster.georef import SceneGrid
+from roadseg.raster.georef import SceneGrid, grid_offset
 
 log = logging.getLogger(__name__)
 
@@ -135,19 +135,6 @@ def _footprint_in(g: SceneGrid, crs: Any) -> Polygon:
     return Polygon(np.column_stack([xs, ys]))
 
 
-def _on_grid(g: SceneGrid, ref: SceneGrid) -> tuple[float, float] | None:
-    """``g``'s origin as (row, col) of ``ref``'s grid when ``g`` lies on it, else None."""
-    if (g.crs is None) != (ref.crs is None) or (g.crs is not None and g.crs != ref.crs):
-        return None
-    a, r = g.transform, ref.transform
-    if not np.allclose([a.a, a.b, a.d, a.e], [r.a, r.b, r.d, r.e], rtol=1e-9, atol=0):
-        return None
-    col, row = ~r @ (a.c, a.f)
-    if abs(col - round(col)) > 1e-6 or abs(row - round(row)) > 1e-6:
-        return None
-    return round(row), round(col)
-
-
 def plan_mosaic(paths: Sequence[str | os.PathLike[str]]) -> MosaicPlan:
     """The mosaic grid of ``paths`` (see the module docstring for the rule).
 
@@ -175,7 +162,7 @@ def plan_mosaic(paths: Sequence[str | os.PathLike[str]]) -> MosaicPlan:
     grid = SceneGrid(c1 - c0, r1 - r0, ref.transform @ Affine.translation(c0, r0), ref.crs)
     sources = []
     for p, g, f in zip(paths, grids, feet):
-        at = _on_grid(g, grid)
+        at = grid_offset(g, grid)
         size = g.gsd_m() or _pixel_size(g)
         sources.append(MosaicSource(Path(p), g, at, f, size))  # type: ignore[arg-type]
     plan = MosaicPlan(grid, tuple(sources))
