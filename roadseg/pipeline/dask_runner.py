@@ -74,6 +74,7 @@ class MultiSceneResult:
     outcomes: list[SceneOutcome] = field(default_factory=list)
     seconds: float = 0.0
     mosaics: list[Any] = field(default_factory=list)  # roadseg.pipeline.mosaic.MosaicNetwork
+    skipped: list[str] = field(default_factory=list)  # scenes outside --bbox, never read
 
     @property
     def failed(self) -> list[SceneOutcome]:
@@ -126,16 +127,20 @@ class Predicted:
     worker: str | None = None
 
 
-def contexts_task(scenes: list[str], config: ExtractConfig) -> list[Any]:
-    """Each scene's context window (:func:`roadseg.pipeline.context.plan_contexts`), planned
-    on a worker: the files are where the workers see them."""
+def plan_task(scenes: list[str], config: ExtractConfig) -> tuple[list[int], list[Any]]:
+    """The scenes outside ``--bbox`` (:func:`roadseg.pipeline.inputs.outside_bbox`) and each
+    other scene's context window (:func:`roadseg.pipeline.context.plan_contexts`), planned on
+    a worker: the files are where the workers see them."""
     from roadseg.pipeline.context import plan_contexts
+    from roadseg.pipeline.inputs import outside_bbox
 
+    outside = outside_bbox(scenes, config.predict.bbox)
+    inside = [s for i, s in enumerate(scenes) if i not in outside]
     try:
-        return plan_contexts(scenes, config)
+        return outside, plan_contexts(inside, config)
     except Exception as exc:  # noqa: BLE001 - a context is a refinement: predict alone
         log.warning("scenes predicted alone, without their neighbours: %s", _error_text(exc))
-        return [None] * len(scenes)
+        return outside, [None] * len(inside)
 
 
 def predict_task(
@@ -298,8 +303,8 @@ def run_scenes(
         written).
     """
     config = config or ExtractConfig()
-    names = [str(s) for s in scenes]
-    if not names:
+    given = [str(s) for s in scenes]
+    if not given:
         raise InputError("no input scenes given")
     root, own_cache = _cache_root(cache_dir or config.output.cache_dir, scheduler)
     base_config = _scene_config(config)
@@ -308,7 +313,8 @@ def run_scenes(
     client = client or _client(scheduler, n_workers, threads_per_worker, gpu_resources)
     log.info("Dask dashboard: %s", getattr(client, "dashboard_link", None) or "none")
     try:
-        contexts = client.submit(contexts_task, names, base_config, pure=False).result()
+        outside, contexts = client.submit(plan_task, given, base_config, pure=False).result()
+        names = _inside_bbox(given, outside, config)
         futures = [
             # each scene its own intermediates folder (scenes sharing a file name kept apart)
             _submit(
@@ -331,8 +337,9 @@ def run_scenes(
             client.close()
             if cluster is not None:
                 cluster.close()
+        if own_cache:  # also when the run stops: nothing of it stays in the temporary folder
+            shutil.rmtree(root, ignore_errors=True)
     if own_cache:
-        shutil.rmtree(root, ignore_errors=True)
         for o in done:
             o.probability = None
     for o in done:
@@ -342,8 +349,25 @@ def run_scenes(
 
     network = concat_networks([i.network for i in islands], _network_metadata(done, islands))
     return MultiSceneResult(
-        network=network, outcomes=done, seconds=time.perf_counter() - t0, mosaics=islands
+        network=network,
+        outcomes=done,
+        seconds=time.perf_counter() - t0,
+        mosaics=islands,
+        skipped=[given[i] for i in outside],
     )
+
+
+def _inside_bbox(scenes: list[str], outside: list[int], config: ExtractConfig) -> list[str]:
+    """The scenes that overlap ``--bbox`` (all without one); the others are logged as skipped,
+    and a run with none left is refused."""
+    for i in outside:
+        log.info("%s: outside --bbox; skipped", scenes[i])
+    inside = [s for i, s in enumerate(scenes) if i not in outside]
+    if not inside:
+        box = config.predict.bbox
+        box = box if isinstance(box, str) else ",".join(map(str, box or ()))
+        raise InputError(f"none of the {len(scenes)} scene(s) overlaps --bbox {box}")
+    return inside
 
 
 def _mosaics(

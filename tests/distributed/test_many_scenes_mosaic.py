@@ -165,3 +165,30 @@ def test_quadrants_of_a_real_scene_give_its_network_with_a_real_model(setup, tmp
         return sum(min(abs(p.x - x_cut), abs(p.y - y_cut)) < 25 for p in ends)
 
     assert ends_at_cuts(result.network) == ends_at_cuts(ref)
+
+
+def test_scenes_outside_the_bbox_are_skipped_before_any_work(setup):
+    import dataclasses
+
+    from rasterio.warp import transform_bounds
+
+    from roadseg.errors import InputError
+    from roadseg.pipeline.multi import format_summary, summary_dict
+
+    d = setup["dir"]
+    far = write_road_scene(d / "far_bbox.tif", ROADS, 256, 384, origin=(520000.0, 5000000.0))
+    with rasterio.open(setup["scene"]) as ds:
+        box = transform_bounds(ds.crs, "EPSG:4326", *ds.bounds)
+    cfg = setup["cfg"]
+    inside = dataclasses.replace(cfg, predict=dataclasses.replace(cfg.predict, bbox=box))
+    result = run_scenes([setup["scene"], far], inside, client=setup["client"])
+    assert result.skipped == [str(far)]
+    assert [o.scene for o in result.outcomes] == [str(setup["scene"])] and not result.failed
+    assert summary_dict(result)["skipped_outside_bbox"] == [str(far)]
+    assert "1 scene(s) outside --bbox skipped" in format_summary(result)
+    nowhere = dataclasses.replace(cfg.predict, bbox="10.0,10.0,10.1,10.1")
+    with pytest.raises(InputError, match="none of the 2 scene"):
+        run_scenes(
+            [setup["scene"], far], dataclasses.replace(cfg, predict=nowhere),
+            client=setup["client"],
+        )  # fmt: skip
