@@ -164,6 +164,7 @@ def _evaluate(
         options=config.evaluation,
         report_paths=names,
         network_name=out,
+        bbox=config.predict.bbox,
     )
     return files
 
