@@ -149,25 +149,14 @@ def _place(scenes: list[_Placed]) -> list[list[_Placed]]:
 
 
 def _connected(group: list[_Placed], reach: int) -> list[list[_Placed]]:
-    """Components of scenes within ``reach`` pixels of each other (directly or not)."""
-    parent = list(range(len(group)))
+    """Groups of two or more scenes within ``reach`` pixels of each other (directly or not)."""
+    from shapely.geometry import box
 
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
+    from roadseg.raster.mosaic import groups_within
 
-    for i, a in enumerate(group):
-        grown = Rect(a.rect.row - reach, a.rect.col - reach, a.rect.height + 2 * reach,
-                     a.rect.width + 2 * reach)  # fmt: skip
-        for j in range(i + 1, len(group)):
-            if grown.intersection(group[j].rect) is not None:
-                parent[root(j)] = root(i)
-    comps: dict[int, list[_Placed]] = {}
-    for i, a in enumerate(group):
-        comps.setdefault(root(i), []).append(a)
-    return [c for c in comps.values() if len(c) > 1]
+    rects = [g.rect for g in group]
+    shapes = [box(r.col, r.row, r.col + r.width, r.row + r.height) for r in rects]
+    return [[group[i] for i in ids] for ids in groups_within(shapes, reach) if len(ids) > 1]
 
 
 def _context(scene: _Placed, group: list[_Placed], lattice: Lattice) -> SceneContext | None:

@@ -181,12 +181,23 @@ def islands(plan: MosaicPlan, gap: float) -> list[list[int]]:
 
     Scenes far apart would otherwise span a mosaic of mostly empty blocks.
     """
+    return groups_within([s.footprint for s in plan.sources], gap)
+
+
+def groups_within(shapes: Sequence[Any], gap: float) -> list[list[int]]:
+    """The indices of ``shapes`` grouped: two shapes within ``gap`` of each other are in one
+    group, directly or through others (connected components; each group ascending, the
+    groups by their first index).
+
+    >>> from shapely.geometry import box
+    >>> groups_within([box(0, 0, 1, 1), box(5, 0, 6, 1), box(1.5, 0, 2, 1)], 0.5)
+    [[0, 2], [1]]
+    """
     import shapely
 
-    feet = [s.footprint for s in plan.sources]
-    tree = shapely.STRtree(feet)
-    left, right = tree.query(feet, predicate="dwithin", distance=gap)
-    parent = list(range(len(feet)))
+    tree = shapely.STRtree(list(shapes))
+    left, right = tree.query(list(shapes), predicate="dwithin", distance=gap)
+    parent = list(range(len(shapes)))
 
     def root(i: int) -> int:
         while parent[i] != i:
@@ -197,7 +208,7 @@ def islands(plan: MosaicPlan, gap: float) -> list[list[int]]:
     for a, b in zip(left.tolist(), right.tolist()):
         parent[root(a)] = root(b)
     groups: dict[int, list[int]] = {}
-    for i in range(len(feet)):
+    for i in range(len(shapes)):
         groups.setdefault(root(i), []).append(i)
     return sorted(groups.values())
 
