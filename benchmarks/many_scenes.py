@@ -15,13 +15,18 @@ Each layout runs through the many-scene runner (``run_scenes``: inference per
 scene on a Dask LocalCluster, then the network of the mosaic) with the bundled
 model, and is compared with the whole tile run alone in the same run: road km,
 edges, and road ends (degree-1 nodes) within 25 m of the cut lines. Quality
-figures, not timings; the CPUs are shared.
+figures, not timings; the CPUs are shared. Three ways, side by side:
 
-Baseline, on the same per-scene probability rasters: what the runner did before
-the mosaic -- each scene vectorised alone (keeping components that touch its
-border), the networks merged by the seam heuristic
-(:func:`roadseg.vector.merge_networks`, ``seam_m`` 10 m), then components
-shorter than ``min_component_m`` dropped.
+* ``mosaic_context``: the runner as it is: scenes on one grid predicted with their
+  neighbours' pixels around them (:mod:`roadseg.pipeline.context`), the network of
+  the mosaic of their probabilities;
+* ``mosaic_alone``: the same with ``cluster.context`` off (each scene predicted
+  alone, as before the context windows);
+* ``merged``: what the runner did before the mosaic, on the scenes predicted
+  alone -- each scene vectorised alone (keeping components that touch its
+  border), the networks merged by the seam heuristic
+  (:func:`roadseg.vector.merge_networks`, ``seam_m`` 10 m), then components
+  shorter than ``min_component_m`` dropped.
 
     python benchmarks/many_scenes.py --out benchmarks/results/many_scenes.json
 """
@@ -29,6 +34,7 @@ shorter than ``min_component_m`` dropped.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import tempfile
@@ -106,6 +112,15 @@ def baseline(probabilities: list[str], cfg):
     return type(merged)(edges, nodes, merged.crs, merged.gsd, merged.metadata)
 
 
+def _figures(prefix: str, net, ref, cols: list[float], rows: list[float]) -> dict:
+    return {
+        f"{prefix}_km": net.total_length_m / 1000,
+        f"{prefix}_edges": len(net.edges),
+        f"{prefix}_ends_at_cuts": ends_at_cuts(net, cols, rows),
+        f"{prefix}_km_ratio": net.total_length_m / max(ref.total_length_m, 1e-9),
+    }
+
+
 def main() -> None:
     from roadseg.pipeline.config import load_extract_config
     from roadseg.pipeline.dask_runner import run_scenes
@@ -114,6 +129,7 @@ def main() -> None:
     ap.add_argument("--tile", type=Path, default=TILE)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--layouts", nargs="+", choices=sorted(LAYOUTS), default=list(LAYOUTS))
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     cfg = load_extract_config(None, {"progress": False})
@@ -121,28 +137,34 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         whole = write_scene(args.tile, d / "whole.tif", 0, 1500, 0, 1500)
-        ref = run_scenes([whole], cfg, n_workers=1).network
-        for name, (wins, cols, rows) in LAYOUTS.items():
+        whole_run = run_scenes([whole], cfg, n_workers=1)
+        ref = whole_run.network
+        for name in args.layouts:
+            wins, cols, rows = LAYOUTS[name]
             (d / name).mkdir()
             parts = [
                 write_scene(args.tile, d / name / f"part{i}.tif", *w) for i, w in enumerate(wins)
             ]
-            run = run_scenes(parts, cfg, n_workers=args.workers, cache_dir=d / name / "cache")
-            net = run.network
-            old = baseline([str(o.probability) for o in run.outcomes], cfg)
-            results[name] = {
-                "baseline_km": old.total_length_m / 1000,
-                "baseline_edges": len(old.edges),
-                "baseline_ends_at_cuts": ends_at_cuts(old, cols, rows),
-                "km": net.total_length_m / 1000,
-                "edges": len(net.edges),
-                "ends_at_cuts": ends_at_cuts(net, cols, rows),
+            row = {
+                "whole_tiles": whole_run.outcomes[0].summary.tiles,
                 "whole_km": ref.total_length_m / 1000,
                 "whole_edges": len(ref.edges),
                 "whole_ends_at_cuts": ends_at_cuts(ref, cols, rows),
-                "km_ratio": net.total_length_m / max(ref.total_length_m, 1e-9),
             }
-            print(name, json.dumps(results[name]))
+            for label, on in (("alone", False), ("context", True)):
+                run_cfg = dataclasses.replace(
+                    cfg, cluster=dataclasses.replace(cfg.cluster, context=on)
+                )
+                cache = d / name / f"cache-{label}"
+                run = run_scenes(parts, run_cfg, n_workers=args.workers, cache_dir=cache)
+                if not on:  # the old way, on the scenes predicted alone
+                    old = baseline([str(o.probability) for o in run.outcomes], cfg)
+                    row.update(_figures("merged", old, ref, cols, rows))
+                row.update(_figures(f"mosaic_{label}", run.network, ref, cols, rows))
+                row[f"mosaic_{label}_seconds"] = run.seconds
+                row[f"mosaic_{label}_tiles"] = sum(o.summary.tiles for o in run.outcomes)
+            results[name] = row
+            print(name, json.dumps(row))
     out = {"tile": args.tile.name, "model": "bundled default", "layouts": results}
     if args.out:
         args.out.write_text(json.dumps(out, indent=2))

@@ -109,6 +109,8 @@ class EvaluateConfig:
         report_paths: the paths the report names instead of those read or written, for a
             caller that publishes outputs elsewhere afterwards (a staged file → its final
             place) or removes an input (→ None: the report does not name it).
+        bbox: score only inside this box (WGS 84 W,S,E,N, as ``--bbox``): the rasters are
+            read on their window inside it (:func:`roadseg.raster.scene.open_in_bbox`).
     """
 
     pred: list[Path]
@@ -130,6 +132,7 @@ class EvaluateConfig:
     plot_path: Path | None = None
     curve_csv: Path | None = None
     report_paths: dict[Path, Path | None] = field(default_factory=dict)
+    bbox: tuple[float, float, float, float] | str | None = None
 
     def __post_init__(self) -> None:
         from roadseg.validate import check_number  # the library refuses what the CLI refuses

@@ -12,7 +12,6 @@ naming the file.
 from __future__ import annotations
 
 import logging
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,20 +60,19 @@ class Raster:
     path: Path
 
 
-def read_raster(path: Path) -> Raster:
+def read_raster(path: Path, bbox: Any = None) -> Raster:
+    """``path`` read whole, or its window inside ``bbox`` (see
+    :func:`roadseg.raster.scene.open_in_bbox`)."""
     import rasterio
-    from rasterio.errors import NotGeoreferencedWarning
 
-    from roadseg.raster.io import open_raster
+    from roadseg.raster.scene import open_in_bbox
 
     if not path.exists():
         raise InputError(f"{path}: file not found")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with open_raster(gdal_name(path)) as ds:
-                data = ds.read()
-                grid = SceneGrid(ds.width, ds.height, ds.transform, ds.crs)
+        with open_in_bbox(gdal_name(path), bbox) as ds:
+            data = ds.read()
+            grid = SceneGrid(ds.width, ds.height, ds.transform, ds.crs)
     except rasterio.errors.RasterioIOError as exc:
         if is_remote(path):
             raise InputError(open_error(RemotePath(str(path)), exc)) from exc
@@ -255,9 +253,9 @@ class SceneInputs:
 
 def read_scene(f: SceneFiles, cfg: Any, info: dict) -> SceneInputs:
     """Read scene ``f``'s inputs onto its reference grid; notes what it found in ``info``."""
-    scene_r = read_raster(f.scene) if f.scene else None
-    pred_r = read_raster(f.pred) if f.pred else None
-    label_r = read_raster(f.labels) if is_raster_file(f.labels) else None
+    scene_r = read_raster(f.scene, cfg.bbox) if f.scene else None
+    pred_r = read_raster(f.pred, cfg.bbox) if f.pred else None
+    label_r = read_raster(f.labels, cfg.bbox) if is_raster_file(f.labels) else None
     ref_r = scene_r or label_r or pred_r
     grid = ref_r.grid if ref_r else None
     rho = PAPER_RHO_PX if cfg.rho is None else cfg.rho
@@ -361,7 +359,7 @@ def _valid_pixels(
                 f"{f.valid_mask}: a valid mask needs a pixel grid "
                 "(a scene, a raster prediction or raster labels)"
             )
-        vr = read_raster(f.valid_mask)
+        vr = read_raster(f.valid_mask, cfg.bbox)
         check_on_grid(vr, ref_r.grid, ref_r.path, "the valid mask")
         valid = vr.data[0] != 0
     if cfg.exclude_nodata:

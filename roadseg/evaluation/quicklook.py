@@ -30,7 +30,6 @@ from scipy import ndimage
 from roadseg.atomic import atomic_path
 from roadseg.errors import InputError
 from roadseg.evaluation.overlay import to_rgb8
-from roadseg.raster.io import open_raster
 from roadseg.vector.network import RoadNetwork
 
 NETWORK_COLOUR = (255, 220, 0)
@@ -66,12 +65,15 @@ def _network_mask(
     return _lines_mask(edges.geometry, shape, transform)
 
 
-def _labels_mask(labels: Path, scene: Any, shape: tuple[int, int], transform: Affine) -> np.ndarray:
+def _labels_mask(
+    labels: Path, scene: Any, shape: tuple[int, int], transform: Affine, bbox: Any = None
+) -> np.ndarray:
     from roadseg.osm.load import RoadLoadConfig, load_roads
+    from roadseg.raster.scene import open_in_bbox
     from roadseg.raster.suffixes import is_raster_file
 
     if is_raster_file(labels):
-        with open_raster(labels) as lab:
+        with open_in_bbox(labels, bbox) as lab:
             if (lab.height, lab.width) != (scene.height, scene.width):
                 raise InputError(
                     f"{labels}: labels are {lab.height}x{lab.width}, the scene "
@@ -94,11 +96,15 @@ def quicklook_rgb(
     network: RoadNetwork,
     labels: str | os.PathLike[str] | None = None,
     max_side: int = MAX_SIDE,
+    bbox: Any = None,
 ) -> np.ndarray:
-    """The quicklook as an ``h x w x 3`` uint8 array (see the module docstring)."""
+    """The quicklook as an ``h x w x 3`` uint8 array (see the module docstring); ``bbox``:
+    only the scene's window inside it (:func:`roadseg.raster.scene.open_in_bbox`)."""
+    from roadseg.raster.scene import open_in_bbox
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        with open_raster(scene_path) as scene:
+        with open_in_bbox(scene_path, bbox) as scene:
             shape = quicklook_shape(scene.height, scene.width, max_side)
             bands = [1, 2, 3] if scene.count >= 3 else [1]
             image = scene.read(bands, out_shape=(len(bands), *shape), resampling=Resampling.average)
@@ -107,7 +113,7 @@ def quicklook_rgb(
             )
             rgb = (to_rgb8(image, shape).astype(np.float32) * 0.6).astype(np.uint8)
             if labels is not None:
-                rgb[_labels_mask(Path(labels), scene, shape, transform)] = LABEL_COLOUR
+                rgb[_labels_mask(Path(labels), scene, shape, transform, bbox)] = LABEL_COLOUR
             rgb[_network_mask(network, scene, shape, transform)] = NETWORK_COLOUR
     return rgb
 
@@ -118,11 +124,12 @@ def write_quicklook(
     out: str | os.PathLike[str],
     labels: str | os.PathLike[str] | None = None,
     max_side: int = MAX_SIDE,
+    bbox: Any = None,
 ) -> Path:
     """Write :func:`quicklook_rgb` as a PNG to ``out`` (atomically); returns ``out``."""
     from matplotlib.image import imsave
 
-    rgb = quicklook_rgb(scene_path, network, labels, max_side)
+    rgb = quicklook_rgb(scene_path, network, labels, max_side, bbox)
     out = Path(out)
     with atomic_path(out) as tmp:
         imsave(tmp, rgb, format="png")

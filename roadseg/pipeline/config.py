@@ -145,6 +145,9 @@ class ClusterConfig:
         seam_m: scenes whose footprints lie within this (metres) of each other, directly
             or through other scenes, are mosaicked and vectorised together; scenes farther
             apart are vectorised apart (see :mod:`roadseg.pipeline.mosaic`).
+        context: scenes on one grid are predicted with their neighbours' pixels around
+            them, as their mosaic would be predicted whole (see
+            :mod:`roadseg.pipeline.context`); off: each scene alone.
     """
 
     scheduler: str | None = None
@@ -152,6 +155,7 @@ class ClusterConfig:
     threads_per_worker: int = 1
     gpu: bool = False
     seam_m: float = 10.0
+    context: bool = True
 
 
 @dataclass

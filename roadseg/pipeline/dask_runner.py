@@ -85,6 +85,7 @@ class MultiSceneResult:
     outcomes: list[SceneOutcome] = field(default_factory=list)
     seconds: float = 0.0
     mosaics: list[Any] = field(default_factory=list)  # roadseg.pipeline.mosaic.MosaicNetwork
+    skipped: list[str] = field(default_factory=list)  # scenes outside --bbox, never read
 
     @property
     def failed(self) -> list[SceneOutcome]:
@@ -179,17 +180,35 @@ class Predicted:
     worker: str | None = None
 
 
+def plan_task(scenes: list[str], config: ExtractConfig) -> tuple[list[int], list[Any]]:
+    """The scenes outside ``--bbox`` (:func:`roadseg.pipeline.inputs.outside_bbox`) and each
+    other scene's context window (:func:`roadseg.pipeline.context.plan_contexts`), planned on
+    a worker: the files are where the workers see them."""
+    from roadseg.pipeline.context import plan_contexts
+    from roadseg.pipeline.inputs import outside_bbox
+
+    outside = outside_bbox(scenes, config.predict.bbox)
+    inside = [s for i, s in enumerate(scenes) if i not in outside]
+    try:
+        return outside, plan_contexts(inside, config)
+    except Exception as exc:  # noqa: BLE001 - a context is a refinement: predict alone
+        log.warning("scenes predicted alone, without their neighbours: %s", _error_text(exc))
+        return outside, [None] * len(inside)
+
+
 def predict_task(
-    scene: str, config: ExtractConfig, cache_root: str, threads: int = 0
+    scene: str, config: ExtractConfig, cache_root: str, threads: int = 0, context: Any = None
 ) -> Predicted | SceneOutcome:
-    """Inference of one scene on a worker; a failed outcome instead of raising."""
+    """Inference of one scene on a worker (``context``: its neighbours' window, see
+    :mod:`roadseg.pipeline.context`); a failed outcome instead of raising."""
     from roadseg.pipeline.stages import predict_stage
 
     _prepare_worker()
     _set_threads(config, threads)
     path = scene_path(scene)  # a URL is opened here, on the worker, never on the client
     try:
-        stage = predict_stage(path, config, StageCache(cache_root, path.stem))
+        cache = StageCache(cache_root, path.stem)
+        stage = predict_stage(path, config, cache, context=context)
         return Predicted(stage, config, _worker_name())
     except Exception as exc:  # reported per scene, never raised: the other scenes go on
         # the client logs each failed scene (run_scenes); here it is the worker's own log
@@ -390,8 +409,8 @@ def run_scenes(
         written).
     """
     config = config or ExtractConfig()
-    names = [str(s) for s in scenes]
-    if not names:
+    given = [str(s) for s in scenes]
+    if not given:
         raise InputError("no input scenes given")
     root, own_cache = _cache_root(cache_dir or config.output.cache_dir, scheduler)
     base_config = _scene_config(config)
@@ -401,6 +420,8 @@ def run_scenes(
     watch = _Watch(client, own=own_client and not scheduler)
     log.info("Dask dashboard: %s", getattr(client, "dashboard_link", None) or "none")
     try:
+        outside, contexts = client.submit(plan_task, given, base_config, pure=False).result()
+        names = _inside_bbox(given, outside, config)
         futures = [
             # each scene its own intermediates folder (scenes sharing a file name kept apart)
             _submit(
@@ -411,6 +432,7 @@ def run_scenes(
                 root,
                 threads_per_worker,
                 gpu_resources,
+                contexts[i],
             )
             for i, scene in enumerate(names)
         ]
@@ -422,8 +444,9 @@ def run_scenes(
             client.close()
             if cluster is not None:
                 cluster.close()
+        if own_cache:  # also when the run stops: nothing of it stays in the temporary folder
+            shutil.rmtree(root, ignore_errors=True)
     if own_cache:
-        shutil.rmtree(root, ignore_errors=True)
         for o in done:
             o.probability = None
     for o in done:
@@ -433,8 +456,25 @@ def run_scenes(
 
     network = concat_networks([i.network for i in islands], _network_metadata(done, islands))
     return MultiSceneResult(
-        network=network, outcomes=done, seconds=time.perf_counter() - t0, mosaics=islands
+        network=network,
+        outcomes=done,
+        seconds=time.perf_counter() - t0,
+        mosaics=islands,
+        skipped=[given[i] for i in outside],
     )
+
+
+def _inside_bbox(scenes: list[str], outside: list[int], config: ExtractConfig) -> list[str]:
+    """The scenes that overlap ``--bbox`` (all without one); the others are logged as skipped,
+    and a run with none left is refused."""
+    for i in outside:
+        log.info("%s: outside --bbox; skipped", scenes[i])
+    inside = [s for i, s in enumerate(scenes) if i not in outside]
+    if not inside:
+        box = config.predict.bbox
+        box = box if isinstance(box, str) else ",".join(map(str, box or ()))
+        raise InputError(f"none of the {len(scenes)} scene(s) overlaps --bbox {box}")
+    return inside
 
 
 def _mosaics(
@@ -509,13 +549,15 @@ def _submit(
     root: str,
     threads: int,
     gpu: bool,
+    context: Any = None,
 ) -> Any:
     """The future of one scene's probability raster (on a GPU worker with ``gpu``)."""
     key = f"predict-roadseg-{Path(scene).name}-{index}"
     resources = {"GPU": 1} if gpu else None
     return client.submit(
-        predict_task, scene, config, root, threads, key=key, resources=resources, pure=False
-    )
+        predict_task, scene, config, root, threads, context,
+        key=key, resources=resources, pure=False,
+    )  # fmt: skip
 
 
 def _collect(

@@ -46,6 +46,7 @@ def evaluate_outputs(
     options: EvaluationConfig | None = None,
     report_paths: Mapping[Path, Path | None] | None = None,
     network_name: Path | None = None,
+    bbox: Any = None,
 ) -> tuple[dict[str, Any], list[Path]]:
     """Evaluate the probability rasters and the ``network`` of ``scenes`` against ``labels``.
 
@@ -53,7 +54,7 @@ def evaluate_outputs(
     part inside its footprint), named ``network_name`` in the report (the published
     output); ``options``: how to score (no-data, slack, label width); ``report_paths``:
     the paths the report names instead of those read or written (see
-    :func:`published_names`). Returns the report as written (JSON values, the named
+    :func:`published_names`); ``bbox``: the run's ``--bbox`` (scored inside it). Returns the report as written (JSON values, the named
     paths) and the report files written beside ``out``.
     """
     from roadseg.evaluation.evaluate import EvaluateConfig, NetworkInput, run_evaluation
@@ -70,6 +71,7 @@ def evaluate_outputs(
         json_path=paths["json"],
         plot_path=paths["plot"],
         report_paths=dict(report_paths or {}),
+        bbox=bbox,
         **(options or EvaluationConfig()).options(),
     )
     networks = None

@@ -105,9 +105,7 @@ def labels_of(config: ExtractConfig) -> Path | RemotePath | None:
     return labels
 
 
-def conflate_source(
-    config: ExtractConfig, scene: Path | RemotePath | None = None
-) -> Path | None:
+def conflate_source(config: ExtractConfig, scene: Path | RemotePath | None = None) -> Path | None:
     """The OSM file to conflate against (``None``: no conflation); refused before any work
     when it is missing or the scene has no CRS (a network in pixels cannot meet OSM)."""
     osm = Path(config.output.conflate) if config.output.conflate else None
@@ -216,6 +214,7 @@ def _evaluate_scene(
                 config.evaluation,
                 names,
                 network_name=out,
+                bbox=config.predict.bbox,
             )
         except OSError as exc:
             raise as_output_error(exc, out) from exc
@@ -299,7 +298,9 @@ def _run_stages(
 
         with summary.timed("quicklook"):
             try:
-                shot = write_quicklook(scene, network, config.output.quicklook, labels)
+                shot = write_quicklook(
+                    scene, network, config.output.quicklook, labels, bbox=config.predict.bbox
+                )
             except OSError as exc:
                 raise as_output_error(exc, Path(config.output.quicklook)) from exc
         summary.outputs.append(str(shot))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from roadseg.errors import InputError
@@ -25,7 +25,6 @@ from roadseg.raster.suffixes import SCENE_SUFFIXES
 from roadseg.uri import RemotePath, gdal_name, scene_path
 
 log = logging.getLogger(__name__)
-
 
 
 def vrt_sources(vrt: str | os.PathLike[str]) -> list[Path | RemotePath]:
@@ -88,3 +87,29 @@ def expand_scenes(
         seen.add(key)
         unique.append(s)
     return unique
+
+
+def outside_bbox(scenes: Sequence[str], bbox: Sequence[float] | str | None) -> list[int]:
+    """The indices of the georeferenced ``scenes`` that do not overlap ``bbox`` (WGS 84
+    W,S,E,N, as :func:`roadseg.raster.scene.parse_bbox` reads it;
+    :func:`roadseg.raster.scene.bbox_window`): a many-scene run skips them before any work.
+    A scene that cannot be opened, or has no CRS, is left to its own stage, which says
+    what is wrong with it in one line."""
+    from roadseg.raster.io import open_raster
+    from roadseg.raster.scene import bbox_window, parse_bbox
+
+    try:
+        box = parse_bbox(bbox)
+    except ValueError:  # each scene's stage refuses it in one line
+        return []
+    if box is None:
+        return []
+    out = []
+    for i, s in enumerate(scenes):
+        try:
+            with open_raster(scene_path(s)) as ds:
+                if ds.crs is not None and bbox_window(ds, box) is None:
+                    out.append(i)
+        except Exception as exc:  # noqa: BLE001 - the scene's stage reports it
+            log.debug("%s: not checked against --bbox (%s)", s, exc)
+    return out

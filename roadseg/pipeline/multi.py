@@ -138,7 +138,11 @@ def _run_and_export(
 
 
 def _evaluate(
-    result: MultiSceneResult, labels: Path | RemotePath, staged: StagedOutputs, out: Path, config: ExtractConfig
+    result: MultiSceneResult,
+    labels: Path | RemotePath,
+    staged: StagedOutputs,
+    out: Path,
+    config: ExtractConfig,
 ) -> list[Path]:
     """The report of every scene's probabilities, at the threshold the scenes were cut at;
     it names the files as they are once the run is over."""
@@ -162,6 +166,7 @@ def _evaluate(
         options=config.evaluation,
         report_paths=names,
         network_name=out,
+        bbox=config.predict.bbox,
     )
     return files
 
@@ -191,13 +196,13 @@ def summary_dict(result: MultiSceneResult) -> dict:
     return {
         "scenes": len(result.outcomes),
         "failed": {o.scene: o.error for o in result.failed},
+        "skipped_outside_bbox": result.skipped,
         "road_km": net.total_length_m / 1000.0,
         "edges": len(net.edges),
         "nodes": len(net.nodes),
         "seconds": result.seconds,
         "mosaics": [
-            {"scenes": m.scenes, "seconds": m.seconds, "resumed": m.cached}
-            for m in result.mosaics
+            {"scenes": m.scenes, "seconds": m.seconds, "resumed": m.cached} for m in result.mosaics
         ],
         "per_scene": [o.summary.as_dict() for o in result.succeeded if o.summary],
     }
@@ -220,5 +225,7 @@ def format_summary(result: MultiSceneResult) -> str:
         f"{len(net.edges)} edges, {len(net.nodes)} nodes",
         "worker time: " + ", ".join(f"{k} {v:.1f}s" for k, v in stage.items()),
     ]
+    if result.skipped:
+        lines.append(f"{len(result.skipped)} scene(s) outside --bbox skipped")
     lines += [f"FAILED {o.scene}: {o.error}" for o in result.failed]
     return "\n".join(lines)

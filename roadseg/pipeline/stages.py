@@ -23,7 +23,7 @@ from pathlib import Path
 
 from roadseg.atomic import atomic_path
 from roadseg.errors import InputError, RoadsegError, why_missing
-from roadseg.inference import PredictResult
+from roadseg.inference import PredictConfig, PredictResult
 from roadseg.io_guard import check_not_special, check_writable
 from roadseg.paths import intermediate_paths
 from roadseg.pipeline.cache import (
@@ -41,6 +41,7 @@ from roadseg.pipeline.config import (
 )
 from roadseg.pipeline.summary import RunSummary
 from roadseg.postprocess.level import ChosenThreshold, choose_threshold, stored_threshold
+from roadseg.raster.context import SceneContext
 from roadseg.raster.georef import (
     RasterHeader,
     SceneGrid,
@@ -138,24 +139,28 @@ def predict_stage(
     config: ExtractConfig,
     cache: StageCache,
     header: RasterHeader | None = None,
+    context: SceneContext | None = None,
 ) -> PredictStage:
     """Stage 1: the probability raster of ``scene``, from the cache when complete there.
 
     ``header``: what :func:`check_scene` returned when the caller ran it already (each
-    check runs once); ``None``: it runs here.
+    check runs once); ``None``: it runs here. ``context``: the window of neighbouring
+    scenes it is predicted in (:mod:`roadseg.pipeline.context`); ``None``: alone.
     """
-    from roadseg.inference import predict_scene
-
     if header is None:
         header = check_scene(scene, config)
     note = header.tags.get(GEOREFERENCING_TAG)
     files = model_files(config)
     weights = files[0]
+    around = []
+    if context is not None:
+        around = [context.describe(), *[file_identity(n.path) for n in context.neighbours]]
     key = stage_key(
         "predict",
         file_identity(scene),
         *[file_identity(w) if w.is_file() else str(w) for w in files],
         stage_params(config.predict, RUNTIME_ONLY_PREDICT | {"weights"}),
+        *around,
     )
     prob = cache.path("probability", key, ".tif")
     info_path = cache.path("probability", key, ".json")
@@ -173,7 +178,10 @@ def predict_stage(
         progress=config.progress,
     )
     try:
-        result = predict_scene(scene, prob, pcfg)
+        if context is None:
+            result = _predict(scene, prob, pcfg)
+        else:
+            result = _predict_in_context(scene, context, prob, pcfg, cache, key)
     except OSError as exc:  # e.g. a full disk inside GDAL
         if isinstance(exc, RoadsegError):
             raise
@@ -182,9 +190,36 @@ def predict_stage(
     with atomic_path(info_path) as tmp:
         tmp.write_text(_result_to_json(result))
     cache.seal(info_path)
-    return PredictStage(
-        scene, prob, key, weights, result, False, time.perf_counter() - t0, note
-    )
+    return PredictStage(scene, prob, key, weights, result, False, time.perf_counter() - t0, note)
+
+
+def _predict(scene: Path | RemotePath, out: Path, config: PredictConfig) -> PredictResult:
+    from roadseg.inference import predict_scene
+
+    return predict_scene(scene, out, config)
+
+
+def _predict_in_context(
+    scene: Path | RemotePath,
+    context: SceneContext,
+    out: Path,
+    config: PredictConfig,
+    cache: StageCache,
+    key: str,
+) -> PredictResult:
+    """The scene's probabilities predicted over its context window, cut back to the scene."""
+    from roadseg.raster.context import crop_to_scene, write_context_vrt
+
+    vrt = write_context_vrt(scene, context, cache.path("context", key, ".vrt"))
+    wide = cache.path("probability-context", key, ".tif")
+    try:
+        result = _predict(vrt, wide, config)
+    except InputError as exc:  # the scene is what the user gave: name it, not the VRT
+        raise InputError(str(exc).replace(str(vrt), str(scene))) from exc
+    crop_to_scene(wide, context, out)
+    for temp in (wide, vrt):  # the scene's own raster is the stage's output
+        temp.unlink(missing_ok=True)
+    return dataclasses.replace(result, out_path=out, shape=context.size)
 
 
 def choose_run_threshold(

@@ -161,6 +161,32 @@ def same_grid(a: SceneGrid, b: SceneGrid) -> bool:
     )
 
 
+def grid_offset(g: SceneGrid, ref: SceneGrid) -> tuple[int, int] | None:
+    """``g``'s origin as (row, col) of ``ref``'s grid when ``g`` lies on it, else None.
+
+    On it: the same CRS (or neither has one), the same pixel size and orientation
+    (relative 1e-9), and an origin within 1e-6 px of one of ``ref``'s pixel corners.
+
+    >>> ref = SceneGrid(4, 4, Affine(1, 0, 100, 0, -1, 50), None)
+    >>> grid_offset(SceneGrid(2, 2, Affine(1, 0, 102, 0, -1, 47), None), ref)
+    (3, 2)
+    >>> grid_offset(SceneGrid(2, 2, Affine(1, 0, 102.5, 0, -1, 47), None), ref) is None
+    True
+    """
+    if (g.crs is None) != (ref.crs is None) or (g.crs is not None and g.crs != ref.crs):
+        return None
+    a, r = g.transform, ref.transform
+    if not all(
+        math.isclose(x, y, rel_tol=1e-9, abs_tol=0.0)
+        for x, y in zip((a.a, a.b, a.d, a.e), (r.a, r.b, r.d, r.e))
+    ):
+        return None
+    col, row = ~r @ (a.c, a.f)
+    if abs(col - round(col)) > 1e-6 or abs(row - round(row)) > 1e-6:
+        return None
+    return round(row), round(col)
+
+
 # ----------------------------------------------------------------------------- rasters without CRS
 
 

@@ -70,6 +70,34 @@ def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
     return starts
 
 
+def lattice_window(start: int, stop: int, length: int, tile: int, overlap: int) -> tuple[int, int]:
+    """The part of ``[0, length)`` whose own tiles are the tiles of ``[0, length)`` over
+    ``[start, stop)``.
+
+    Predicting the returned window ``[a, b)`` alone lays tiles at ``tile_starts(b - a)
+    + a``: exactly the tiles that :func:`tile_starts` lays on the whole axis and that
+    intersect ``[start, stop)``. Every pixel of ``[start, stop)`` is then covered by the
+    same tiles, with the same blending weights, as when the whole axis is predicted
+    (the window's own edges lie at least ``overlap`` pixels beyond ``[start, stop)``,
+    outside every taper that reaches into it). Many scenes cut from one grid are
+    predicted this way with their neighbours' pixels around them, so that their
+    probabilities are those of the mosaic they were cut from.
+
+    Example:
+        >>> tile_starts(1000, 224, 14)
+        [0, 210, 420, 630, 776]
+        >>> lattice_window(300, 500, 1000, 224, 14)  # tiles 210 and 420
+        (210, 644)
+        >>> lattice_window(700, 1000, 1000, 224, 14)  # tiles 630 and 776 (pulled back)
+        (630, 1000)
+    """
+    if not 0 <= start < stop <= length:
+        raise ValueError(f"need 0 <= start < stop <= length, got {start}, {stop}, {length}")
+    starts = tile_starts(length, tile, overlap)
+    hit = [s for s in starts if s < stop and s + tile > start]
+    return hit[0], min(length, max(s + tile for s in hit))
+
+
 @dataclass(frozen=True)
 class TileWindow:
     """One tile: its offset on the (padded) grid and the raster edges it touches.

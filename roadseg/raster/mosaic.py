@@ -59,7 +59,7 @@ from shapely.geometry import Polygon
 
 from roadseg.atomic import atomic_path
 from roadseg.errors import InputError
-from roadseg.raster.georef import SceneGrid
+from roadseg.raster.georef import SceneGrid, grid_offset
 
 log = logging.getLogger(__name__)
 
@@ -135,19 +135,6 @@ def _footprint_in(g: SceneGrid, crs: Any) -> Polygon:
     return Polygon(np.column_stack([xs, ys]))
 
 
-def _on_grid(g: SceneGrid, ref: SceneGrid) -> tuple[float, float] | None:
-    """``g``'s origin as (row, col) of ``ref``'s grid when ``g`` lies on it, else None."""
-    if (g.crs is None) != (ref.crs is None) or (g.crs is not None and g.crs != ref.crs):
-        return None
-    a, r = g.transform, ref.transform
-    if not np.allclose([a.a, a.b, a.d, a.e], [r.a, r.b, r.d, r.e], rtol=1e-9, atol=0):
-        return None
-    col, row = ~r @ (a.c, a.f)
-    if abs(col - round(col)) > 1e-6 or abs(row - round(row)) > 1e-6:
-        return None
-    return round(row), round(col)
-
-
 def plan_mosaic(paths: Sequence[str | os.PathLike[str]]) -> MosaicPlan:
     """The mosaic grid of ``paths`` (see the module docstring for the rule).
 
@@ -175,7 +162,7 @@ def plan_mosaic(paths: Sequence[str | os.PathLike[str]]) -> MosaicPlan:
     grid = SceneGrid(c1 - c0, r1 - r0, ref.transform @ Affine.translation(c0, r0), ref.crs)
     sources = []
     for p, g, f in zip(paths, grids, feet):
-        at = _on_grid(g, grid)
+        at = grid_offset(g, grid)
         size = g.gsd_m() or _pixel_size(g)
         sources.append(MosaicSource(Path(p), g, at, f, size))  # type: ignore[arg-type]
     plan = MosaicPlan(grid, tuple(sources))
@@ -194,12 +181,23 @@ def islands(plan: MosaicPlan, gap: float) -> list[list[int]]:
 
     Scenes far apart would otherwise span a mosaic of mostly empty blocks.
     """
+    return groups_within([s.footprint for s in plan.sources], gap)
+
+
+def groups_within(shapes: Sequence[Any], gap: float) -> list[list[int]]:
+    """The indices of ``shapes`` grouped: two shapes within ``gap`` of each other are in one
+    group, directly or through others (connected components; each group ascending, the
+    groups by their first index).
+
+    >>> from shapely.geometry import box
+    >>> groups_within([box(0, 0, 1, 1), box(5, 0, 6, 1), box(1.5, 0, 2, 1)], 0.5)
+    [[0, 2], [1]]
+    """
     import shapely
 
-    feet = [s.footprint for s in plan.sources]
-    tree = shapely.STRtree(feet)
-    left, right = tree.query(feet, predicate="dwithin", distance=gap)
-    parent = list(range(len(feet)))
+    tree = shapely.STRtree(list(shapes))
+    left, right = tree.query(list(shapes), predicate="dwithin", distance=gap)
+    parent = list(range(len(shapes)))
 
     def root(i: int) -> int:
         while parent[i] != i:
@@ -210,7 +208,7 @@ def islands(plan: MosaicPlan, gap: float) -> list[list[int]]:
     for a, b in zip(left.tolist(), right.tolist()):
         parent[root(a)] = root(b)
     groups: dict[int, list[int]] = {}
-    for i in range(len(feet)):
+    for i in range(len(shapes)):
         groups.setdefault(root(i), []).append(i)
     return sorted(groups.values())
 

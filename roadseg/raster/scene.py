@@ -455,7 +455,7 @@ def _clip_to_bbox(path: Path | RemotePath, dataset: Any, bbox: Sequence[float]) 
         raise InputError(f"{path}: --bbox needs a georeferenced scene (this one has no CRS)")
     win = bbox_window(dataset, bbox)
     if win is None:
-        raise InputError(f"{path}: the scene does not overlap --bbox {','.join(map(str, bbox))}")
+        raise InputError(f"{path}: the raster does not overlap --bbox {','.join(map(str, bbox))}")
     if (win.col_off, win.row_off, win.width, win.height) == (0, 0, dataset.width, dataset.height):
         return dataset
     name = dataset.name
@@ -468,6 +468,33 @@ def _clip_to_bbox(path: Path | RemotePath, dataset: Any, bbox: Sequence[float]) 
             with remote_open_options():  # no side-car probing, for this open only
                 return rasterio.open(f"vrt://{name}?srcwin={srcwin}")
         return rasterio.open(f"vrt://{name}?srcwin={srcwin}")
+
+
+def open_in_bbox(path: str | os.PathLike[str], bbox: Sequence[float] | str | None) -> Any:
+    """``path`` opened on its whole-pixel window inside ``bbox`` (WGS 84 W,S,E,N, as
+    :func:`parse_bbox` reads it), as ``--bbox`` predicts a scene; the whole raster when
+    ``bbox`` is ``None``. Rasters on one grid (a scene, its labels, its prediction) get the
+    same window, so what was predicted inside the box is scored and drawn inside it.
+
+    Raises:
+        InputError: a bad box, a raster without CRS or one that misses the box.
+    """
+    from roadseg.raster.io import open_raster
+
+    try:
+        area = parse_bbox(bbox)
+    except ValueError as exc:
+        raise InputError(f"{path}: {exc}") from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        dataset = open_raster(path)
+    if area is None:
+        return dataset
+    try:
+        return _clip_to_bbox(scene_path(path), dataset, area)
+    except BaseException:
+        dataset.close()
+        raise
 
 
 def parse_bands(text: str | Sequence[int] | None) -> tuple[int, ...] | None:

@@ -25,13 +25,14 @@ import numpy as np
 from rasterio.transform import from_origin
 
 from roadseg.raster.io import open_raster
+from roadseg.raster.tags import GEOREFERENCING_TAG
 
 TILE = "10528795_15"
 #: (col_off, row_off, width, height) in pixels of the 1500×1500 tile.
 WINDOW = (500, 500, 1000, 1000)
 CRS = "EPSG:26986"
 TAGS = {
-    "GEOREFERENCING": "derived-from-tile-name",
+    GEOREFERENCING_TAG: "derived-from-tile-name",
     "SOURCE": f"Massachusetts Roads (Mnih 2013) tile {TILE}, window col_off={WINDOW[0]} "
     f"row_off={WINDOW[1]} width={WINDOW[2]} height={WINDOW[3]}",
 }

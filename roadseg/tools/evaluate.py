@@ -128,6 +128,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "(default: that is an error)",
     )
     p.add_argument(
+        "--bbox",
+        metavar="W,S,E,N",
+        help="score only inside this box (WGS 84 degrees; --bbox=-71.1,42.3,-71.0,42.4 when "
+        "west is negative): the rasters are read on their window inside it, as extract --bbox "
+        "predicts",
+    )
+    p.add_argument(
         "--apls-max-points",
         type=int,
         default=config_default(APLSConfig, "max_control_points"),
@@ -195,6 +202,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         label_width_m=args.label_width_m,
         buffer_m=args.buffer_m,
         resample_pred=args.resample_pred,
+        bbox=args.bbox,
         apls=APLSConfig(max_control_points=args.apls_max_points),
         topo=TOPOConfig(n_seeds=args.topo_seeds),
         json_path=args.json_path,

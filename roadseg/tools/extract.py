@@ -76,6 +76,7 @@ FLAG_KEYS = {
     "threads_per_worker": "cluster.threads_per_worker",
     "gpu_workers": "cluster.gpu",
     "seam_m": "cluster.seam_m",
+    "context": "cluster.context",
     "progress": "progress",
 }
 
@@ -352,6 +353,13 @@ def _cluster_arguments(p: argparse.ArgumentParser) -> None:
         type=float,
         help="scenes within this many metres of each other are vectorised as one mosaic "
         f"(default {_default('cluster.seam_m')})",
+    )
+    g.add_argument(
+        "--context",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="predict scenes on one grid with their neighbours' pixels around them, as their "
+        f"mosaic would be predicted whole (default {_default('cluster.context')})",
     )
     g.add_argument(
         "--split-vrt", action="store_true", help="process each source of a VRT mosaic as a scene"

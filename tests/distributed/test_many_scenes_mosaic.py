@@ -137,3 +137,58 @@ def test_the_scene_column_is_written_in_every_format(setup):
     assert set(gpd.read_parquet(by_suffix[".parquet"])["scene"]) == {want}
     g = nx.read_graphml(by_suffix[".graphml"])
     assert {d["scene"] for _, _, d in g.edges(data=True)} == {want}
+
+
+def test_quadrants_of_a_real_scene_give_its_network_with_a_real_model(setup, tmp_path):
+    """The seams check with a model that sees context (the bundled lite ResUNet): four
+    quadrants of a 600 m crop of the sample give the crop's own network, edge for edge,
+    and no road end at the cuts that the whole does not have."""
+    from roadseg.sample import sample_scene_path
+
+    cfg = load_extract_config(
+        None,
+        {"predict.weights": "resunet_lite_massachusetts", "predict.backend": "torch",
+         "progress": False},
+    )  # fmt: skip
+    whole = _cut(sample_scene_path(), tmp_path / "whole.tif", 100, 100, 600, 600)
+    ref = run_scenes([whole], cfg, client=setup["client"]).network
+    quads = [
+        _cut(whole, tmp_path / f"q{r}{c}.tif", r, c, 300, 300) for r in (0, 300) for c in (0, 300)
+    ]
+    result = run_scenes(quads, cfg, client=setup["client"])
+    _same(result.network, ref)
+    with rasterio.open(whole) as ds:
+        x_cut, y_cut = ds.transform * (300, 300)
+
+    def ends_at_cuts(net):
+        ends = net.nodes[net.nodes["degree"] == 1].geometry
+        return sum(min(abs(p.x - x_cut), abs(p.y - y_cut)) < 25 for p in ends)
+
+    assert ends_at_cuts(result.network) == ends_at_cuts(ref)
+
+
+def test_scenes_outside_the_bbox_are_skipped_before_any_work(setup):
+    import dataclasses
+
+    from rasterio.warp import transform_bounds
+
+    from roadseg.errors import InputError
+    from roadseg.pipeline.multi import format_summary, summary_dict
+
+    d = setup["dir"]
+    far = write_road_scene(d / "far_bbox.tif", ROADS, 256, 384, origin=(520000.0, 5000000.0))
+    with rasterio.open(setup["scene"]) as ds:
+        box = transform_bounds(ds.crs, "EPSG:4326", *ds.bounds)
+    cfg = setup["cfg"]
+    inside = dataclasses.replace(cfg, predict=dataclasses.replace(cfg.predict, bbox=box))
+    result = run_scenes([setup["scene"], far], inside, client=setup["client"])
+    assert result.skipped == [str(far)]
+    assert [o.scene for o in result.outcomes] == [str(setup["scene"])] and not result.failed
+    assert summary_dict(result)["skipped_outside_bbox"] == [str(far)]
+    assert "1 scene(s) outside --bbox skipped" in format_summary(result)
+    nowhere = dataclasses.replace(cfg.predict, bbox="10.0,10.0,10.1,10.1")
+    with pytest.raises(InputError, match="none of the 2 scene"):
+        run_scenes(
+            [setup["scene"], far], dataclasses.replace(cfg, predict=nowhere),
+            client=setup["client"],
+        )  # fmt: skip

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -177,16 +176,6 @@ def test_level_for_threshold_and_to_levels():
     assert (to_levels(p) >= level_for_threshold(0.5)).tolist() == [[False, True, True]]
     with pytest.raises(ValueError):
         to_levels(np.array([[300]], np.int32))
-
-
-def test_fast_enough_for_per_epoch_validation():
-    rng = np.random.default_rng(0)
-    prob = rng.integers(0, 256, (1500, 1500), dtype=np.uint8)
-    label = rng.random((1500, 1500)) < 0.05
-    t0 = time.perf_counter()
-    c = relaxed_counts(prob, label)
-    breakeven(c)
-    assert time.perf_counter() - t0 < 1.5  # typically ~0.1 s; generous for shared CPUs
 
 
 def test_saturated_false_positives_do_not_fake_a_breakeven():

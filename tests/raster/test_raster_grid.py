@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from roadseg.raster.grid import TileGrid, crop_to, pad_to_tile, tile_starts
+from roadseg.inference.blending import BlendMode
+from roadseg.raster.grid import TileGrid, crop_to, lattice_window, pad_to_tile, tile_starts
 
 
 def test_paper_grid_on_a_massachusetts_tile():
@@ -73,3 +74,40 @@ def test_small_raster_single_padded_tile():
 def test_bad_tile_or_overlap_says_what_is_expected(tile, overlap):
     with pytest.raises(ValueError, match="tile|overlap"):
         tile_starts(100, tile, overlap)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.data(),
+    tile=st.integers(8, 64),
+    overlap_frac=st.floats(0, 0.5),
+    mode=st.sampled_from(list(BlendMode)),
+)
+def test_lattice_window_gives_the_whole_axis_tiles_and_weights(
+    data: st.DataObject, tile: int, overlap_frac: float, mode: BlendMode
+) -> None:
+    """Each pixel of [start, stop) gets the same tiles with the same normalised weights
+    when only the lattice window is predicted as when the whole axis is."""
+    from roadseg.inference.engine import _norm_profiles
+
+    overlap = min(int(overlap_frac * tile), tile // 2)
+    length = data.draw(st.integers(tile, 8 * tile))
+    start = data.draw(st.integers(0, length - 1))
+    stop = data.draw(st.integers(start + 1, length))
+    a, b = lattice_window(start, stop, length, tile, overlap)
+    assert 0 <= a <= start and stop <= b <= length
+
+    def weights(n: int, shift: int) -> list[dict[int, float]]:
+        grid = TileGrid(1, n, tile, overlap)
+        starts = tile_starts(n, tile, overlap)
+        per_pixel: list[dict[int, float]] = [{} for _ in range(n)]
+        for s, (_, prof) in zip(starts, _norm_profiles(grid, mode, starts, n)):
+            for k in range(tile):
+                per_pixel[s + k][s + shift] = float(prof[k])
+        return per_pixel
+
+    whole, window = weights(length, 0), weights(b - a, a)
+    for x in range(start, stop):
+        assert window[x - a].keys() == whole[x].keys()
+        for s, w in whole[x].items():
+            assert window[x - a][s] == pytest.approx(w, abs=1e-6)

@@ -151,7 +151,7 @@ def test_bbox_outside_the_scene_is_one_line(served, model, tmp_path, capsys):
     server, local = served
     args = ["predict", str(local), "-o", str(tmp_path / "p.tif"), "--weights", str(model)]
     assert cli_main([*args, "--bbox=10,10,10.1,10.1"]) == 2
-    assert "the scene does not overlap --bbox 10.0,10.0,10.1,10.1" in capsys.readouterr().err
+    assert "the raster does not overlap --bbox 10.0,10.0,10.1,10.1" in capsys.readouterr().err
 
 
 def test_s3_urls_are_read_through_vsis3(tmp_path, monkeypatch):
