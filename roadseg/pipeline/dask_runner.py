@@ -187,6 +187,7 @@ def plan_task(scenes: list[str], config: ExtractConfig) -> tuple[list[int], list
     from roadseg.pipeline.context import plan_contexts
     from roadseg.pipeline.inputs import outside_bbox
 
+    _prepare_worker()
     outside = outside_bbox(scenes, config.predict.bbox)
     inside = [s for i, s in enumerate(scenes) if i not in outside]
     try:
@@ -420,7 +421,7 @@ def run_scenes(
     watch = _Watch(client, own=own_client and not scheduler)
     log.info("Dask dashboard: %s", getattr(client, "dashboard_link", None) or "none")
     try:
-        outside, contexts = client.submit(plan_task, given, base_config, pure=False).result()
+        outside, contexts = watch.result(client.submit(plan_task, given, base_config, pure=False))
         names = _inside_bbox(given, outside, config)
         futures = [
             # each scene its own intermediates folder (scenes sharing a file name kept apart)
