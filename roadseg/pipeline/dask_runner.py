@@ -124,6 +124,10 @@ def _set_threads(config: ExtractConfig, threads: int) -> None:
         torch.set_num_threads(threads)
 
 
+#: set in the environment of the workers of a run's own LocalCluster (see _prepare_worker)
+OWN_WORKER_ENV = "ROADSEG_OWN_DASK_WORKER"
+
+
 class _ShutdownNotice(logging.Filter):
     """Drops Dask's notices of a shutdown roadseg asked for (logged at DEBUG instead): a run
     that is interrupted closes its LocalCluster without waiting for the running tasks."""
@@ -131,6 +135,9 @@ class _ShutdownNotice(logging.Filter):
     TEXTS = (
         "still alive after",  # the nanny kills a worker busy with a cancelled task
         "ended with CancelledError",  # a worker closing: "should exclusively happen" then
+        # a worker of the run's own cluster whose heartbeat met the scheduler closing (the
+        # scheduler lives in the run's process: unreachable, it is shutting down)
+        "Failed to communicate with scheduler during heartbeat",
     )
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -161,6 +168,8 @@ def _prepare_worker() -> None:
     from roadseg.raster.gdal_messages import route_libtiff_messages
 
     _quiet_shutdown("distributed.worker.state_machine")
+    if os.environ.get(OWN_WORKER_ENV):  # not on the workers of someone else's cluster
+        _quiet_shutdown("distributed.worker")
     route_libtiff_messages()  # the mosaic's writer opens rasters without open_raster
     if getattr(tqdm, "_lock", None) is None:
         tqdm.set_lock(threading.RLock())
@@ -376,6 +385,7 @@ def _client(scheduler: str | None, n_workers: int, threads_per_worker: int, gpu:
         resources={"GPU": 1} if gpu else None,
         dashboard_address=":0",  # a free port: no "port in use" notice
         silence_logs=logging.WARNING,
+        env={OWN_WORKER_ENV: "1"},
     )
     _quiet_shutdown("distributed.nanny")  # the nanny kills workers busy when interrupted
     return Client(cluster)

@@ -21,7 +21,7 @@ libtiff's default, which prints to stderr. On a full disk that is up to seven ra
 one-line error, which already names the output and the cause.
 
 :func:`route_libtiff_messages` replaces the process-wide error and warning handlers of the
-libtiff that GDAL uses with one that logs the message on the ``roadseg.raster.libtiff``
+libtiff that GDAL uses with one that logs the message on this module's
 logger at DEBUG (``-v -v`` shows them). The raster writers call it before they write; it
 is idempotent and cheap after the first call, and a no-op where the libtiff cannot be found
 (a GDAL built with its internal, renamed libtiff). At exit the previous handlers are put
@@ -60,9 +60,14 @@ _installed: list[Any] = []  # the callbacks, kept alive as long as libtiff may c
 
 
 def _libtiff_path() -> str | None:
-    """The file of the libtiff loaded with GDAL (imports rasterio), or ``None``."""
-    import rasterio  # noqa: F401  (loads GDAL, and with it its libtiff)
+    """The file of the libtiff loaded with GDAL (imports rasterio), or ``None``: the one
+    rasterio's wheel bundles, else the one loaded in this process (a system GDAL's)."""
+    import rasterio  # loads GDAL, and with it its libtiff
 
+    wheel_libs = os.path.join(os.path.dirname(os.path.dirname(rasterio.__file__)), "rasterio.libs")
+    found = sorted(glob.glob(os.path.join(wheel_libs, "libtiff*")))
+    if found:  # before the loaded ones: Pillow's wheel may have loaded its own libtiff
+        return found[0]
     try:
         with open("/proc/self/maps", encoding="utf-8", errors="replace") as fh:
             for line in fh:
@@ -71,9 +76,7 @@ def _libtiff_path() -> str | None:
                     return path
     except OSError:
         pass
-    wheel_libs = os.path.join(os.path.dirname(os.path.dirname(rasterio.__file__)), "rasterio.libs")
-    found = sorted(glob.glob(os.path.join(wheel_libs, "libtiff*")))
-    return found[0] if found else None
+    return None
 
 
 def _formatter() -> Any:
@@ -112,7 +115,7 @@ def route_libtiff_messages() -> bool:
         try:
             lib = ctypes.CDLL(path, mode=getattr(os, "RTLD_NOLOAD", 0) | ctypes.RTLD_GLOBAL)
             vsnprintf = _formatter()
-        except OSError:
+        except (OSError, TypeError, AttributeError):  # no C library to format with (Windows)
             return False
         previous: list[tuple[Any, int | None]] = []
         for setter_name, level in (("TIFFSetErrorHandler", "error"),
