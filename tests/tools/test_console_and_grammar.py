@@ -79,7 +79,11 @@ def test_misspelt_weights_is_one_line_on_the_command_line(tmp_path, scene, capsy
 def test_ctrl_c_says_the_cache_is_kept_for_resume(tmp_path, scene, model, monkeypatch, capsys):
     import roadseg.pipeline.extract as extract
 
+    done_stage = tmp_path / ".roadseg-cache" / "scene.probability-0123456789abcdef.tif"
+
     def interrupted(*_args, **_kwargs):
+        done_stage.parent.mkdir(exist_ok=True)
+        done_stage.write_bytes(b"a finished stage")
         raise KeyboardInterrupt
 
     monkeypatch.setattr(extract, "extract_scene", interrupted)
@@ -89,6 +93,16 @@ def test_ctrl_c_says_the_cache_is_kept_for_resume(tmp_path, scene, model, monkey
     err = capsys.readouterr().err
     assert "interrupted; no partial output was kept" in err
     assert "run the same command to resume" in err and ".roadseg-cache" in err
+    # interrupted before any stage was done: no cache to speak of
+    done_stage.unlink()
+    done_stage.parent.rmdir()
+    def interrupted_at_once(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(extract, "extract_scene", interrupted_at_once)
+    rc = main(["extract", str(scene), "-o", str(out), "--weights", str(model), *FAST])
+    err = capsys.readouterr().err
+    assert rc == 130 and "resume" not in err, err
 
 
 def test_an_interrupt_wrapped_by_a_library_is_still_an_interrupt(tmp_path, scene, model,
