@@ -3,6 +3,7 @@ negative ids, upload="never", tags, provenance, read back by load_roads."""
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from collections import Counter
 
@@ -203,6 +204,19 @@ def test_vectorize_sample_to_osm(tmp_path):
     assert uses == sorted(net_nodes.degree) and max(uses) >= 3
     assert len(load_roads(out)) == len(edges)
     assert osm.metadata(out)["source"] == str(sample_labels_path())
+    # roadseg evaluate reads the .osm network (the labels it was made of: a close match)
+    report = tmp_path / "ev.json"
+    argv = [
+        "evaluate",
+        "--pred",
+        str(out),
+        "--labels",
+        str(sample_labels_path()),
+        "-o",
+        str(report),
+    ]
+    assert cli_main(argv) == 0
+    assert json.loads(report.read_text())["pixel"]["relaxed_precision"] > 0.95
 
 
 @pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
