@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 from xml.sax.saxutils import quoteattr
@@ -57,6 +58,8 @@ COORD_DECIMALS = 7
 #: The prefix of the comment holding the provenance (JSON follows, then ``-->``).
 COMMENT = "<!--roadseg "
 _CHUNK = 10_000
+#: Tag keys and values repeat (the fixed tags, yes/no, rounded numbers): escaped once each.
+_quoted = lru_cache(maxsize=1 << 16)(quoteattr)
 
 
 def tag_value(column: str, value: Any) -> str | None:
@@ -207,7 +210,7 @@ def _write_ways(
         refs = [-1 - int(ends[k, 0]), *inner_ids[a + 1 : b - 1].tolist(), -1 - int(ends[k, 1])]
         lines = [f'  <way id="{first_way - k}">\n']
         lines += [f'    <nd ref="{r}"/>\n' for r in refs]
-        lines += [f"    <tag k={quoteattr(t)} v={quoteattr(v)}/>\n" for t, v in way_tag.items()]
+        lines += [f"    <tag k={_quoted(t)} v={_quoted(v)}/>\n" for t, v in way_tag.items()]
         lines.append("  </way>\n")
         fh.write("".join(lines))
 
