@@ -53,6 +53,8 @@ OSM_TAGS = ("highway", "source")
 #: Decimals of the ``roadseg:`` number tags (others: :data:`OTHER_DECIMALS`; whole numbers as such).
 DECIMALS = {"length_m": 1, "width_m": 1, "nearest_osm_m": 1, "mean_prob": 3, "confidence": 3}
 OTHER_DECIMALS = 3
+#: OSM's longest tag value (characters); longer ones are cut, ending in ``...``.
+MAX_VALUE = 255
 #: Coordinates: 7 decimals of a degree (1.1 cm), OSM's own precision.
 COORD_DECIMALS = 7
 #: The prefix of the comment holding the provenance (JSON follows, then ``-->``).
@@ -69,6 +71,8 @@ def tag_value(column: str, value: Any) -> str | None:
     ('12.3', '0.5', 'yes')
     >>> tag_value("nearest_osm_id", 4.0e8), tag_value("width_m", float("nan"))
     ('400000000', None)
+    >>> len(tag_value("scene", "s.tif;" * 100))
+    255
     """
     if value is None:
         return None
@@ -86,18 +90,20 @@ def tag_value(column: str, value: Any) -> str | None:
         text = f"{value:.{DECIMALS.get(column, OTHER_DECIMALS)}f}"
         return text.rstrip("0").rstrip(".") if "." in text else text
     text = str(value)
+    if len(text) > MAX_VALUE:  # e.g. the scenes of a large many-scene run
+        text = text[: MAX_VALUE - 3] + "..."
     return text or None
 
 
-def way_tags(row: dict[str, Any], source: str = "roadseg") -> dict[str, str]:
-    """The tags of one way: ``highway``, ``source``, ``fixme``, then ``roadseg:<column>``.
-
-    ``row``'s ``highway`` and ``source`` (the conflation's) replace the defaults.
+def way_tags(row: dict[str, Any]) -> dict[str, str]:
+    """The tags of one way: ``highway=road``, ``source=roadseg``, ``fixme``, then
+    ``roadseg:<column>``; ``row``'s ``highway`` and ``source`` (the conflation's) replace
+    the first two.
 
     >>> way_tags({"length_m": 10.0, "mean_prob": float("nan"), "bridged": False})["roadseg:bridged"]
     'no'
     """
-    tags = {"highway": "road", "source": source, "fixme": FIXME}
+    tags = {"highway": "road", "source": "roadseg", "fixme": FIXME}
     for column, value in row.items():
         text = tag_value(column, value)
         if text is not None:
@@ -271,6 +277,7 @@ def write_lines(gdf: Any, path: Path, meta: dict[str, Any]) -> Path:
     7 decimals) share one node, so lines that meet stay joined in the editor."""
     if len(gdf):
         gdf = gdf.explode(index_parts=False, ignore_index=True)
+        gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
     xy, offsets = _vertices(gdf.geometry.values)
     vertices = _lonlat(xy, gdf.crs) if len(gdf) else np.zeros((0, 2))
     at = np.stack([vertices[offsets[:-1]], vertices[offsets[1:] - 1]], axis=1).reshape(-1, 2)
