@@ -57,7 +57,9 @@ LAYOUTS = {
 }
 
 
-def write_scene(image: Path, out: Path, r0: int, r1: int, c0: int, c1: int) -> Path:
+def write_scene(
+    image: Path, out: Path, r0: int, r1: int, c0: int, c1: int, gsd: float = 1.0
+) -> Path:
     import numpy as np
     import rasterio
     from PIL import Image
@@ -66,20 +68,22 @@ def write_scene(image: Path, out: Path, r0: int, r1: int, c0: int, c1: int) -> P
     a = np.asarray(Image.open(image).convert("RGB"))[r0:r1, c0:c1]
     with rasterio.open(
         out, "w", driver="GTiff", width=a.shape[1], height=a.shape[0], count=3, dtype="uint8",
-        transform=from_origin(X0 + c0, Y0 - r0, 1, 1), crs="EPSG:26986",
+        transform=from_origin(X0 + c0 * gsd, Y0 - r0 * gsd, gsd, gsd), crs="EPSG:26986",
     ) as ds:  # fmt: skip
         ds.write(a.transpose(2, 0, 1))
     return out
 
 
-def ends_at_cuts(net, cols: list[float], rows: list[float], d: float = 25.0) -> int:
-    """Degree-1 nodes within ``d`` metres of the cut columns/rows (tile pixel units)."""
+def ends_at_cuts(
+    net, cols: list[float], rows: list[float], d: float = 25.0, gsd: float = 1.0
+) -> int:
+    """Degree-1 nodes within ``d`` metres of the cut columns/rows (tile pixels of ``gsd`` m)."""
     n = 0
     for p, deg in zip(net.nodes.geometry, net.nodes["degree"]):
         if deg != 1:
             continue
-        near = any(abs(p.x - (X0 + c)) < d for c in cols)
-        near |= any(abs(p.y - (Y0 - r)) < d for r in rows)
+        near = any(abs(p.x - (X0 + c * gsd)) < d for c in cols)
+        near |= any(abs(p.y - (Y0 - r * gsd)) < d for r in rows)
         n += near
     return n
 
@@ -112,11 +116,11 @@ def baseline(probabilities: list[str], cfg):
     return type(merged)(edges, nodes, merged.crs, merged.gsd, merged.metadata)
 
 
-def _figures(prefix: str, net, ref, cols: list[float], rows: list[float]) -> dict:
+def _figures(prefix: str, net, ref, cols: list[float], rows: list[float], gsd: float) -> dict:
     return {
         f"{prefix}_km": net.total_length_m / 1000,
         f"{prefix}_edges": len(net.edges),
-        f"{prefix}_ends_at_cuts": ends_at_cuts(net, cols, rows),
+        f"{prefix}_ends_at_cuts": ends_at_cuts(net, cols, rows, gsd=gsd),
         f"{prefix}_km_ratio": net.total_length_m / max(ref.total_length_m, 1e-9),
     }
 
@@ -130,26 +134,34 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--layouts", nargs="+", choices=sorted(LAYOUTS), default=list(LAYOUTS))
+    ap.add_argument(
+        "--gsd",
+        type=float,
+        default=1.0,
+        help="metres per pixel the tile is written at (the model runs at 2 m: 1 and 0.5 are "
+        "integer factors, 0.6 goes through GDAL's warper)",
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     cfg = load_extract_config(None, {"progress": False})
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
-        whole = write_scene(args.tile, d / "whole.tif", 0, 1500, 0, 1500)
+        whole = write_scene(args.tile, d / "whole.tif", 0, 1500, 0, 1500, args.gsd)
         whole_run = run_scenes([whole], cfg, n_workers=1)
         ref = whole_run.network
         for name in args.layouts:
             wins, cols, rows = LAYOUTS[name]
             (d / name).mkdir()
             parts = [
-                write_scene(args.tile, d / name / f"part{i}.tif", *w) for i, w in enumerate(wins)
+                write_scene(args.tile, d / name / f"part{i}.tif", *w, args.gsd)
+                for i, w in enumerate(wins)
             ]
             row = {
                 "whole_tiles": whole_run.outcomes[0].summary.tiles,
                 "whole_km": ref.total_length_m / 1000,
                 "whole_edges": len(ref.edges),
-                "whole_ends_at_cuts": ends_at_cuts(ref, cols, rows),
+                "whole_ends_at_cuts": ends_at_cuts(ref, cols, rows, gsd=args.gsd),
             }
             for label, on in (("alone", False), ("context", True)):
                 run_cfg = dataclasses.replace(
@@ -159,13 +171,18 @@ def main() -> None:
                 run = run_scenes(parts, run_cfg, n_workers=args.workers, cache_dir=cache)
                 if not on:  # the old way, on the scenes predicted alone
                     old = baseline([str(o.probability) for o in run.outcomes], cfg)
-                    row.update(_figures("merged", old, ref, cols, rows))
-                row.update(_figures(f"mosaic_{label}", run.network, ref, cols, rows))
+                    row.update(_figures("merged", old, ref, cols, rows, args.gsd))
+                row.update(_figures(f"mosaic_{label}", run.network, ref, cols, rows, args.gsd))
                 row[f"mosaic_{label}_seconds"] = run.seconds
                 row[f"mosaic_{label}_tiles"] = sum(o.summary.tiles for o in run.outcomes)
             results[name] = row
             print(name, json.dumps(row))
-    out = {"tile": args.tile.name, "model": "bundled default", "layouts": results}
+    out = {
+        "tile": args.tile.name,
+        "gsd_m": args.gsd,
+        "model": "bundled default",
+        "layouts": results,
+    }
     if args.out:
         args.out.write_text(json.dumps(out, indent=2))
     print(json.dumps(out, indent=2))

@@ -107,7 +107,7 @@ def _placements(
     """Each painted file with its rectangle read (its pixels) and written (the window's)."""
     out = []
     w = ctx.window
-    placed = [(n.path, n.row, n.col, s) for n, s in zip(ctx.neighbours, sizes)]
+    placed = [(os.path.abspath(n.path), n.row, n.col, s) for n, s in zip(ctx.neighbours, sizes)]
     for path, row, col, (h, wd) in [*placed, (scene, 0, 0, size)]:
         inter = w.intersection(Rect(row, col, h, wd))
         if inter is None:
@@ -129,7 +129,7 @@ def write_context_vrt(
     """
     from roadseg.raster.io import open_raster
 
-    scene = os.fspath(scene)
+    scene = os.path.abspath(scene)  # the VRT lives in the cache folder, not where it ran
     with open_raster(scene) as ds:
         count, dtypes, size = ds.count, ds.dtypes, (ds.height, ds.width)
         interp = [c.name.capitalize() for c in ds.colorinterp]

@@ -90,3 +90,15 @@ def test_crop_back_returns_the_scene_grid_values_tags_and_mask(tmp_path):
         assert ds.tags()["ROADSEG_THRESHOLD"] == "0.25"
         assert (ds.read_masks(1) == 0).sum() == 1 and ds.read_masks(1)[2, 2] == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["prob.tif", "wide.tif"]
+
+
+def test_relative_scene_paths_are_kept_absolute_in_the_vrt(tmp_path, monkeypatch):
+    (tmp_path / "in").mkdir()
+    _write(tmp_path / "in" / "a.tif", np.full((1, 2, 2), 10, np.uint8), 0, 2)
+    _write(tmp_path / "in" / "b.tif", np.full((1, 2, 2), 20, np.uint8), 2, 2)
+    monkeypatch.chdir(tmp_path / "in")
+    ctx = SceneContext(Rect(0, 0, 2, 4), (Neighbour("b.tif", 0, 2),), (2, 2))
+    vrt = write_context_vrt("a.tif", ctx, tmp_path / "c.vrt")
+    monkeypatch.chdir(tmp_path)  # a worker elsewhere reads the same VRT
+    with rasterio.open(vrt) as v:
+        assert v.read(1).tolist() == [[10, 10, 20, 20]] * 2
