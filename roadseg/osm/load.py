@@ -69,7 +69,8 @@ class RoadLoadConfig:
         allow_empty: return an empty table instead of raising when no line is
             left (a prediction may legitimately hold no road).
         keep_columns: further attributes of a vector file kept where it has them
-            (e.g. a network's ``mean_prob`` and ``width_m``).
+            (e.g. a network's ``mean_prob`` and ``width_m``); of an OSM file, its ways'
+            ``roadseg:<name>`` tags (roadseg's ``.osm`` output).
         name: how the log names the file (``None``: its path), for a caller that reads a
             staged file which the user will find elsewhere.
     """
@@ -100,12 +101,13 @@ WayNodes = list[tuple[int, tuple[float, float] | None]]
 
 
 def _read_osm(
-    path: Path, classes: frozenset[str] | None, bbox4326: Any
+    path: Path, classes: frozenset[str] | None, bbox4326: Any, keep: tuple[str, ...] = ()
 ) -> gpd.GeoDataFrame:
     import geopandas as gpd
     import osmium
 
     rows: list[tuple[str, int, LineString]] = []
+    tags: dict[int, dict[str, str]] = {}  # the roadseg:<keep> tags of roadseg's own ways
     # ways through nodes with negative ids (new objects: roadseg's .osm output, a file saved
     # from an editor before upload), whose locations pyosmium's cache does not keep
     pending: list[tuple[str, int, WayNodes]] = []
@@ -124,6 +126,9 @@ def _read_osm(
             if classes is not None and cls not in classes:
                 continue
             n_ways += 1
+            if keep:
+                found = {c: way.tags.get(f"roadseg:{c}") for c in keep}
+                tags[way.id] = {c: v for c, v in found.items() if v is not None}
             nodes: WayNodes = [
                 (n.ref, (n.location.lon, n.location.lat) if n.location.valid() else None)
                 for n in way.nodes
@@ -146,11 +151,30 @@ def _read_osm(
             n_cut,
             n_ways,
         )
-    return gpd.GeoDataFrame(
+    gdf = gpd.GeoDataFrame(
         {"highway": [r[0] for r in rows], "osm_id": [r[1] for r in rows]},
         geometry=[r[2] for r in rows],
         crs="EPSG:4326",
     )
+    return _with_roadseg_tags(gdf, tags, keep)
+
+
+def _with_roadseg_tags(
+    gdf: gpd.GeoDataFrame, tags: dict[int, dict[str, str]], keep: tuple[str, ...]
+) -> gpd.GeoDataFrame:
+    """``gdf`` with a column per ``keep`` that some way has as a ``roadseg:`` tag (roadseg's
+    .osm output: ``mean_prob``, ``width_m``, ...), numbers as floats, None where absent."""
+
+    def value(text: str | None) -> Any:
+        try:
+            return None if text is None else float(text)
+        except ValueError:
+            return text
+
+    for c in keep:
+        if any(c in t for t in tags.values()):
+            gdf[c] = [value(tags.get(i, {}).get(c)) for i in gdf["osm_id"]]
+    return gdf
 
 
 def _negative_nodes(path: Path, ids: set[int]) -> dict[int, tuple[float, float]]:
@@ -249,7 +273,8 @@ def load_roads(path: str | Path | RemotePath, config: RoadLoadConfig | None = No
         if cfg.clip is not None and cfg.crs is not None:
             bbox4326 = gpd.GeoSeries([cfg.clip], crs=cfg.crs).to_crs("EPSG:4326").total_bounds
         classes = resolve_highway_filter("massachusetts" if cfg.highways is None else cfg.highways)
-        return _prepared(_read_osm(path, classes, bbox4326), cfg, cfg.name or str(path))
+        roads = _read_osm(path, classes, bbox4326, cfg.keep_columns)
+        return _prepared(roads, cfg, cfg.name or str(path))
     return roads_from_frame(_read_vector(path, cfg.layer), cfg, cfg.name or str(path))
 
 

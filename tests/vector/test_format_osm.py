@@ -16,7 +16,7 @@ from shapely.geometry import LineString, Point
 
 from roadseg.cli import main as cli_main
 from roadseg.errors import InputError
-from roadseg.osm.load import is_osm_file, is_vector_file, load_roads
+from roadseg.osm.load import RoadLoadConfig, is_osm_file, is_vector_file, load_roads
 from roadseg.sample import sample_labels_path
 from roadseg.vector.export import export_network
 from roadseg.vector.formats import format_for_path, format_names, osm, readable_suffixes
@@ -169,6 +169,11 @@ def test_round_trip_through_load_roads(written):
         np.testing.assert_allclose(
             np.asarray(got.coords), np.asarray(exp.coords), atol=1e-7, rtol=0
         )
+    # the roadseg: tags asked for come back as columns (conflate reads mean_prob and width_m)
+    cfg = RoadLoadConfig(keep_columns=("mean_prob", "width_m", "coordinates"))
+    kept = load_roads(out, cfg).sort_values("osm_id", ascending=False)
+    np.testing.assert_allclose(kept.mean_prob, net.edges.mean_prob.round(3))  # NaN: no tag
+    assert list(kept.width_m) == [5.3] * len(EDGES) and "coordinates" not in kept
 
 
 def test_network_without_crs_is_refused_in_one_line(tmp_path):
