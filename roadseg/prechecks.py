@@ -33,7 +33,6 @@ from roadseg.errors import InputError
 from roadseg.io_guard import check_creatable_dir, check_writable
 from roadseg.raster.georef import (
     check_georeferenced,
-    geojson_without_crs,
     raster_crs,
     warn_gsd_ignored,
 )
@@ -42,17 +41,17 @@ from roadseg.uri import RemotePath, is_remote, scene_path
 log = logging.getLogger(__name__)
 
 
-def check_geojson_crs(
+def check_lonlat_crs(
     raster: str | os.PathLike[str], out: str | os.PathLike[str], formats: Sequence[str] | None
 ) -> None:
-    """Refuse GeoJSON output of a raster without CRS (GeoJSON is lon/lat by definition)."""
+    """Refuse a lon/lat-only output format (GeoJSON, OSM XML) of a raster without CRS."""
     from roadseg.vector.export import export_targets
+    from roadseg.vector.formats.common import check_lonlat_crs as refuse
 
     if raster_crs(raster) is not None:
         return  # georeferenced, or unreadable (reported by the stage that opens it)
     for fmt, target in export_targets(Path(out), list(formats) if formats else None):
-        if fmt.name == "geojson":
-            raise InputError(geojson_without_crs(target, raster))
+        refuse(fmt, None, target, raster)
 
 
 def check_single_band(path: str | os.PathLike[str], band: int | None) -> None:
@@ -149,7 +148,7 @@ def check_extract(scenes: Sequence[Path | RemotePath], out: Path, config: Any) -
     if len(scenes) == 1 and scene_path(scenes[0]).is_file():
         warn_gsd_ignored(scenes[0], gsd)
         if gsd is not None:  # without one the missing --gsd is the first thing to say
-            check_geojson_crs(scenes[0], out, o.formats)  # lon/lat cannot hold a local grid
+            check_lonlat_crs(scenes[0], out, o.formats)  # lon/lat cannot hold a local grid
     if o.summary_json:
         check_writable(Path(o.summary_json), "--summary-json output")
     if o.quicklook:

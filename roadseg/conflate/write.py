@@ -1,7 +1,10 @@
-"""Writing conflation results: GeoJSON (RFC 7946, EPSG:4326) that an OSM editor opens, or GeoPackage.
+"""Writing conflation results: GeoJSON (RFC 7946, EPSG:4326) or OSM XML that an OSM editor
+opens, or GeoPackage.
 
-Both are written atomically (a temporary file renamed into place). A GeoJSON file
-carries the run's summary in a top-level ``roadseg`` member, as roadseg's networks do.
+All are written atomically (a temporary file renamed into place). A GeoJSON file
+carries the run's summary in a top-level ``roadseg`` member, as roadseg's networks do;
+an ``.osm`` file (:func:`roadseg.vector.formats.osm.write_lines`, the network's writer:
+missing parts that meet share a node, ``upload="never"``) in its provenance comment.
 """
 
 from __future__ import annotations
@@ -17,17 +20,21 @@ from roadseg.atomic import atomic_path
 from roadseg.errors import InputError, OutputError
 
 #: Output suffixes and the writer each one selects.
-SUFFIXES = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg"}
+SUFFIXES = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".osm": "osm"}
+#: Suffixes that write every line as a new road (not for ``--unconfirmed``: OSM's own ways).
+NEW_ROADS_SUFFIXES = (".osm",)
 
 
 def missing_path(out: str | Path) -> Path:
-    """Where ``extract --conflate`` writes the missing roads: ``<out stem>.missing.geojson``.
+    """Where ``extract --conflate`` writes the missing roads: ``<out stem>.missing.geojson``,
+    or ``<out stem>.missing.osm`` beside an ``.osm`` network.
 
-    >>> missing_path("run/roads.gpkg").as_posix()
-    'run/roads.missing.geojson'
+    >>> missing_path("run/roads.gpkg").as_posix(), missing_path("run/roads.osm").name
+    ('run/roads.missing.geojson', 'roads.missing.osm')
     """
     out = Path(out)
-    return out.with_name(f"{out.stem}.missing.geojson")
+    suffix = ".osm" if out.suffix.lower() == ".osm" else ".geojson"
+    return out.with_name(f"{out.stem}.missing{suffix}")
 
 
 def empty_lines() -> Any:
@@ -37,11 +44,19 @@ def empty_lines() -> Any:
     return gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
 
 
-def check_output_suffix(path: str | Path, what: str = "-o") -> None:
-    """Refuse an output whose suffix no writer handles (one line)."""
-    if Path(path).suffix.lower() not in SUFFIXES:
+def check_output_suffix(path: str | Path, what: str = "-o", new_roads: bool = True) -> None:
+    """Refuse an output whose suffix no writer handles (one line); ``new_roads`` False (the
+    unconfirmed OSM roads): refuse ``.osm`` too, which would hold OSM's own ways as new ones."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in SUFFIXES:
         raise InputError(
-            f"{path}: {what} must end in {', '.join(sorted(SUFFIXES))} (an OSM editor opens GeoJSON)"
+            f"{path}: {what} must end in {', '.join(sorted(SUFFIXES))} "
+            "(an OSM editor opens .osm and GeoJSON)"
+        )
+    if not new_roads and suffix in NEW_ROADS_SUFFIXES:
+        raise InputError(
+            f"{path}: {what} holds OSM's own ways, which an {suffix} file would make new "
+            "objects (duplicates in an editor); write .geojson or .gpkg"
         )
 
 
@@ -96,11 +111,17 @@ def _gpkg(gdf: Any, path: Path, layer: str) -> None:
 
 
 def write_lines(gdf: Any, path: str | Path, meta: dict[str, Any], layer: str = "missing") -> Path:
-    """Write a result table to ``path`` (GeoJSON in EPSG:4326, or a GeoPackage in ``gdf``'s CRS)."""
+    """Write a result table to ``path`` (GeoJSON or OSM XML in EPSG:4326, or a GeoPackage in
+    ``gdf``'s CRS)."""
     path = Path(path)
     check_output_suffix(path)
-    if SUFFIXES[path.suffix.lower()] == "gpkg":
+    kind = SUFFIXES[path.suffix.lower()]
+    if kind == "gpkg":
         _gpkg(gdf, path, layer)
+    elif kind == "osm":
+        from roadseg.vector.formats.osm import write_lines as write_osm
+
+        write_osm(gdf, path, json.loads(json.dumps(meta, default=str)))
     else:
         _geojson(gdf, path, json.loads(json.dumps(meta, default=str)))
     return path

@@ -211,7 +211,7 @@ def scene_files(
     raster_preds = [p for p in preds if is_raster_file(p)]
     vector_preds: list[Any] = [p for p in preds if not is_raster_file(p)]
     for p in vector_preds:
-        if not is_vector_file(p):
+        if not (is_vector_file(p) or is_osm_file(p)):  # an .osm network (roadseg's) too
             raise InputError(f"{p}: not a raster or vector prediction (unknown file type)")
     if networks and vector_preds:
         raise InputError(f"{vector_preds[0]}: give networks as files or in memory, not both")

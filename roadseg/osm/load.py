@@ -69,7 +69,8 @@ class RoadLoadConfig:
         allow_empty: return an empty table instead of raising when no line is
             left (a prediction may legitimately hold no road).
         keep_columns: further attributes of a vector file kept where it has them
-            (e.g. a network's ``mean_prob`` and ``width_m``).
+            (e.g. a network's ``mean_prob`` and ``width_m``); of an OSM file, its ways'
+            ``roadseg:<name>`` tags (roadseg's ``.osm`` output).
         name: how the log names the file (``None``: its path), for a caller that reads a
             staged file which the user will find elsewhere.
     """
@@ -95,13 +96,21 @@ def _as_lines(geom: BaseGeometry | None) -> list[LineString]:
     return []
 
 
+#: A way's nodes: the node id and its (lon, lat), None where the file lacks the location.
+WayNodes = list[tuple[int, tuple[float, float] | None]]
+
+
 def _read_osm(
-    path: Path, classes: frozenset[str] | None, bbox4326: Any
+    path: Path, classes: frozenset[str] | None, bbox4326: Any, keep: tuple[str, ...] = ()
 ) -> gpd.GeoDataFrame:
     import geopandas as gpd
     import osmium
 
     rows: list[tuple[str, int, LineString]] = []
+    tags: dict[int, dict[str, str]] = {}  # the roadseg:<keep> tags of roadseg's own ways
+    # ways through nodes with negative ids (new objects: roadseg's .osm output, a file saved
+    # from an editor before upload), whose locations pyosmium's cache does not keep
+    pending: list[tuple[str, int, WayNodes]] = []
     fp = (
         osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
         .with_locations()
@@ -117,29 +126,22 @@ def _read_osm(
             if classes is not None and cls not in classes:
                 continue
             n_ways += 1
-            runs: list[list[tuple[float, float]]] = [[]]
-            for node in way.nodes:
-                loc = node.location
-                if loc.valid():
-                    runs[-1].append((loc.lon, loc.lat))
-                elif runs[-1]:
-                    runs.append([])
-            if len(runs) > 1 or not runs[0] or len(runs[0]) < len(way.nodes):
-                n_cut += 1
-            for run in runs:
-                if len(run) < 2:
-                    continue
-                if bbox4326 is not None:
-                    xs = [p[0] for p in run]
-                    ys = [p[1] for p in run]
-                    if (
-                        max(xs) < bbox4326[0]
-                        or min(xs) > bbox4326[2]
-                        or max(ys) < bbox4326[1]
-                        or min(ys) > bbox4326[3]
-                    ):
-                        continue
-                rows.append((cls, way.id, LineString(run)))
+            if keep:
+                found = {c: way.tags.get(f"roadseg:{c}") for c in keep}
+                tags[way.id] = {c: v for c, v in found.items() if v is not None}
+            nodes: WayNodes = [
+                (n.ref, (n.location.lon, n.location.lat) if n.location.valid() else None)
+                for n in way.nodes
+            ]
+            if any(loc is None and ref < 0 for ref, loc in nodes):
+                pending.append((cls, way.id, nodes))
+            else:
+                n_cut += _add_runs(rows, cls, way.id, [loc for _, loc in nodes], bbox4326)
+        if pending:
+            located = _negative_nodes(path, {r for _, _, ns in pending for r, _ in ns if r < 0})
+            for cls, way_id, nodes in pending:
+                locs = [located.get(r) if loc is None else loc for r, loc in nodes]
+                n_cut += _add_runs(rows, cls, way_id, locs, bbox4326)
     except RuntimeError as exc:
         raise InputError(f"{path}: cannot read as an OSM file ({exc})") from exc
     if n_cut:
@@ -149,11 +151,74 @@ def _read_osm(
             n_cut,
             n_ways,
         )
-    return gpd.GeoDataFrame(
+    gdf = gpd.GeoDataFrame(
         {"highway": [r[0] for r in rows], "osm_id": [r[1] for r in rows]},
         geometry=[r[2] for r in rows],
         crs="EPSG:4326",
     )
+    return _with_roadseg_tags(gdf, tags, keep)
+
+
+def _with_roadseg_tags(
+    gdf: gpd.GeoDataFrame, tags: dict[int, dict[str, str]], keep: tuple[str, ...]
+) -> gpd.GeoDataFrame:
+    """``gdf`` with a column per ``keep`` that some way has as a ``roadseg:`` tag (roadseg's
+    .osm output: ``mean_prob``, ``width_m``, ...), numbers as floats, None where absent."""
+
+    def value(text: str | None) -> Any:
+        try:
+            return None if text is None else float(text)
+        except ValueError:
+            return text
+
+    for c in keep:
+        if any(c in t for t in tags.values()):
+            gdf[c] = [value(tags.get(i, {}).get(c)) for i in gdf["osm_id"]]
+    return gdf
+
+
+def _negative_nodes(path: Path, ids: set[int]) -> dict[int, tuple[float, float]]:
+    """The locations of the nodes ``ids`` (negative) in ``path``: a second pass over its
+    nodes, in Python (pyosmium's id filter takes positive ids only)."""
+    import osmium
+
+    fp = osmium.FileProcessor(str(path), osmium.osm.NODE)
+    return {
+        n.id: (n.location.lon, n.location.lat)
+        for n in cast("Iterable[osmium.osm.Node]", fp)
+        if n.id in ids and n.location.valid()
+    }
+
+
+def _add_runs(
+    rows: list[tuple[str, int, LineString]],
+    cls: str,
+    way_id: int,
+    locs: list[tuple[float, float] | None],
+    bbox4326: Any,
+) -> int:
+    """Add the way's runs of located nodes (within ``bbox4326``) to ``rows``; 1 if it was cut."""
+    runs: list[list[tuple[float, float]]] = [[]]
+    for loc in locs:
+        if loc is not None:
+            runs[-1].append(loc)
+        elif runs[-1]:
+            runs.append([])
+    for run in runs:
+        if len(run) < 2:
+            continue
+        if bbox4326 is not None:
+            xs = [p[0] for p in run]
+            ys = [p[1] for p in run]
+            if (
+                max(xs) < bbox4326[0]
+                or min(xs) > bbox4326[2]
+                or max(ys) < bbox4326[1]
+                or min(ys) > bbox4326[3]
+            ):
+                continue
+        rows.append((cls, way_id, LineString(run)))
+    return int(len(runs) > 1 or not runs[0] or len(runs[0]) < len(locs))
 
 
 def _read_vector(path: Path | RemotePath, layer: str | None) -> gpd.GeoDataFrame:
@@ -208,7 +273,8 @@ def load_roads(path: str | Path | RemotePath, config: RoadLoadConfig | None = No
         if cfg.clip is not None and cfg.crs is not None:
             bbox4326 = gpd.GeoSeries([cfg.clip], crs=cfg.crs).to_crs("EPSG:4326").total_bounds
         classes = resolve_highway_filter("massachusetts" if cfg.highways is None else cfg.highways)
-        return _prepared(_read_osm(path, classes, bbox4326), cfg, cfg.name or str(path))
+        roads = _read_osm(path, classes, bbox4326, cfg.keep_columns)
+        return _prepared(roads, cfg, cfg.name or str(path))
     return roads_from_frame(_read_vector(path, cfg.layer), cfg, cfg.name or str(path))
 
 

@@ -70,7 +70,8 @@ class OutputConfig:
             ``evaluate`` labels drawn too, in another colour); ``None``: none.
         conflate: OSM roads (``.osm.pbf``, ``.osm`` or a vector file) to conflate the
             network against: the roads OSM lacks go to ``<out stem>.missing.geojson``
-            beside the output (options: the ``conflate`` section); ``None``: none.
+            (``.missing.osm`` for an ``.osm`` output) beside the output (options: the
+            ``conflate`` section); ``None``: none.
     """
 
     formats: list[str] | None = None

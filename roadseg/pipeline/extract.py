@@ -17,7 +17,8 @@ Stages (each a library call with its own config; see :class:`ExtractConfig`):
 4. **evaluate** (optional) -- :func:`roadseg.pipeline.evaluate.evaluate_outputs`
    against road labels, report beside the output (``<out>.evaluation.json/.md/.png``);
 5. **conflate** (optional) -- :func:`roadseg.conflate.conflation.conflate` against OSM,
-   the roads OSM lacks in ``<out stem>.missing.geojson`` beside the output.
+   the roads OSM lacks in ``<out stem>.missing.geojson`` (``.missing.osm`` for an ``.osm``
+   output) beside the output.
 
 The threshold is chosen once per scene (:func:`choose_run_threshold`: the user's,
 else the level stored in the probability raster, else the model's calibrated
@@ -131,7 +132,8 @@ def conflate_source(config: ExtractConfig, scene: Path | RemotePath | None = Non
 def conflate_staged(
     network: RoadNetwork, out: Path, osm: Path, config: ExtractConfig, staged: StagedOutputs
 ) -> None:
-    """Conflate ``network`` against ``osm``; ``<out stem>.missing.geojson`` into the staging."""
+    """Conflate ``network`` against ``osm``; ``<out stem>.missing.geojson`` (or ``.osm``) into
+    the staging."""
     from roadseg.conflate.conflation import conflate
     from roadseg.conflate.write import empty_lines, missing_path, write_lines
 

@@ -235,10 +235,17 @@ def local_grid_note(gsd_m: float | None, transform: Any = None) -> str:
     )
 
 
-def geojson_without_crs(target: str | os.PathLike[str], source: str | os.PathLike[str]) -> str:
-    """Why a network without CRS cannot be written as GeoJSON (one line, naming both files)."""
+def lonlat_without_crs(
+    target: str | os.PathLike[str], source: str | os.PathLike[str], fmt: str
+) -> str:
+    """Why a network without CRS cannot be written in ``fmt``, a format whose coordinates are
+    longitude/latitude by definition (GeoJSON, OSM XML): one line, naming both files.
+
+    >>> lonlat_without_crs("roads.osm", "plain.tif", "OSM XML")[:72]
+    'roads.osm: OSM XML coordinates are longitude/latitude, but plain.tif has'
+    """
     return (
-        f"{target}: GeoJSON coordinates are longitude/latitude (RFC 7946), but {source} has no "
+        f"{target}: {fmt} coordinates are longitude/latitude, but {source} has no "
         "CRS, so every GIS would read its local grid as degrees; write a GeoPackage (.gpkg) or "
         "GeoParquet (.parquet), which can hold a local grid, or give the raster a CRS first "
         "(gdal_edit.py -a_srs EPSG:...)"

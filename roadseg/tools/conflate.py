@@ -65,7 +65,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=Path,
         required=True,
         metavar="MISSING",
-        help="the roads missing from OSM (.geojson for an editor, or .gpkg)",
+        help="the roads missing from OSM (.osm or .geojson for an editor, or .gpkg)",
     )
     m = p.add_argument_group("matching (metres)")
     m.add_argument(
@@ -170,7 +170,7 @@ def check_args(args: argparse.Namespace) -> None:
             raise InputError(
                 f"{args.unconfirmed}: --unconfirmed needs --scene (the imagery's valid area)"
             )
-        check_output_suffix(args.unconfirmed, "--unconfirmed")
+        check_output_suffix(args.unconfirmed, "--unconfirmed", new_roads=False)
     for what, path in (("NETWORK", args.network), ("--osm", args.osm), ("--scene", args.scene)):
         if path is not None and not Path(path).is_file():
             raise InputError(f"{path}: {what} file not found")

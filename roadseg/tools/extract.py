@@ -276,7 +276,8 @@ def _output_arguments(p: argparse.ArgumentParser) -> None:
         "--conflate",
         metavar="OSM",
         help="conflate the network against these OSM roads (.osm.pbf, .osm, vector): the "
-        "roads OSM lacks go to <-o stem>.missing.geojson (options: --set conflate.FIELD=V)",
+        "roads OSM lacks go to <-o stem>.missing.geojson (.missing.osm for -o X.osm; options: "
+        "--set conflate.FIELD=V)",
     )
 
 

@@ -124,7 +124,7 @@ def main(args: argparse.Namespace) -> int:
     from roadseg.io_guard import check_paths
     from roadseg.pipeline.extract import export_all_or_nothing
     from roadseg.postprocess.level import threshold_of_rasters
-    from roadseg.prechecks import check_geojson_crs, check_single_band
+    from roadseg.prechecks import check_lonlat_crs, check_single_band
     from roadseg.raster.georef import check_georeferenced, warn_gsd_ignored
     from roadseg.tools import on_terminal
     from roadseg.vector import vectorize_raster
@@ -139,7 +139,7 @@ def main(args: argparse.Namespace) -> int:
     check_single_band(args.raster, args.band)
     check_georeferenced(args.raster, args.gsd)
     warn_gsd_ignored(args.raster, args.gsd)
-    check_geojson_crs(args.raster, args.out, args.formats)
+    check_lonlat_crs(args.raster, args.out, args.formats)
     chosen = threshold_of_rasters(args.threshold, [args.raster])
     config = VectorizeConfig(
         threshold=chosen.spec,

@@ -1,7 +1,7 @@
 """Writing a :class:`RoadNetwork` in every requested format (all atomic).
 
 The formats are the registry :mod:`roadseg.vector.formats` (one module each:
-GeoJSON, GeoPackage, GeoParquet, GraphML, FlatGeobuf). ``-o``'s suffix names one
+GeoJSON, GeoPackage, GeoParquet, GraphML, FlatGeobuf, OSM XML). ``-o``'s suffix names one
 format; ``formats`` adds others, each written beside ``-o`` with its own suffix.
 Every format carries the run's provenance (the network's metadata and the column
 schema; see ``docs/outputs.md``).

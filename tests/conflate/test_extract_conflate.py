@@ -118,3 +118,29 @@ def test_many_scenes_conflate_the_merged_network_once(tmp_path, monkeypatch, osm
     got = gpd.read_file(tmp_path / "roads.missing.geojson").to_crs(CRS)
     assert set(got["source"]) == {"roadseg (w.safetensors)"}
     assert got.length.sum() > 300
+
+
+def test_extract_to_osm_writes_the_missing_roads_as_osm(
+    tmp_path, road_scene, brightness_model, osm_half
+):
+    """``-o roads.osm --conflate``: the missing roads in ``roads.missing.osm``, same writer."""
+    import xml.etree.ElementTree as ET
+
+    from roadseg.osm.load import load_roads
+
+    out = tmp_path / "roads.osm"
+    cfg = load_extract_config(
+        None, {"predict.weights": str(brightness_model), "output.conflate": str(osm_half), **FAST}
+    )
+    result = extract_scene(road_scene, out, cfg)
+    missing = tmp_path / "roads.missing.osm"
+    assert {out, missing} <= set(result.outputs)
+    root = ET.parse(missing).getroot()
+    assert root.get("upload") == "never"
+    tags = [{t.get("k"): t.get("v") for t in w.iter("tag")} for w in root.iter("way")]
+    assert tags and {t["source"] for t in tags} == {"roadseg (bright.safetensors)"}
+    assert all(t["highway"] == "road" and "roadseg:confidence" in t for t in tags)
+    got = load_roads(missing).to_crs(CRS)
+    absent = gpd.GeoSeries([_map_line(ROADS[1]), _map_line(ROADS[3])], crs=CRS)
+    on_absent = got.geometry.intersection(absent.buffer(6).union_all()).length.sum()
+    assert got.length.sum() > 300 and on_absent / got.length.sum() > 0.9

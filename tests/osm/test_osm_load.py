@@ -101,6 +101,33 @@ def test_way_with_missing_node_is_split_not_bridged(tmp_path):
     assert sorted(round(g.length, 6) for g in roads.geometry) == [0.001, 0.001]
 
 
+def test_new_objects_with_negative_ids_are_located(tmp_path):
+    """An editor's new nodes and ways (negative ids, e.g. roadseg's .osm output or a JOSM file
+    saved before upload), joined to existing ones: pyosmium's cache drops negative ids."""
+    xml = tmp_path / "edited.osm"
+    xml.write_text(
+        """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6" upload="never">
+  <node id="1" lat="60.0" lon="25.000"/>
+  <node id="2" lat="60.0" lon="25.001"/>
+  <node id="-1" lat="60.001" lon="25.001"/>
+  <node id="-2" lat="60.002" lon="25.001"/>
+  <way id="10"><nd ref="1"/><nd ref="2"/><tag k="highway" v="residential"/></way>
+  <way id="-3"><nd ref="2"/><nd ref="-1"/><nd ref="-2"/><nd ref="-9"/>
+    <tag k="highway" v="road"/></way>
+</osm>
+"""
+    )
+    roads = load_roads(xml)
+    assert list(roads["osm_id"]) == [10, -3]
+    new = roads.geometry[1]
+    assert [tuple(round(c, 6) for c in p) for p in new.coords] == [
+        (25.001, 60.0),
+        (25.001, 60.001),
+        (25.001, 60.002),
+    ]  # the missing node -9 ends the run, as for any node without location
+
+
 @pytest.mark.parametrize("suffix", [".gpkg", ".shp", ".geojson"])
 def test_vector_formats_and_highway_column(tmp_path, suffix):
     src = gpd.read_file(VEGAS_OSM)

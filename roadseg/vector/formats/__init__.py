@@ -9,7 +9,7 @@ line's ``--format`` choices and the ``-o`` suffix inference come from
 :func:`format_names` and :func:`format_for_path`.
 
 >>> format_names()
-['fgb', 'geojson', 'gpkg', 'graphml', 'parquet']
+['fgb', 'geojson', 'gpkg', 'graphml', 'osm', 'parquet']
 >>> format_for_path("roads.geoparquet").name
 'parquet'
 >>> format_named("GeoParquet").name

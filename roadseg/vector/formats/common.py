@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from roadseg.errors import InputError
 
 #: ``writer(network, path) -> files written`` (atomic, every file complete or absent).
 Writer = Callable[[Any, Path], list[Path]]
@@ -26,11 +29,13 @@ class ExportFormat:
         suffixes: the file suffixes that mean this format; the first one is written.
         write: the writer.
         read: the reader of the edges (lines), or None when the format is write-only.
-        carries_crs: the file states its CRS (GeoJSON does not: it is EPSG:4326 lon/lat
-            by definition, RFC 7946).
+        carries_crs: the file states its CRS. False: the format's coordinates are EPSG:4326
+            lon/lat by definition (GeoJSON, RFC 7946; OSM XML), so a network without CRS
+            is refused (:func:`check_lonlat_crs`).
         siblings: the extra files, ``<stem>.<sibling><suffix>`` (e.g. ``nodes``).
         aliases: other names ``--format`` accepts.
         description: one line for the documentation and ``--help``.
+        title: how messages name the format (default: ``name``).
     """
 
     name: str
@@ -41,6 +46,7 @@ class ExportFormat:
     siblings: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
     description: str = ""
+    title: str = ""
 
     @property
     def suffix(self) -> str:
@@ -70,6 +76,24 @@ NODE_SCHEMA: dict[str, str] = {
     "border": "true when the node touches the raster border (the road may go on)",
     "scene": "the scene(s) the node came from (many-scene runs; absent for one scene)",
 }
+
+
+def check_lonlat_crs(
+    fmt: ExportFormat,
+    crs: Any,
+    target: str | os.PathLike[str],
+    source: str | os.PathLike[str] | None,
+) -> None:
+    """Refuse data without CRS (``crs`` None) in a lon/lat-only format (``carries_crs`` False):
+    every GIS would read a local grid as degrees. ``source`` names the data (the raster).
+
+    Raises:
+        InputError: one line naming ``target`` and ``source``.
+    """
+    if crs is None and not fmt.carries_crs:
+        from roadseg.raster.georef import lonlat_without_crs
+
+        raise InputError(lonlat_without_crs(target, source or "the raster", fmt.title or fmt.name))
 
 
 def sibling(path: Path, what: str) -> Path:

@@ -17,9 +17,13 @@ from typing import Any
 import numpy as np
 
 from roadseg.atomic import atomic_path
-from roadseg.errors import InputError
-from roadseg.raster.georef import geojson_without_crs
-from roadseg.vector.formats.common import ExportFormat, clean, provenance, sibling
+from roadseg.vector.formats.common import (
+    ExportFormat,
+    check_lonlat_crs,
+    clean,
+    provenance,
+    sibling,
+)
 from roadseg.vector.network import EDGE_COLUMNS, NODE_COLUMNS, RoadNetwork
 
 
@@ -61,9 +65,8 @@ def _columns(base: list[str], gdf: Any) -> list[str]:
 
 
 def write(network: RoadNetwork, path: Path) -> list[Path]:
+    check_lonlat_crs(FORMAT, network.crs, path, network.metadata.get("source"))
     pixel = network.crs is None
-    if pixel:  # lon/lat by definition: a local grid would be read as degrees
-        raise InputError(geojson_without_crs(path, network.metadata.get("source", "the raster")))
     meta = provenance(network, "pixel" if pixel else "EPSG:4326 lon/lat")
     written = []
     for target, gdf, cols in (
@@ -97,4 +100,5 @@ FORMAT = ExportFormat(
     carries_crs=False,
     siblings=("nodes",),
     description="RFC 7946 GeoJSON in EPSG:4326 lon/lat; nodes in <out>.nodes.geojson",
+    title="GeoJSON",
 )
