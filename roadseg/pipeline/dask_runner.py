@@ -76,6 +76,17 @@ class SceneOutcome:
     def ok(self) -> bool:
         return self.error is None
 
+    def describe_error(self) -> str:
+        """The error as one line that names the scene once (most errors name it already).
+
+        >>> SceneOutcome("a.tif", error="a.tif: not a raster").describe_error()
+        'a.tif: not a raster'
+        >>> SceneOutcome("a.tif", error="worker died").describe_error()
+        'a.tif: worker died'
+        """
+        error = self.error or ""
+        return error if error.startswith(f"{self.scene}:") else f"{self.scene}: {error}"
+
 
 @dataclass
 class MultiSceneResult:
@@ -462,7 +473,7 @@ def run_scenes(
             o.probability = None
     for o in done:
         if not o.ok:
-            log.error("%s: %s", o.scene, o.error)
+            log.error("%s", o.describe_error())
     from roadseg.pipeline.mosaic import concat_networks
 
     network = concat_networks([i.network for i in islands], _network_metadata(done, islands))

@@ -227,5 +227,5 @@ def format_summary(result: MultiSceneResult) -> str:
     ]
     if result.skipped:
         lines.append(f"{len(result.skipped)} scene(s) outside --bbox skipped")
-    lines += [f"FAILED {o.scene}: {o.error}" for o in result.failed]
+    lines += [f"FAILED {o.describe_error()}" for o in result.failed]
     return "\n".join(lines)
