@@ -80,6 +80,14 @@ def _libtiff_path() -> str | None:
 
 
 def _formatter() -> Any:
+    """C's ``vsnprintf``, where a ``va_list`` argument is known to travel as a pointer
+    (x86-64 Linux, where this is tested); elsewhere ``None``: the message is logged as its
+    format string, unexpanded, rather than risk a crash on another ABI's ``va_list``."""
+    import platform
+    import sys
+
+    if not (sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64")):
+        return None
     libc = ctypes.CDLL(None)
     vsnprintf = libc.vsnprintf
     vsnprintf.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_void_p]
@@ -90,9 +98,11 @@ def _formatter() -> Any:
 def _make_handler(level: str, vsnprintf: Any) -> Any:
     def handler(module: bytes | None, fmt: bytes | None, ap: int | None) -> None:
         try:  # an exception must not cross back into C
-            buf = ctypes.create_string_buffer(2048)
-            vsnprintf(buf, len(buf), fmt or b"", ap)
-            text = buf.value.decode("utf-8", "replace")
+            text = (fmt or b"").decode("utf-8", "replace")
+            if vsnprintf is not None:
+                buf = ctypes.create_string_buffer(2048)
+                vsnprintf(buf, len(buf), fmt or b"", ap)
+                text = buf.value.decode("utf-8", "replace")
             where = (module or b"libtiff").decode("utf-8", "replace")
             log.debug("libtiff %s: %s: %s", level, where, text)
         except Exception:  # noqa: BLE001  (logging must never fail a write)
