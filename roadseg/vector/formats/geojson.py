@@ -43,7 +43,7 @@ def to_wgs84(gdf: Any) -> Any:
     )
 
 
-def _features(gdf: Any, columns: list[str], pixel: bool) -> list[dict]:
+def _features(gdf: Any, columns: list[str]) -> list[dict]:
     import shapely
 
     geoms = to_wgs84(gdf)
@@ -51,8 +51,6 @@ def _features(gdf: Any, columns: list[str], pixel: bool) -> list[dict]:
     records = gdf[columns].to_dict("records") if len(gdf) else []
     for geom, props in zip(geoms, records):
         p = {k: clean(v) for k, v in props.items()}
-        if pixel:
-            p["coordinates"] = "pixel"
         feats.append(
             {"type": "Feature", "geometry": json.loads(shapely.to_geojson(geom)), "properties": p}
         )
@@ -66,14 +64,13 @@ def _columns(base: list[str], gdf: Any) -> list[str]:
 
 def write(network: RoadNetwork, path: Path) -> list[Path]:
     check_lonlat_crs(FORMAT, network.crs, path, network.metadata.get("source"))
-    pixel = network.crs is None
-    meta = provenance(network, "pixel" if pixel else "EPSG:4326 lon/lat")
+    meta = provenance(network, "EPSG:4326 lon/lat")
     written = []
     for target, gdf, cols in (
         (path, network.edges, EDGE_COLUMNS),
         (sibling(path, "nodes"), network.nodes, NODE_COLUMNS),
     ):
-        feats = _features(gdf, _columns(cols, gdf), pixel)
+        feats = _features(gdf, _columns(cols, gdf))
         fc = {"type": "FeatureCollection", "roadseg": meta, "features": feats}
         with atomic_path(target) as tmp:
             with open(tmp, "w", encoding="utf-8") as fh:
