@@ -168,7 +168,7 @@ def _context(scene: _Placed, group: list[_Placed], lattice: Lattice) -> SceneCon
     if window == r:
         return None
     neighbours = tuple(
-        Neighbour(g.path, g.rect.row - r.row, g.rect.col - r.col)
+        Neighbour(g.path, Rect(g.rect.row - r.row, g.rect.col - r.col, g.rect.height, g.rect.width))
         for g in group
         if g is not scene and window.intersection(g.rect) is not None
     )

@@ -209,7 +209,8 @@ def plan_task(scenes: list[str], config: ExtractConfig) -> tuple[list[int], list
 
     _prepare_worker()
     outside = outside_bbox(scenes, config.predict.bbox)
-    inside = [s for i, s in enumerate(scenes) if i not in outside]
+    skipped = set(outside)
+    inside = [s for i, s in enumerate(scenes) if i not in skipped]
     try:
         return outside, plan_contexts(inside, config)
     except Exception as exc:  # noqa: BLE001 - a context is a refinement: predict alone

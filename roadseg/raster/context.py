@@ -23,7 +23,8 @@ Example:
     >>> for name, x0, v in (("a.tif", 0, 10), ("b.tif", 2, 20)):
     ...     with rasterio.open(d / name, "w", transform=from_origin(x0, 2, 1, 1), **prof) as ds:
     ...         ds.write(np.full((1, 2, 2), v, np.uint8))
-    >>> ctx = SceneContext(Rect(-1, 0, 3, 4), (Neighbour(str(d / "b.tif"), 0, 2),))  # a row above
+    >>> b = Neighbour(str(d / "b.tif"), Rect(0, 2, 2, 2))
+    >>> ctx = SceneContext(Rect(-1, 0, 3, 4), (b,), (2, 2))  # a row above
     >>> vrt = write_context_vrt(d / "a.tif", ctx, d / "a.context.vrt")
     >>> with rasterio.open(vrt) as ds:
     ...     ds.read(1).tolist(), ds.read_masks(1)[0].tolist()
@@ -34,7 +35,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -64,11 +64,10 @@ class Rect:
 
 @dataclass(frozen=True)
 class Neighbour:
-    """Another scene on the scene's grid: its file and its origin's (row, col) there."""
+    """Another scene on the scene's grid: its file and where its pixels lie there."""
 
     path: str
-    row: int
-    col: int
+    rect: Rect
 
 
 @dataclass(frozen=True)
@@ -78,14 +77,17 @@ class SceneContext:
 
     window: Rect
     neighbours: tuple[Neighbour, ...]
-    size: tuple[int, int] = (0, 0)  # the scene's own (rows, cols), for the crop
+    size: tuple[int, int]  # the scene's own (rows, cols)
 
     def describe(self) -> dict[str, object]:
         """What identifies the context in a cache key (the files' identities come apart)."""
         w = self.window
         return {
             "window": [w.row, w.col, w.height, w.width],
-            "neighbours": [[n.path, n.row, n.col] for n in self.neighbours],
+            "neighbours": [
+                [n.path, n.rect.row, n.rect.col, n.rect.height, n.rect.width]
+                for n in self.neighbours
+            ],
             "size": list(self.size),
         }
 
@@ -101,18 +103,16 @@ def _source(path: str, band: str, src: Rect, dst: Rect) -> str:
     )
 
 
-def _placements(
-    scene: str, size: tuple[int, int], ctx: SceneContext, sizes: Sequence[tuple[int, int]]
-) -> list[tuple[str, Rect, Rect]]:
+def _placements(scene: str, ctx: SceneContext) -> list[tuple[str, Rect, Rect]]:
     """Each painted file with its rectangle read (its pixels) and written (the window's)."""
     out = []
     w = ctx.window
-    placed = [(os.path.abspath(n.path), n.row, n.col, s) for n, s in zip(ctx.neighbours, sizes)]
-    for path, row, col, (h, wd) in [*placed, (scene, 0, 0, size)]:
-        inter = w.intersection(Rect(row, col, h, wd))
+    placed = [(os.path.abspath(n.path), n.rect) for n in ctx.neighbours]
+    for path, rect in [*placed, (scene, Rect(0, 0, *ctx.size))]:
+        inter = w.intersection(rect)
         if inter is None:
             continue
-        src = Rect(inter.row - row, inter.col - col, inter.height, inter.width)
+        src = Rect(inter.row - rect.row, inter.col - rect.col, inter.height, inter.width)
         dst = Rect(inter.row - w.row, inter.col - w.col, inter.height, inter.width)
         out.append((path, src, dst))
     return out
@@ -131,16 +131,12 @@ def write_context_vrt(
 
     scene = os.path.abspath(scene)  # the VRT lives in the cache folder, not where it ran
     with open_raster(scene) as ds:
-        count, dtypes, size = ds.count, ds.dtypes, (ds.height, ds.width)
+        count, dtypes = ds.count, ds.dtypes
         interp = [c.name.capitalize() for c in ds.colorinterp]
         descriptions = list(ds.descriptions)
         crs_wkt = ds.crs.to_wkt() if ds.crs is not None else None
         t = ds.transform @ Affine.translation(ctx.window.col, ctx.window.row)
-    sizes = []
-    for n in ctx.neighbours:
-        with open_raster(n.path) as nds:
-            sizes.append((nds.height, nds.width))
-    placements = _placements(scene, size, ctx, sizes)
+    placements = _placements(scene, ctx)
     bands = []
     for b in range(1, count + 1):
         gdal_type = _GDAL_TYPES[dtypes[b - 1]]

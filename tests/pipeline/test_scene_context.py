@@ -61,7 +61,7 @@ def test_quadrants_are_grouped_and_get_the_lattice_windows(whole):
         r0, r1 = axis_window(r, r + 300, 600, lat, 0)
         c0, c1 = axis_window(c, c + 300, 600, lat, 1)
         assert ctx.window == Rect(r0 - r, c0 - c, r1 - r0, c1 - c0)
-        assert {(n.row, n.col) for n in ctx.neighbours} == {
+        assert {(n.rect.row, n.rect.col) for n in ctx.neighbours} == {
             (rr - r, cc - c) for rr in (0, 300) for cc in (0, 300) if (rr, cc) != (r, c)
         }
 

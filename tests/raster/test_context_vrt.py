@@ -46,7 +46,7 @@ def test_context_window_of_a_quadrant_is_the_window_of_the_whole(tmp_path):
     parts = _quadrants(tmp_path, image)
     scene = parts[(20, 30)]  # bottom right; the window reaches 7 rows up, 9 columns left
     neighbours = tuple(
-        Neighbour(str(p), r - 20, c - 30) for (r, c), p in parts.items() if p != scene
+        Neighbour(str(p), Rect(r - 20, c - 30, 20, 30)) for (r, c), p in parts.items() if p != scene
     )
     ctx = SceneContext(Rect(-7, -9, 27, 39), neighbours, (20, 30))
     vrt = write_context_vrt(scene, ctx, tmp_path / "ctx.vrt")
@@ -63,7 +63,7 @@ def test_uncovered_and_nodata_pixels_are_masked_and_the_scene_paints_last(tmp_pa
     a[0, 0, 0] = 0  # the scene's own no-data pixel
     scene = _write(tmp_path / "a.tif", a, 0, 4, nodata=0)
     b = _write(tmp_path / "b.tif", np.full((1, 4, 4), 90, np.uint8), 2, 4)  # overlaps 2 cols
-    ctx = SceneContext(Rect(-1, 0, 5, 6), (Neighbour(str(b), 0, 2),), (4, 4))
+    ctx = SceneContext(Rect(-1, 0, 5, 6), (Neighbour(str(b), Rect(0, 2, 4, 4)),), (4, 4))
     with rasterio.open(write_context_vrt(scene, ctx, tmp_path / "c.vrt")) as v:
         values, valid = v.read(1), v.read_masks(1) > 0
     assert not valid[0].any()  # the row above: no scene there
@@ -97,7 +97,7 @@ def test_relative_scene_paths_are_kept_absolute_in_the_vrt(tmp_path, monkeypatch
     _write(tmp_path / "in" / "a.tif", np.full((1, 2, 2), 10, np.uint8), 0, 2)
     _write(tmp_path / "in" / "b.tif", np.full((1, 2, 2), 20, np.uint8), 2, 2)
     monkeypatch.chdir(tmp_path / "in")
-    ctx = SceneContext(Rect(0, 0, 2, 4), (Neighbour("b.tif", 0, 2),), (2, 2))
+    ctx = SceneContext(Rect(0, 0, 2, 4), (Neighbour("b.tif", Rect(0, 2, 2, 2)),), (2, 2))
     vrt = write_context_vrt("a.tif", ctx, tmp_path / "c.vrt")
     monkeypatch.chdir(tmp_path)  # a worker elsewhere reads the same VRT
     with rasterio.open(vrt) as v:
