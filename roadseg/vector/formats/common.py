@@ -96,6 +96,17 @@ def check_lonlat_crs(
         raise InputError(lonlat_without_crs(target, source or "the raster", fmt.title or fmt.name))
 
 
+def lonlat(xy: np.ndarray, crs: Any) -> np.ndarray:
+    """Coordinates ``xy`` (n, 2) in ``crs`` as WGS 84 lon/lat (n, 2), ``always_xy``."""
+    import pyproj
+
+    if len(xy) == 0:
+        return np.zeros((0, 2))
+    tr = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    lon, lat = tr.transform(xy[:, 0], xy[:, 1])
+    return np.column_stack([lon, lat])
+
+
 def sibling(path: Path, what: str) -> Path:
     """``<stem>.<what><suffix>`` beside ``path`` (e.g. ``roads.nodes.parquet``)."""
     return path.with_name(f"{path.stem}.{what}{path.suffix}")

@@ -21,6 +21,7 @@ from roadseg.vector.formats.common import (
     ExportFormat,
     check_lonlat_crs,
     clean,
+    lonlat,
     provenance,
     sibling,
 )
@@ -31,16 +32,11 @@ def to_wgs84(gdf: Any) -> Any:
     """Geometries of ``gdf`` as lon/lat (always_xy) or unchanged if it has no CRS."""
     if gdf.crs is None or len(gdf) == 0:
         return gdf.geometry.values
-    import pyproj
     import shapely
 
-    tr = pyproj.Transformer.from_crs(gdf.crs, "EPSG:4326", always_xy=True)
     geoms = np.asarray(gdf.geometry.values, dtype=object)
-    coords = shapely.get_coordinates(geoms)
-    lon, lat = tr.transform(coords[:, 0], coords[:, 1])
-    return shapely.set_coordinates(
-        shapely.from_wkb(shapely.to_wkb(geoms)), np.stack([lon, lat], axis=1)
-    )
+    coords = lonlat(shapely.get_coordinates(geoms), gdf.crs)
+    return shapely.set_coordinates(shapely.from_wkb(shapely.to_wkb(geoms)), coords)
 
 
 def _features(gdf: Any, columns: list[str]) -> list[dict]:

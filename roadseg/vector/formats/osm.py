@@ -42,7 +42,7 @@ import numpy as np
 from roadseg import __version__
 from roadseg.atomic import atomic_path
 from roadseg.errors import InputError
-from roadseg.vector.formats.common import ExportFormat, check_lonlat_crs, provenance
+from roadseg.vector.formats.common import ExportFormat, check_lonlat_crs, lonlat, provenance
 from roadseg.vector.network import RoadNetwork
 
 GENERATOR = f"roadseg {__version__}"
@@ -109,17 +109,6 @@ def way_tags(row: dict[str, Any]) -> dict[str, str]:
         if text is not None:
             tags[column if column in OSM_TAGS else f"roadseg:{column}"] = text
     return tags
-
-
-def _lonlat(xy: np.ndarray, crs: Any) -> np.ndarray:
-    """``xy`` (n, 2) in ``crs`` as lon/lat (always_xy)."""
-    import pyproj
-
-    if len(xy) == 0:
-        return np.zeros((0, 2))
-    tr = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-    lon, lat = tr.transform(xy[:, 0], xy[:, 1])
-    return np.column_stack([lon, lat])
 
 
 def _vertices(geoms: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -266,7 +255,7 @@ def write(network: RoadNetwork, path: Path) -> list[Path]:
     tags = (way_tags(r) for r in _edge_rows(network))
     meta = provenance(network, "EPSG:4326 lon/lat")
     write_osm_xml(
-        path, _lonlat(node_xy, network.crs), _lonlat(xy, network.crs), offsets, rows, tags, meta
+        path, lonlat(node_xy, network.crs), lonlat(xy, network.crs), offsets, rows, tags, meta
     )
     return [path]
 
@@ -279,7 +268,7 @@ def write_lines(gdf: Any, path: Path, meta: dict[str, Any]) -> Path:
         gdf = gdf.explode(index_parts=False, ignore_index=True)
         gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
     xy, offsets = _vertices(gdf.geometry.values)
-    vertices = _lonlat(xy, gdf.crs) if len(gdf) else np.zeros((0, 2))
+    vertices = lonlat(xy, gdf.crs) if len(gdf) else np.zeros((0, 2))
     at = np.stack([vertices[offsets[:-1]], vertices[offsets[1:] - 1]], axis=1).reshape(-1, 2)
     ends_lonlat, ends = np.unique(np.round(at, COORD_DECIMALS), axis=0, return_inverse=True)
     columns = [c for c in gdf.columns if c != "geometry"]
